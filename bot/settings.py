@@ -1,0 +1,38 @@
+"""Settings: every knob fixbot has, read once from the environment and a `.env` file.
+
+Only `bot.cli` creates a `Settings`; everything else receives the values it needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """fixbot's configuration; `.env.example` documents every key."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN")
+    )
+    telegram_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        validation_alias=AliasChoices("TELEGRAM_BASE_URL"),
+    )
+    data_dir: Path = Field(default=Path("data"), validation_alias=AliasChoices("FIXBOT_DATA_DIR"))
+    content_dir: Path = Field(
+        default=REPOSITORY_ROOT, validation_alias=AliasChoices("FIXBOT_CONTENT_DIR")
+    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("FIXBOT_LOG_LEVEL"))
+
+    @property
+    def has_token(self) -> bool:
+        return self.telegram_bot_token is not None and bool(
+            self.telegram_bot_token.get_secret_value().strip()
+        )

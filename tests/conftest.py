@@ -1,0 +1,35 @@
+"""Shared fixtures: the shipped content, and a way to write small content folders."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.catalog import Catalog, load_catalog
+from bot.settings import REPOSITORY_ROOT
+
+ContentWriter = Callable[[dict[str, str]], Path]
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    """The content shipped in the repository."""
+    return load_catalog(REPOSITORY_ROOT)
+
+
+@pytest.fixture
+def write_content(tmp_path: Path) -> ContentWriter:
+    """Write {relative path: YAML text} into a fresh content folder and return the folder."""
+
+    def write(files: dict[str, str]) -> Path:
+        root = tmp_path / "content"
+        (root / "intents").mkdir(parents=True, exist_ok=True)
+        (root / "fixes").mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (root / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+        return root
+
+    return write
