@@ -6,15 +6,19 @@ The only module that reads the environment, configures logging, prints and choos
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from bot import __version__
 from bot.catalog import Catalog, load_catalog
 from bot.errors import ConfigError, ContentError, FixbotError
+from bot.evaluation import collisions, evaluate, fit_thresholds, leave_one_out, load_cases
+from bot.matcher import Match, Matcher
 from bot.settings import Settings
 
 log = logging.getLogger("fixbot")
@@ -56,6 +60,30 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate the content (intents and fixes)")
     check.set_defaults(handler=_cmd_check)
+
+    match = commands.add_parser(
+        "match",
+        help="show which intent a message matches, and why",
+        description="Match a message. With --json and no TEXT, read one message per line "
+        "from standard input and write one JSON object per line.",
+    )
+    match.add_argument("text", nargs="*", help="the message (several words are joined)")
+    match.add_argument("--json", action="store_true", help="JSON output, one object per line")
+    match.set_defaults(handler=_cmd_match)
+
+    evaluate = commands.add_parser(
+        "eval", help="measure the matcher on a labelled YAML file of messages"
+    )
+    evaluate.add_argument("file", type=Path, help="a YAML list of {text: ..., intent: id-or-null}")
+    evaluate.add_argument(
+        "--loo", action="store_true", help="also run leave-one-out over the content's examples"
+    )
+    evaluate.set_defaults(handler=_cmd_eval)
+
+    tune = commands.add_parser(
+        "tune", help="fit the matcher's thresholds by leave-one-out over the content"
+    )
+    tune.set_defaults(handler=_cmd_tune)
     return parser
 
 
@@ -99,6 +127,95 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"  intent {intent.id:<16} {len(intent.examples):>3} examples → {', '.join(intent.fixes)}"
         )
+    return EXIT_OK
+
+
+def _cmd_match(args: argparse.Namespace, settings: Settings) -> int:
+    matcher = Matcher(_load(settings))
+    if args.text:
+        result = matcher.match(" ".join(args.text))
+        print(match_json(result) if args.json else describe_match(result, matcher))
+        return EXIT_OK
+    if not args.json:
+        print(
+            "fixbot match: give a message, or --json to read messages from standard input",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    # Lines are read as bytes and decoded leniently: binary junk gets a result, not a crash.
+    for raw in sys.stdin.buffer:
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        sys.stdout.write(match_json(matcher.match(text)) + "\n")
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def match_json(result: Match) -> str:
+    """One line of `fixbot match --json`."""
+    return json.dumps(
+        {
+            "text": result.text,
+            "intent": result.intent,
+            "decision": result.decision.value,
+            "score": result.score,
+            "candidates": [{"intent": c.intent, "score": c.score} for c in result.candidates],
+        },
+        ensure_ascii=False,
+    )
+
+
+def describe_match(result: Match, matcher: Matcher) -> str:
+    """`fixbot match` for people: the decision, the candidates and the evidence."""
+    lines = [f"message:   {result.text[:200]!r}"]
+    if result.corrections:
+        fixed = ", ".join(f"{typed} -> {read}" for typed, read in result.corrections)
+        lines.append(f"typos:     {fixed}")
+    lines.append(f"terms:     {' '.join(result.terms) or '(none)'}")
+    choices = ", ".join(result.choices(matcher.thresholds)) or "no intent"
+    lines.append(f"decision:  {result.decision.value} -> {choices}")
+    lines.append(f"why:       {result.reason}")
+    if result.candidates:
+        lines.append("candidates:")
+    for rank, candidate in enumerate(result.candidates, 1):
+        lines.append(
+            f"  {rank}. {candidate.intent:<16} {candidate.score:.2f}  best example "
+            f"{candidate.example!r}; explains: {', '.join(candidate.matched) or '-'}"
+        )
+    if result.off_topic is not None:
+        lines.append(
+            f"off-topic: {result.off_topic.score:.2f}  closest {result.off_topic.example!r}"
+        )
+    return "\n".join(lines)
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = _load(settings)
+    matcher = Matcher(catalog)
+    report = evaluate(matcher, load_cases(args.file))
+    print(report.render(f"Evaluation of {args.file}"))
+    clashes = collisions(matcher)
+    print(f"\nContent examples that match another intent at least as well ({len(clashes)}):")
+    for intent_id, example, rival in clashes:
+        print(f"  {intent_id}: {example!r} -> {rival}")
+    if args.loo:
+        print()
+        print(leave_one_out(catalog).render("Leave-one-out over the content"))
+    return EXIT_OK
+
+
+def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = _load(settings)
+    fits = fit_thresholds(catalog, progress=lambda done: print(f"  scored {done}", file=sys.stderr))
+    print("Best thresholds by leave-one-out utility (see bot/evaluation.py, UTILITY):")
+    for fit in fits[:5]:
+        t, r = fit.thresholds, fit.report
+        print(
+            f"  utility {r.utility:.3f}  accuracy {r.accuracy:.1%}  off-topic rejected "
+            f"{r.off_topic_rejection:.1%}  ambiguous {r.ambiguity_rate:.1%}  <- accept={t.accept} "
+            f"margin={t.margin} example_weight={t.example_weight} "
+            f"unknown_weight={t.unknown_weight} everyday_word_weight={t.everyday_word_weight}"
+        )
+    print("Put the first line's values in bot/matcher.py, class Thresholds.")
     return EXIT_OK
 
 

@@ -1,0 +1,561 @@
+"""The matcher: from a message in the user's own words to an intent, with its reasons.
+
+Owns text normalisation, the index built once from the catalog, and `Matcher.match(text)`,
+which returns ranked candidates with scores and one decision: a single intent, "did you
+mean" two or three, or none. Pure: no Telegram, no I/O after construction.
+
+How a message is scored, in order:
+
+1. **Normalise**: Unicode NFKC, case-fold, drop emoji and zero-width characters, drop
+   apostrophes ("won't" -> "wont"), squeeze repeated letters ("sooooo" -> "soo"), split
+   numbers from units ("50gb" -> "50 gb").
+2. **Correct typos** token by token against the content's own vocabulary with rapidfuzz
+   (optimal string alignment, so "wiif" -> "wifi" is one edit); a corrected token counts for
+   less than an exact one.
+3. **Canonicalise**: the content's synonyms ("wi-fi", "wireless" -> "wifi"; "log in" ->
+   "sign in"), then stop words out, then Snowball stems ("charging" -> "charg").
+4. **Weigh** each term by how few intents use it (inverse document frequency over intents),
+   so "backup" or "iphone" count less than "router" or "verification". A word the content
+   never uses weighs as much as the rarest known word: a message about a "samsung galaxy"
+   is not explained by its one shared word "backup".
+5. **Score** each intent from its best evidence: the weighted overlap (Dice) with its best
+   example, blended with how much of the message its whole vocabulary explains. The
+   off-topic examples form one more, rejecting, class.
+6. **Decide** with the thresholds in `Thresholds` (fitted from data; see `fixbot tune`).
+
+Long messages are cut into sentence-sized windows and the best window wins, so a 4,000-
+character rant matches on the sentence that matters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Final
+
+import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+from spellchecker import SpellChecker
+
+from bot.catalog import Catalog, Fix, Intent, alias_key
+
+OFF_TOPIC: Final = "_off_topic"
+"""The pseudo-intent built from `_off_topic.yaml`; it never appears as a candidate."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every number the decision uses, in one place.
+
+    Fitted with `fixbot tune` (leave-one-out over the content's own examples and off-topic
+    examples: the evaluation set plays no part), then rounded.
+    """
+
+    accept: float = 0.52
+    """The lowest score that can be a match at all."""
+    margin: float = 0.02
+    """How far the best intent must lead the second to be a single match, not "did you mean"."""
+    off_topic_lead: float = 0.0
+    """An off-topic example this much better than the best intent rejects the message."""
+    example_weight: float = 0.7
+    """Share of the score from the best single example; the rest is vocabulary coverage."""
+    typo_credit: float = 0.8
+    """How much a typo-corrected word counts, compared with a word spelt right."""
+    unknown_weight: float = 1.25
+    """How much a word the content never uses weighs, as a share of the rarest known word."""
+    everyday_word_weight: float = 0.4
+    """How much the commonest English words weigh, as a share of a rare or domain word."""
+    max_choices: int = 3
+    """At most this many intents are offered in a "did you mean"."""
+
+
+class Decision(StrEnum):
+    MATCH = "match"
+    AMBIGUOUS = "ambiguous"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One intent's score for a message, with the evidence behind it."""
+
+    intent: str
+    score: float
+    example: str
+    """The intent's example that matched best."""
+    matched: tuple[str, ...]
+    """The message's terms that the intent explained."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """The matcher's answer for one message."""
+
+    text: str
+    decision: Decision
+    candidates: tuple[Candidate, ...]
+    terms: tuple[str, ...]
+    """The message's terms after normalisation, as the matcher saw them."""
+    reason: str
+    """One sentence on why the decision was taken."""
+    corrections: tuple[tuple[str, str], ...] = ()
+    """Typos corrected on the way: (as typed, read as)."""
+    off_topic: Candidate | None = None
+    """How close the message came to the off-topic examples."""
+
+    @property
+    def intent(self) -> str | None:
+        """The best intent, unless the decision is none."""
+        if self.decision is Decision.NONE or not self.candidates:
+            return None
+        return self.candidates[0].intent
+
+    @property
+    def score(self) -> float:
+        return self.candidates[0].score if self.candidates else 0.0
+
+    def choices(self, thresholds: Thresholds | None = None) -> tuple[str, ...]:
+        """The intents to offer: one for a match, two or three for "did you mean", none."""
+        limits = thresholds or Thresholds()
+        if self.decision is Decision.NONE:
+            return ()
+        if self.decision is Decision.MATCH:
+            return (self.candidates[0].intent,)
+        best = self.candidates[0].score
+        close = [c.intent for c in self.candidates if best - c.score < limits.margin]
+        return tuple(close[: limits.max_choices])
+
+
+def decide(
+    ranked: Sequence[Candidate], off_topic: Candidate | None, limits: Thresholds
+) -> tuple[Decision, str]:
+    """The decision for ranked candidates, and one sentence on why."""
+    if not ranked:
+        return Decision.NONE, "no word of the message points at any topic"
+    best = ranked[0]
+    if off_topic is not None and off_topic.score >= best.score + limits.off_topic_lead:
+        return Decision.NONE, f"closest to something that is not ours: {off_topic.example!r}"
+    if best.score < limits.accept:
+        return Decision.NONE, f"best score {best.score:.2f} is under {limits.accept:.2f}"
+    if len(ranked) > 1 and best.score - ranked[1].score < limits.margin:
+        return (
+            Decision.AMBIGUOUS,
+            f"{best.intent} leads {ranked[1].intent} by less than {limits.margin:.2f}",
+        )
+    return Decision.MATCH, f"{best.intent} matched {best.example!r}"
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation
+
+_STOP_WORDS: Final = frozenset(
+    """
+    a about above after again against all am an and any are arent as at be because been before
+    being below between both but by can cant could couldnt did didnt do does doesnt doing dont
+    down during each few for from further had hadnt has hasnt have havent having he her here hers
+    herself him himself his how i id ill im ive if in into is isnt it its itself just lets me
+    more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should shouldnt so some such than that thats the their theirs them themselves
+    then there theres these they this those through to too under until up very was wasnt we were
+    werent what whats when where which while who whom why will with wont would wouldnt you your
+    yours yourself yourselves u ur pls plz please help hi hey hello thanks thank thx ok okay
+    yes yeah yep really still anymore also even again keep keeps kept get gets got getting
+    just like want wanted need needs trying try tried going gonna wanna know anyone someone
+    something anything thing things any way tell says said say mean much many lot lots
+    maybe actually literally basically guys
+    """.split()
+)
+"""Words that carry no meaning for matching. Kept small: "down", "on", "off" and "not" are
+here because the content's synonyms turn the meaningful phrases ("turn on") into terms first.
+"""
+
+_UNITS: Final = re.compile(r"(\d+(?:[.,]\d+)?)\s*(gb|mb|tb|kb|gigs?|gigabytes?|%)\b")
+_REPEATS: Final = re.compile(r"([a-z])\1{2,}")
+_APOSTROPHES: Final = re.compile("['`\u2018\u2019\u00b4]")
+_WORD: Final = re.compile(r"[^\W_]+")
+_SENTENCE_END: Final = re.compile(r"[.!?;\n]+")
+_MAX_WINDOW: Final = 24
+"""Words per window when a long message is scored window by window."""
+_MAX_WORDS: Final = 2000
+"""Words read from one message; a longer one is cut (a rant's point comes early)."""
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+_REAL_WORD_MIN_COUNT: Final = 100
+"""A word seen this often in pyspellchecker's English corpus is a word, not a typo."""
+_COMMONEST_LOG_COUNT: Final = 8.0
+"""log10 of the count of the commonest English words (about 10^7-10^8 in that corpus)."""
+
+
+@lru_cache(maxsize=1)
+def english_word_counts() -> Mapping[str, int]:
+    """How often each English word occurs in pyspellchecker's corpus (built once, shared)."""
+    counts = SpellChecker(language="en", distance=1).word_frequency.dictionary
+    return MappingProxyType(dict(counts))
+
+
+def rarity(word: str, counts: Mapping[str, int]) -> float:
+    """How telling a word the content doesn't know is, from 0.2 (everyday) to 1.0 (rare).
+
+    "nothing" or "month" in a complaint is filler; "samsung" or "dishwasher" says the
+    message is about something else.
+    """
+    common = math.log10(1 + counts.get(word, 0)) / _COMMONEST_LOG_COUNT
+    return min(1.0, max(0.2, 1.0 - common))
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return str(_stemmer.stemWord(word)) if word.isalpha() else word
+
+
+def clean(text: str) -> str:
+    """Normalise Unicode, case, emoji, apostrophes, repeated letters and units."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = "".join(
+        " " if unicodedata.category(ch)[0] in "SC" and ch not in "\n" else ch for ch in text
+    )
+    text = _APOSTROPHES.sub("", text)
+    text = _REPEATS.sub(r"\1\1", text)
+    return _UNITS.sub(r"\1 \2", text)
+
+
+def words(text: str) -> list[str]:
+    """The words of an already cleaned text."""
+    return _WORD.findall(text)
+
+
+def _max_edits(word: str) -> int:
+    """How many typos a word of this length may carry and still be recognised."""
+    if len(word) <= 3:
+        return 0
+    if len(word) <= 5:
+        return 1
+    return 2
+
+
+@dataclass(frozen=True)
+class _Term:
+    """One term of a message: its stem, how sure we are of it (1.0 unless it was a typo),
+    and how telling it would be if the content did not know it."""
+
+    stem: str
+    credit: float = 1.0
+    rarity: float = 1.0
+
+
+class Normalizer:
+    """Turns text into weighted terms, using the vocabulary of one catalog."""
+
+    def __init__(
+        self,
+        synonyms: dict[str, Iterable[str]],
+        stop_words: Iterable[str] = (),
+        typo_credit: float = 0.8,
+    ) -> None:
+        self.stop_words = _STOP_WORDS | {w for s in stop_words for w in words(clean(s))}
+        self.typo_credit = typo_credit
+        self.english = english_word_counts()
+        # Multi-word synonyms become one term: "apple id" and "apple account" -> "apple_id".
+        self.phrases: dict[tuple[str, ...], str] = {}
+        self._phrase_texts = [p for k, v in synonyms.items() for p in (k, *v)]
+        for canonical, variants in synonyms.items():
+            term = "_".join(words(clean(canonical)))
+            for phrase in (canonical, *variants):
+                key = tuple(_stem(w) for w in words(clean(phrase)))
+                if key:
+                    self.phrases[key] = term
+        self.longest_phrase = max((len(k) for k in self.phrases), default=1)
+        self.known: set[str] = set()
+        self._choices: list[str] = []
+        self._corrections: dict[str, str | None] = {}
+
+    def learn(self, texts: Iterable[str]) -> None:
+        """Add the words of these texts to the vocabulary typos are corrected against."""
+        for text in texts:
+            for word in words(clean(text)):
+                self.known.add(word)
+        phrase_words = {w for phrase in self._phrase_texts for w in words(clean(phrase))}
+        self.known.update(phrase_words)
+        self._choices = sorted(
+            w for w in self.known if len(w) > 2 and (w not in self.stop_words or w in phrase_words)
+        )
+        self._corrections.clear()
+
+    def correct(self, word: str) -> str | None:
+        """The known word a typo most likely stands for, or None."""
+        if word in self._corrections:
+            return self._corrections[word]
+        best: str | None = None
+        edits = _max_edits(word)
+        is_word = self.english.get(word, 0) >= _REAL_WORD_MIN_COUNT
+        if edits and word.isalpha() and not is_word:
+            found = process.extract(
+                word, self._choices, scorer=OSA.distance, score_cutoff=edits, limit=8
+            )
+            if found:
+                # Among equally close words prefer one of the same first letter and length.
+                found.sort(key=lambda f: (f[1], f[0][0] != word[0], abs(len(f[0]) - len(word))))
+                best = found[0][0]
+        if len(self._corrections) < 100_000:
+            self._corrections[word] = best
+        return best
+
+    def terms(
+        self, text: str, corrections: list[tuple[str, str]] | None = None
+    ) -> list[list[_Term]]:
+        """The message's terms, one list per sentence-sized window."""
+        windows: list[list[_Term]] = []
+        budget = _MAX_WORDS
+        for sentence in _SENTENCE_END.split(clean(text)):
+            tokens = words(sentence)[:budget]
+            budget -= len(tokens)
+            if tokens:
+                terms = self._sentence_terms(tokens, corrections)
+                for start in range(0, max(len(terms), 1), _MAX_WINDOW):
+                    windows.append(terms[start : start + _MAX_WINDOW])
+            if budget <= 0:
+                break
+        return [w for w in windows if w]
+
+    def _sentence_terms(
+        self, tokens: list[str], corrections: list[tuple[str, str]] | None
+    ) -> list[_Term]:
+        fixed: list[tuple[str, float]] = []
+        for token in tokens:
+            if token in self.known or token in self.stop_words or not token.isalpha():
+                fixed.append((token, 1.0))
+                continue
+            guess = self.correct(token)
+            if guess is None:
+                fixed.append((token, 1.0))
+            else:
+                fixed.append((guess, self.typo_credit))
+                if corrections is not None:
+                    corrections.append((token, guess))
+        out: list[_Term] = []
+        i = 0
+        while i < len(fixed):
+            for size in range(min(self.longest_phrase, len(fixed) - i), 0, -1):
+                key = tuple(_stem(w) for w, _ in fixed[i : i + size])
+                if key in self.phrases:
+                    credit = min(c for _, c in fixed[i : i + size])
+                    telling = max(rarity(w, self.english) for w, _ in fixed[i : i + size])
+                    out.append(_Term(self.phrases[key], credit, telling))
+                    i += size
+                    break
+            else:
+                word, credit = fixed[i]
+                i += 1
+                if word in self.stop_words or word.isdigit():
+                    continue
+                out.append(_Term(_stem(word), credit, rarity(word, self.english)))
+        return _dedupe(out)
+
+    def phrase_terms(self, text: str) -> list[_Term]:
+        """The terms of a short content phrase (an example, a keyword)."""
+        return _dedupe([t for window in self.terms(text) for t in window])
+
+
+def _dedupe(terms: list[_Term]) -> list[_Term]:
+    best: dict[str, _Term] = {}
+    for term in terms:
+        if term.stem not in best or term.credit > best[term.stem].credit:
+            best[term.stem] = term
+    return list(best.values())
+
+
+# --------------------------------------------------------------------------------------------
+# The index
+
+
+@dataclass(frozen=True)
+class _Example:
+    intent: str
+    text: str
+    terms: frozenset[str]
+    weight: float
+
+
+@dataclass
+class _Index:
+    examples: list[_Example] = field(default_factory=list)
+    postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    vocab: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    """term -> intents whose examples or keywords use it."""
+    idf: dict[str, float] = field(default_factory=dict)
+    unknown_weight: float = 1.25
+
+
+class Matcher:
+    """Matches messages to the intents of one catalog. Build once; `match` is cheap."""
+
+    def __init__(self, catalog: Catalog, thresholds: Thresholds | None = None) -> None:
+        self.catalog = catalog
+        self.thresholds = thresholds or Thresholds()
+        vocabulary = catalog.vocabulary
+        self.normalizer = Normalizer(
+            {k: v for k, v in vocabulary.synonyms.items()},
+            vocabulary.stop_words,
+            typo_credit=self.thresholds.typo_credit,
+        )
+        self.normalizer.learn(
+            text
+            for intent in catalog.intents.values()
+            for text in (*intent.examples, *intent.keywords, intent.title)
+        )
+        self.normalizer.learn(catalog.off_topic.examples)
+        self.index = self._build(catalog)
+        self._fix_keys = _lookup((f.id, f.title, *f.aliases) for f in catalog.fixes.values())
+        self._intent_keys = _lookup((i.id, i.title) for i in catalog.intents.values())
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _build(self, catalog: Catalog) -> _Index:
+        index = _Index()
+        texts = [
+            (intent.id, text)
+            for intent in catalog.intents.values()
+            # A keyword is also a one-word example: "backup" alone is evidence enough.
+            for text in (*intent.examples, *intent.keywords)
+        ]
+        texts += [(OFF_TOPIC, example) for example in catalog.off_topic.examples]
+        phrases: list[tuple[str, str, frozenset[str]]] = []
+        telling: dict[str, float] = {}
+        for intent_id, text in texts:
+            terms = self.normalizer.phrase_terms(text)
+            phrases.append((intent_id, text, frozenset(t.stem for t in terms)))
+            for term in terms:
+                index.vocab[term.stem].add(intent_id)
+                telling[term.stem] = max(telling.get(term.stem, 0.0), term.rarity)
+        discrimination = _term_weights(phrases)
+        index.idf = {
+            term: weight * self._domain_factor(telling[term])
+            for term, weight in discrimination.items()
+        }
+        rarest = max(discrimination.values(), default=1.0)
+        index.unknown_weight = rarest * self.thresholds.unknown_weight
+        for intent_id, text, stems in phrases:
+            if not stems:
+                continue
+            weight = sum(index.idf[t] for t in stems)
+            position = len(index.examples)
+            index.examples.append(_Example(intent_id, text, stems, weight))
+            for stem in stems:
+                index.postings[stem].append(position)
+        return index
+
+    def _domain_factor(self, telling: float) -> float:
+        """Everyday words ("full", "time") are weaker evidence than domain words ("icloud")."""
+        floor = self.thresholds.everyday_word_weight
+        return floor + (1 - floor) * telling
+
+    # -- matching ----------------------------------------------------------------------------
+
+    def match(self, text: str) -> Match:
+        """Rank the intents for `text` and decide: one intent, "did you mean", or none."""
+        corrections: list[tuple[str, str]] = []
+        windows = self.normalizer.terms(text, corrections)
+        if not windows:
+            return Match(text, Decision.NONE, (), (), "the message has no words to go on")
+        best_scores: dict[str, Candidate] = {}
+        best_window: list[_Term] = windows[0]
+        best_top = -1.0
+        for window in windows:
+            scores = self._score(window)
+            top = max((c.score for k, c in scores.items() if k != OFF_TOPIC), default=0.0)
+            if top > best_top:
+                best_top, best_scores, best_window = top, scores, window
+        off_topic = best_scores.pop(OFF_TOPIC, None)
+        ranked = tuple(sorted(best_scores.values(), key=lambda c: (-c.score, c.intent))[:5])
+        terms = tuple(t.stem for t in best_window)
+        decision, reason = decide(ranked, off_topic, self.thresholds)
+        return Match(text, decision, ranked, terms, reason, tuple(corrections), off_topic)
+
+    def _score(self, window: list[_Term]) -> dict[str, Candidate]:
+        index = self.index
+        weights = {
+            t.stem: index.idf.get(t.stem, index.unknown_weight * self._domain_factor(t.rarity))
+            for t in window
+        }
+        credit = {t.stem: t.credit * weights[t.stem] for t in window}
+        query_weight = sum(weights.values())
+        if query_weight == 0:
+            return {}
+        overlap: dict[int, float] = defaultdict(float)
+        for stem in weights:
+            for position in index.postings.get(stem, ()):
+                overlap[position] += credit[stem]
+        best_example: dict[str, tuple[float, _Example]] = {}
+        for position, shared in overlap.items():
+            example = index.examples[position]
+            dice = 2 * shared / (query_weight + example.weight)
+            held = best_example.get(example.intent)
+            if held is None or dice > held[0]:
+                best_example[example.intent] = (dice, example)
+        share = self.thresholds.example_weight
+        out: dict[str, Candidate] = {}
+        for intent_id, (dice, example) in best_example.items():
+            explained = [s for s in weights if intent_id in index.vocab.get(s, ())]
+            coverage = sum(credit[s] for s in explained) / query_weight
+            score = share * dice + (1 - share) * coverage
+            out[intent_id] = Candidate(intent_id, round(score, 4), example.text, tuple(explained))
+        return out
+
+    # -- /fix lookup -------------------------------------------------------------------------
+
+    def find_fix(self, topic: str) -> Fix | Intent | None:
+        """What `/fix <topic>` means, through one door for every transport.
+
+        A fix by id, title or alias ("wifi", "Wi-Fi", "storage"); else an intent by id or
+        title ("storage_full"); else the intent the words match ("backup stuck"); else None.
+        """
+        key = alias_key(topic)
+        if key in self._fix_keys:
+            return self.catalog.fix(self._fix_keys[key])
+        if key in self._intent_keys:
+            return self.catalog.intent(self._intent_keys[key])
+        result = self.match(topic)
+        if result.intent is None:
+            return None
+        return self.catalog.intent(result.intent)
+
+
+def _term_weights(phrases: Sequence[tuple[str, str, frozenset[str]]]) -> dict[str, float]:
+    """How much each term tells the intents apart: log(classes) minus the entropy of its use.
+
+    A term used by one intent only weighs the most; one used evenly by every intent weighs
+    nothing. Use is counted per example and normalised by each intent's number of examples,
+    so an intent with many examples does not own every word.
+    """
+    sizes = Counter(intent for intent, _, _ in phrases)
+    uses: dict[str, Counter[str]] = defaultdict(Counter)
+    for intent, _, terms in phrases:
+        for term in terms:
+            uses[term][intent] += 1
+    top = math.log(len(sizes) + 1)
+    weights = {}
+    for term, by_intent in uses.items():
+        rates = [n / sizes[intent] for intent, n in by_intent.items()]
+        total = sum(rates)
+        entropy = -sum(r / total * math.log(r / total) for r in rates)
+        weights[term] = max(top - entropy, 0.1)
+    return weights
+
+
+def _lookup(names: Iterable[tuple[str, ...]]) -> dict[str, str]:
+    """alias key -> id, for rows of (id, *other names); the first row to claim a key keeps it."""
+    keys: dict[str, str] = {}
+    for row in names:
+        for name in row:
+            keys.setdefault(alias_key(name), row[0])
+    return keys
