@@ -29,6 +29,7 @@ character rant matches on the sentence that matters.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
@@ -40,7 +41,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
 
-import snowballstemmer
+import Stemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from spellchecker import SpellChecker
@@ -59,7 +60,7 @@ class Thresholds:
     examples: the evaluation set plays no part), then rounded.
     """
 
-    accept: float = 0.52
+    accept: float = 0.54
     """The lowest score that can be a match at all."""
     margin: float = 0.02
     """How far the best intent must lead the second to be a single match, not "did you mean"."""
@@ -71,7 +72,7 @@ class Thresholds:
     """How much a typo-corrected word counts, compared with a word spelt right."""
     unknown_weight: float = 1.25
     """How much a word the content never uses weighs, as a share of the rarest known word."""
-    everyday_word_weight: float = 0.4
+    everyday_word_weight: float = 0.1
     """How much the commonest English words weigh, as a share of a rare or domain word."""
     max_choices: int = 3
     """At most this many intents are offered in a "did you mean"."""
@@ -187,7 +188,7 @@ _MAX_WINDOW: Final = 24
 _MAX_WORDS: Final = 2000
 """Words read from one message; a longer one is cut (a rant's point comes early)."""
 
-_stemmer = snowballstemmer.stemmer("english")
+_stemmer = Stemmer.Stemmer("english")
 
 
 _REAL_WORD_MIN_COUNT: Final = 100
@@ -396,6 +397,27 @@ class _Index:
     unknown_weight: float = 1.25
 
 
+_CANDIDATES: Final = 5
+"""How many intents a match lists."""
+
+
+@dataclass
+class _Scores:
+    """One window's score per intent (the off-topic class included) and best example."""
+
+    window: list[_Term]
+    score: dict[str, float]
+    example: dict[str, int]
+
+    @property
+    def top(self) -> float:
+        return max((v for k, v in self.score.items() if k != OFF_TOPIC), default=0.0)
+
+    def ranked(self, count: int) -> list[str]:
+        intents = [k for k in self.score if k != OFF_TOPIC]
+        return heapq.nsmallest(count, intents, key=lambda k: (-self.score[k], k))
+
+
 class Matcher:
     """Matches messages to the intents of one catalog. Build once; `match` is cheap."""
 
@@ -467,49 +489,47 @@ class Matcher:
         windows = self.normalizer.terms(text, corrections)
         if not windows:
             return Match(text, Decision.NONE, (), (), "the message has no words to go on")
-        best_scores: dict[str, Candidate] = {}
-        best_window: list[_Term] = windows[0]
-        best_top = -1.0
-        for window in windows:
-            scores = self._score(window)
-            top = max((c.score for k, c in scores.items() if k != OFF_TOPIC), default=0.0)
-            if top > best_top:
-                best_top, best_scores, best_window = top, scores, window
-        off_topic = best_scores.pop(OFF_TOPIC, None)
-        ranked = tuple(sorted(best_scores.values(), key=lambda c: (-c.score, c.intent))[:5])
-        terms = tuple(t.stem for t in best_window)
+        best = max((self._score(window) for window in windows), key=lambda s: s.top)
+        ranked = tuple(self._candidate(best, i) for i in best.ranked(_CANDIDATES))
+        off_topic = self._candidate(best, OFF_TOPIC) if OFF_TOPIC in best.score else None
+        terms = tuple(t.stem for t in best.window)
         decision, reason = decide(ranked, off_topic, self.thresholds)
         return Match(text, decision, ranked, terms, reason, tuple(corrections), off_topic)
 
-    def _score(self, window: list[_Term]) -> dict[str, Candidate]:
+    def _score(self, window: list[_Term]) -> _Scores:
         index = self.index
         weights = {
             t.stem: index.idf.get(t.stem, index.unknown_weight * self._domain_factor(t.rarity))
             for t in window
         }
         credit = {t.stem: t.credit * weights[t.stem] for t in window}
-        query_weight = sum(weights.values())
-        if query_weight == 0:
-            return {}
+        query_weight = sum(weights.values()) or 1.0
         overlap: dict[int, float] = defaultdict(float)
-        for stem in weights:
+        coverage: dict[str, float] = defaultdict(float)
+        for stem, given in credit.items():
             for position in index.postings.get(stem, ()):
-                overlap[position] += credit[stem]
-        best_example: dict[str, tuple[float, _Example]] = {}
+                overlap[position] += given
+            for intent_id in index.vocab.get(stem, ()):
+                coverage[intent_id] += given
+        best_example: dict[str, tuple[float, int]] = {}
         for position, shared in overlap.items():
             example = index.examples[position]
             dice = 2 * shared / (query_weight + example.weight)
-            held = best_example.get(example.intent)
-            if held is None or dice > held[0]:
-                best_example[example.intent] = (dice, example)
+            if dice > best_example.get(example.intent, (-1.0, 0))[0]:
+                best_example[example.intent] = (dice, position)
         share = self.thresholds.example_weight
-        out: dict[str, Candidate] = {}
-        for intent_id, (dice, example) in best_example.items():
-            explained = [s for s in weights if intent_id in index.vocab.get(s, ())]
-            coverage = sum(credit[s] for s in explained) / query_weight
-            score = share * dice + (1 - share) * coverage
-            out[intent_id] = Candidate(intent_id, round(score, 4), example.text, tuple(explained))
-        return out
+        score = {
+            intent_id: round(share * dice + (1 - share) * coverage[intent_id] / query_weight, 4)
+            for intent_id, (dice, _) in best_example.items()
+        }
+        return _Scores(window, score, {i: p for i, (_, p) in best_example.items()})
+
+    def _candidate(self, scores: _Scores, intent_id: str) -> Candidate:
+        example = self.index.examples[scores.example[intent_id]]
+        explained = tuple(
+            t.stem for t in scores.window if intent_id in self.index.vocab.get(t.stem, ())
+        )
+        return Candidate(intent_id, scores.score[intent_id], example.text, explained)
 
     # -- /fix lookup -------------------------------------------------------------------------
 

@@ -1,0 +1,256 @@
+"""The matcher, as users meet it: their own words, typos, long rants, and things that are
+not ours at all."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.catalog import Catalog, Fix, Intent, load_catalog
+from bot.evaluation import collisions, evaluate, load_cases
+from bot.matcher import Decision, Matcher, clean
+from bot.settings import REPOSITORY_ROOT
+
+COMPLAINTS = Path(__file__).parent / "data" / "complaints.yaml"
+
+
+@pytest.fixture(scope="module")
+def matcher(catalog: Catalog) -> Matcher:
+    return Matcher(catalog)
+
+
+# -- the evaluation set guards the quality -----------------------------------------------------
+
+
+def test_the_labelled_complaints_are_matched_at_least_95_percent_right(matcher: Matcher) -> None:
+    report = evaluate(matcher, load_cases(COMPLAINTS))
+    assert report.total >= 200
+    assert sum(1 for o in report.outcomes if o.case.intent is None) >= 40
+    assert report.accuracy >= 0.95, report.render()
+
+
+def test_at_least_93_percent_of_off_topic_messages_are_rejected(matcher: Matcher) -> None:
+    report = evaluate(matcher, load_cases(COMPLAINTS))
+    assert report.off_topic_rejection >= 0.93, report.render()
+
+
+def test_every_content_example_matches_its_own_intent_best(matcher: Matcher) -> None:
+    assert collisions(matcher) == []
+
+
+# -- what a user types ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("backup stuck", "backup_stuck"),
+        ("not enough storage", "storage_full"),
+        ("wiif wont conect", "wifi"),
+        ("bacup failed", "backup_stuck"),
+        ("reboto", "restart"),
+        ("My iPhone WON'T charge!!!", "power"),
+        ("my iphone won’t charge", "power"),
+        ("wont' charge", "power"),
+        ("iCloud is dooooown", "icloud_down"),
+        ("icloud 50gb plan", "storage_full"),
+        ("🔋 not charging 😭", "power"),
+        ("wi\u200bfi not working", "wifi"),
+        ("ＷＩＦＩ not working", "wifi"),
+        ("how do i log out of my apple id", "sign_in"),
+        ("turn on icloud backup", "backup_off"),
+    ],
+)
+def test_a_complaint_in_the_users_own_words_finds_its_intent(
+    matcher: Matcher, text: str, intent: str
+) -> None:
+    result = matcher.match(text)
+    assert result.intent == intent, matcher.match(text)
+    assert result.decision is Decision.MATCH
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello",
+        "thanks!",
+        "",
+        "   ",
+        "🙂🙂🙂",
+        "?!?!",
+        "how do i change my ringtone",
+        "my car battery is dead",
+        "how do i back up my samsung galaxy",
+        "\x00\x01\x02",
+    ],
+)
+def test_a_message_that_is_not_ours_matches_nothing(matcher: Matcher, text: str) -> None:
+    result = matcher.match(text)
+    assert result.decision is Decision.NONE, result
+    assert result.intent is None
+    assert result.choices() == ()
+
+
+def test_a_long_rant_still_matches_on_the_sentence_that_matters(matcher: Matcher) -> None:
+    filler = "I have had this phone for years and honestly I love the camera and the screen. "
+    rant = filler * 25 + "But now my iCloud backup keeps failing every single night. " + filler * 20
+    assert len(rant) > 3500
+    result = matcher.match(rant)
+    assert result.intent == "backup_stuck"
+
+
+def test_a_100_kilobyte_message_gets_an_answer(matcher: Matcher) -> None:
+    result = matcher.match("wifi won't connect " + "x" * 100_000)
+    assert result.decision in set(Decision)
+
+
+def test_the_answer_explains_itself(matcher: Matcher) -> None:
+    result = matcher.match("wiif wont conect")
+    assert ("wiif", "wifi") in result.corrections
+    assert "wifi" in result.terms
+    best = result.candidates[0]
+    assert best.intent == "wifi"
+    assert "wifi" in best.matched
+    assert best.example
+    assert "wifi" in result.reason
+
+
+def test_candidates_are_ranked_best_first(matcher: Matcher) -> None:
+    result = matcher.match("icloud storage full")
+    scores = [c.score for c in result.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert result.score == scores[0]
+
+
+# -- decisions ------------------------------------------------------------------------------------
+
+
+def two_close_intents(tmp_path: Path) -> Catalog:
+    fix = Fix.model_validate(
+        {"id": "f", "title": "F", "reason": "R.", "steps": [{"id": "s", "text": "Do it."}]}
+    )
+
+    def intent(intent_id: str, examples: list[str]) -> Intent:
+        return Intent.model_validate(
+            {"id": intent_id, "title": intent_id, "examples": examples, "fixes": ["f"]}
+        )
+
+    return Catalog.build(
+        [
+            intent("screen_cracked", ["screen cracked", "broken glass on screen"]),
+            intent("screen_dim", ["screen dim", "display too dark"]),
+        ],
+        [fix],
+    )
+
+
+def test_two_equally_likely_intents_make_a_did_you_mean(tmp_path: Path) -> None:
+    matcher = Matcher(two_close_intents(tmp_path))
+    result = matcher.match("my screen")
+    assert result.decision is Decision.AMBIGUOUS
+    assert set(result.choices()) == {"screen_cracked", "screen_dim"}
+    assert result.intent in {"screen_cracked", "screen_dim"}
+
+
+def test_a_clear_leader_is_a_single_match(tmp_path: Path) -> None:
+    matcher = Matcher(two_close_intents(tmp_path))
+    result = matcher.match("the glass on my screen is cracked")
+    assert result.decision is Decision.MATCH
+    assert result.choices() == ("screen_cracked",)
+
+
+# -- /fix lookups ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("topic", "kind", "found"),
+    [
+        ("wifi", Fix, "wifi"),
+        ("wi-fi", Fix, "wifi"),
+        ("Wi Fi", Fix, "wifi"),
+        ("storage", Fix, "storage"),
+        ("reboot", Fix, "restart"),
+        ("reset_settings", Fix, "reset_settings"),
+        ("storage full", Fix, "storage"),
+        ("icloud_down", Intent, "icloud_down"),
+        ("Sign in", Fix, "sign_out"),
+        ("backup stuck", Intent, "backup_stuck"),
+        ("my icloud is full", Intent, "storage_full"),
+    ],
+)
+def test_fix_topics_resolve_by_id_alias_or_matching(
+    matcher: Matcher, topic: str, kind: type, found: str
+) -> None:
+    result = matcher.find_fix(topic)
+    assert isinstance(result, kind)
+    assert result.id == found
+
+
+def test_a_fix_topic_that_means_nothing_finds_nothing(matcher: Matcher) -> None:
+    assert matcher.find_fix("the weather in paris") is None
+
+
+# -- normalisation ----------------------------------------------------------------------------------
+
+
+def test_cleaning_handles_case_apostrophes_repeats_units_and_invisible_characters() -> None:
+    assert clean("WON’T") == "wont"
+    assert clean("sooooo slow") == "soo slow"
+    assert clean("50GB") == "50 gb"
+    assert clean("2 TB") == "2 tb"
+    assert "\u200b" not in clean("wi\u200bfi")
+    assert clean("🙂") == " "
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def run_match_json(stdin: bytes) -> list[dict]:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "match", "--json"],
+        input=stdin,
+        capture_output=True,
+        cwd=REPOSITORY_ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    return [json.loads(line) for line in result.stdout.decode().splitlines()]
+
+
+def test_match_json_answers_ten_thousand_lines_in_one_process() -> None:
+    lines = ["backup stuck", "not enough storage", "hello", "wiif wont conect"] * 2500
+    results = run_match_json("\n".join(lines).encode() + b"\n")
+    assert len(results) == 10_000
+    assert results[0] == {
+        "text": "backup stuck",
+        "intent": "backup_stuck",
+        "decision": "match",
+        "score": results[0]["score"],
+        "candidates": results[0]["candidates"],
+    }
+    assert [r["intent"] for r in results[:4]] == ["backup_stuck", "storage_full", None, "wifi"]
+    assert results[2]["decision"] == "none"
+    assert {tuple(sorted(r)) for r in results} == {
+        ("candidates", "decision", "intent", "score", "text")
+    }
+
+
+def test_match_json_survives_malformed_lines() -> None:
+    junk = b"\n".join(
+        [b"", b"\xff\xfe\x00binary", b"x" * 100_000, b"   ", "wifi 📶".encode(), b"\r"]
+    )
+    results = run_match_json(junk + b"\n")
+    assert len(results) == 6
+    assert all(r["decision"] in {"match", "ambiguous", "none"} for r in results)
+    assert results[0]["intent"] is None
+    assert results[4]["intent"] == "wifi"
+
+
+def test_shipped_content_loads_the_same_in_a_fresh_matcher() -> None:
+    matcher = Matcher(load_catalog(REPOSITORY_ROOT))
+    assert matcher.match("backup stuck").intent == "backup_stuck"
