@@ -25,9 +25,9 @@ from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.catalog import Catalog, Fix, Intent, load_catalog  # noqa: E402
-from bot.matcher import Matcher, english_word_counts  # noqa: E402
-from bot.settings import REPOSITORY_ROOT  # noqa: E402
+from bot.catalog import Catalog, Fix, Intent, load_catalog
+from bot.matcher import Matcher, english_word_counts
+from bot.settings import REPOSITORY_ROOT
 
 PHRASES_PER_INTENT = 20
 

@@ -141,8 +141,9 @@ def two_close_intents(tmp_path: Path) -> Catalog:
 
     return Catalog.build(
         [
-            intent("screen_cracked", ["screen cracked", "broken glass on screen"]),
-            intent("screen_dim", ["screen dim", "display too dark"]),
+            # Made-up words weigh the same, so "my screen" cannot prefer either intent.
+            intent("screen_cracked", ["screen zorblat", "glass zorblat"]),
+            intent("screen_dim", ["screen quibnix", "display quibnix"]),
         ],
         [fix],
     )
@@ -158,7 +159,7 @@ def test_two_equally_likely_intents_make_a_did_you_mean(tmp_path: Path) -> None:
 
 def test_a_clear_leader_is_a_single_match(tmp_path: Path) -> None:
     matcher = Matcher(two_close_intents(tmp_path))
-    result = matcher.match("the glass on my screen is cracked")
+    result = matcher.match("the glass on my screen is zorblat")
     assert result.decision is Decision.MATCH
     assert result.choices() == ("screen_cracked",)
 
