@@ -136,12 +136,19 @@ def two_close_intents(tmp_path: Path) -> Catalog:
 
     def intent(intent_id: str, examples: list[str]) -> Intent:
         return Intent.model_validate(
-            {"id": intent_id, "title": intent_id, "examples": examples, "fixes": ["f"]}
+            {
+                "id": intent_id,
+                "title": intent_id,
+                "examples": examples,
+                "keywords": ["screen"],
+                "fixes": ["f"],
+            }
         )
 
     return Catalog.build(
         [
-            # Made-up words weigh the same, so "my screen" cannot prefer either intent.
+            # Both name "screen" as a keyword, and made-up words weigh the same: "my screen"
+            # cannot prefer either intent.
             intent("screen_cracked", ["screen zorblat", "glass zorblat"]),
             intent("screen_dim", ["screen quibnix", "display quibnix"]),
         ],
