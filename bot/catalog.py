@@ -136,6 +136,24 @@ class Fix(_Content):
         index = self.steps.index(step)
         return self.steps[index + 1].id if index + 1 < len(self.steps) else None
 
+    def route_to(self, step_id: str) -> tuple[str, ...]:
+        """The steps passed on the shortest way from the first step to this one."""
+        routes: dict[str, tuple[str, ...]] = {self.first_step.id: ()}
+        queue = [self.first_step.id]
+        while queue:
+            current = queue.pop(0)
+            if current == step_id:
+                return routes[current]
+            step = self.step(current)
+            targets = (
+                [c.next for c in step.choices] if step.is_question else [self.step_after(current)]
+            )
+            for target in targets:
+                if target is not None and target != END and target not in routes:
+                    routes[target] = (*routes[current], current)
+                    queue.append(target)
+        return ()
+
     def longest_path_from(self, step_id: str) -> int:
         """How many steps remain, this one included, along the longest way to the end."""
         step = self.step(step_id)
@@ -162,10 +180,24 @@ class Vocabulary(_Content):
     stop_words: tuple[Phrase, ...] = ()
 
 
+class SmallTalk(_Content):
+    """Social messages that get a human answer rather than a fix."""
+
+    greeting: tuple[Phrase, ...] = ()
+    thanks: tuple[Phrase, ...] = ()
+    farewell: tuple[Phrase, ...] = ()
+
+
 class OffTopic(_Content):
     """Messages that none of our intents should answer (negative examples)."""
 
     examples: tuple[Phrase, ...] = ()
+    small_talk: SmallTalk = Field(default_factory=SmallTalk)
+
+    @property
+    def all_examples(self) -> tuple[str, ...]:
+        talk = self.small_talk
+        return (*self.examples, *talk.greeting, *talk.thanks, *talk.farewell)
 
 
 @dataclass(frozen=True)
@@ -204,7 +236,7 @@ class Catalog:
             "fixes": len(self.fixes),
             "steps": sum(len(f.steps) for f in self.fixes.values()),
             "examples": sum(len(i.examples) for i in self.intents.values()),
-            "off_topic_examples": len(self.off_topic.examples),
+            "off_topic_examples": len(self.off_topic.all_examples),
         }
 
 

@@ -111,6 +111,8 @@ class Match:
     """Typos corrected on the way: (as typed, read as)."""
     off_topic: Candidate | None = None
     """How close the message came to the off-topic examples."""
+    small_talk: str | None = None
+    """"greeting", "thanks" or "farewell" for a social message that matched nothing."""
 
     @property
     def intent(self) -> str | None:
@@ -435,7 +437,12 @@ class Matcher:
             for intent in catalog.intents.values()
             for text in (*intent.examples, *intent.keywords, intent.title)
         )
-        self.normalizer.learn(catalog.off_topic.examples)
+        self.normalizer.learn(catalog.off_topic.all_examples)
+        self._small_talk = {
+            tuple(words(clean(phrase))): kind
+            for kind in ("greeting", "thanks", "farewell")
+            for phrase in getattr(catalog.off_topic.small_talk, kind)
+        }
         self.index = self._build(catalog)
         self._fix_keys = _lookup((f.id, f.title, *f.aliases) for f in catalog.fixes.values())
         self._intent_keys = _lookup((i.id, i.title) for i in catalog.intents.values())
@@ -450,7 +457,7 @@ class Matcher:
             # A keyword is also a one-word example: "backup" alone is evidence enough.
             for text in (*intent.examples, *intent.keywords)
         ]
-        texts += [(OFF_TOPIC, example) for example in catalog.off_topic.examples]
+        texts += [(OFF_TOPIC, example) for example in catalog.off_topic.all_examples]
         phrases: list[tuple[str, str, frozenset[str]]] = []
         telling: dict[str, float] = {}
         for intent_id, text in texts:
@@ -488,13 +495,23 @@ class Matcher:
         corrections: list[tuple[str, str]] = []
         windows = self.normalizer.terms(text, corrections)
         if not windows:
-            return Match(text, Decision.NONE, (), (), "the message has no words to go on")
+            reason = "the message has no words to go on"
+            return Match(text, Decision.NONE, (), (), reason, small_talk=self.small_talk(text))
         best = max((self._score(window) for window in windows), key=lambda s: s.top)
         ranked = tuple(self._candidate(best, i) for i in best.ranked(_CANDIDATES))
         off_topic = self._candidate(best, OFF_TOPIC) if OFF_TOPIC in best.score else None
         terms = tuple(t.stem for t in best.window)
         decision, reason = decide(ranked, off_topic, self.thresholds)
-        return Match(text, decision, ranked, terms, reason, tuple(corrections), off_topic)
+        talk = self.small_talk(text) if decision is Decision.NONE else None
+        return Match(text, decision, ranked, terms, reason, tuple(corrections), off_topic, talk)
+
+    def small_talk(self, text: str) -> str | None:
+        """ "greeting", "thanks" or "farewell" when the message starts like one, else None."""
+        tokens = tuple(words(clean(text)))
+        for size in range(min(4, len(tokens)), 0, -1):
+            if tokens[:size] in self._small_talk:
+                return self._small_talk[tokens[:size]]
+        return None
 
     def _score(self, window: list[_Term]) -> _Scores:
         index = self.index
