@@ -6,6 +6,7 @@ The only module that reads the environment, configures logging, prints and choos
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -17,10 +18,14 @@ from pydantic import ValidationError
 
 from bot import __version__
 from bot.catalog import Catalog, load_catalog
+from bot.conversations import Conversations
+from bot.engine import Engine
 from bot.errors import ConfigError, ContentError, FixbotError
 from bot.evaluation import collisions, evaluate, fit_thresholds, leave_one_out, load_cases
 from bot.matcher import Match, Matcher
 from bot.settings import Settings
+from bot.store import open_store
+from bot.transports.console import ConsoleChat
 
 log = logging.getLogger("fixbot")
 
@@ -60,8 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fixbot {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run the Telegram bot")
+    run = commands.add_parser(
+        "run", help="run the Telegram bot (without a token: a chat in this terminal)"
+    )
     run.set_defaults(handler=_cmd_run)
+
+    chat = commands.add_parser("chat", help="chat with fixbot in this terminal")
+    chat.set_defaults(handler=_cmd_chat)
 
     check = commands.add_parser("check", help="validate the content (intents and fixes)")
     check.set_defaults(handler=_cmd_check)
@@ -224,15 +234,30 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    engine = Engine(_load(settings))
+    asyncio.run(_console(engine, settings))
+    return EXIT_OK
+
+
+async def _console(engine: Engine, settings: Settings) -> None:
+    async with await open_store(settings.data_dir) as store:
+        chat = ConsoleChat(
+            Conversations(engine, store), sys.stdin, sys.stdout, color=sys.stdout.isatty()
+        )
+        await chat.run()
+
+
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    _load(settings)
+    catalog = _load(settings)
     if not settings.has_token:
         print(
-            "fixbot: no Telegram token. Set TELEGRAM_BOT_TOKEN in the environment or in .env\n"
-            "(get one from @BotFather in Telegram: /newbot). Until then you can validate the\n"
-            "content with `fixbot check`.",
+            "fixbot: no Telegram token, so here is a chat in this terminal instead.\n"
+            "To connect to Telegram, get a token from @BotFather (send it /newbot) and put\n"
+            "TELEGRAM_BOT_TOKEN=... in .env or the environment, then run again.\n",
             file=sys.stderr,
         )
-        return EXIT_PROBLEMS
+        asyncio.run(_console(Engine(catalog), settings))
+        return EXIT_OK
     print("fixbot: the Telegram transport is not built yet.", file=sys.stderr)
     return EXIT_PROBLEMS

@@ -37,3 +37,7 @@ class ContentError(FixbotError):
 
 class ConfigError(FixbotError):
     """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+class StoreError(FixbotError):
+    """The session store cannot be used as it is (for example, a schema from the future)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.settings import REPOSITORY_ROOT
 
 
-def fixbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+def fixbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str = ""):
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIXBOT_"))
     }
@@ -19,6 +19,7 @@ def fixbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = Non
         [sys.executable, "-m", "bot", *args],
         capture_output=True,
         text=True,
+        input=stdin,
         env=environment,
         cwd=cwd or REPOSITORY_ROOT,
         timeout=60,
@@ -49,12 +50,17 @@ def test_check_lists_every_problem_and_exits_1_without_a_traceback(write_content
     assert "fixes/broken.yaml" in result.stderr
 
 
-def test_run_without_a_token_says_what_is_missing(tmp_path: Path) -> None:
-    result = fixbot("run", env={"FIXBOT_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
-    assert result.returncode == 1
+def test_run_without_a_token_says_what_is_missing_and_chats_in_the_terminal(
+    tmp_path: Path,
+) -> None:
+    result = fixbot(
+        "run", env={"FIXBOT_DATA_DIR": str(tmp_path)}, cwd=tmp_path, stdin="wifi won't connect\n"
+    )
+    assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "TELEGRAM_BOT_TOKEN" in result.stderr
     assert "@BotFather" in result.stderr
+    assert "Get onto Wi-Fi" in result.stdout
 
 
 def test_no_command_prints_help() -> None:

@@ -1,0 +1,57 @@
+"""The one loop every transport uses: lock the key, load, handle, save, return the replies.
+
+Two events for the same (chat, user[, topic]) never interleave, so a doubled press cannot
+advance a walk twice; events for different keys run concurrently. The session and the
+outcomes of a turn are saved together before the replies go out, so a crash between two
+messages loses nothing the user has seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.engine import Engine, Event, Session, Turn
+from bot.store import SessionKey, Store
+
+
+class Conversations:
+    def __init__(self, engine: Engine, store: Store) -> None:
+        self.engine = engine
+        self.store = store
+        self._locks: dict[SessionKey, tuple[asyncio.Lock, int]] = {}
+
+    async def handle(self, key: SessionKey, event: Event) -> Turn:
+        """Apply `event` to the session under `key` and persist the result."""
+        async with self._locked(key):
+            session = await self.store.load(key) or Session()
+            turn = self.engine.handle(session, event)
+            if turn.session != session or turn.outcomes:
+                await self.store.save_turn(key, turn.session, turn.outcomes, event.at)
+            return turn
+
+    async def session(self, key: SessionKey) -> Session:
+        """The session under `key` as it is now (a fresh one when there is none)."""
+        async with self._locked(key):
+            return await self.store.load(key) or Session()
+
+    @asynccontextmanager
+    async def _locked(self, key: SessionKey) -> AsyncIterator[None]:
+        # One lock per key, kept only while someone holds or waits for it.
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    @property
+    def active_keys(self) -> int:
+        """How many keys have an event under way (for tests and metrics)."""
+        return len(self._locks)

@@ -1,0 +1,85 @@
+"""The store interface: sessions by key, and outcomes as an append-only log."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from bot.engine import Outcome, Session
+
+DEFAULT_TTL: Final = 24 * 3600.0
+"""A session nobody touched for this many seconds is gone."""
+
+
+@dataclass(frozen=True, order=True)
+class SessionKey:
+    """Whose session: a chat, a person in it, and the forum topic when there is one, so that
+    several people in one group each walk their own fix."""
+
+    chat_id: int
+    user_id: int
+    topic_id: int | None = None
+
+    def __str__(self) -> str:
+        topic = "" if self.topic_id is None else str(self.topic_id)
+        return f"{self.chat_id}:{self.user_id}:{topic}"
+
+    @classmethod
+    def parse(cls, text: str) -> SessionKey:
+        chat, user, topic = text.split(":")
+        return cls(int(chat), int(user), int(topic) if topic else None)
+
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """An outcome as stored: whose, when, and what."""
+
+    key: SessionKey
+    at: float
+    outcome: Outcome
+
+
+class Store(ABC):
+    """Sessions and outcomes. Every method is safe to call from many tasks at once."""
+
+    def __init__(self, ttl: float = DEFAULT_TTL, clock: Callable[[], float] | None = None):
+        self.ttl = ttl
+        self.clock = clock or time.time
+
+    def expired(self, updated_at: float) -> bool:
+        return self.clock() - updated_at > self.ttl
+
+    @abstractmethod
+    async def load(self, key: SessionKey) -> Session | None:
+        """The session under `key`, or None when there is none or it has expired."""
+
+    @abstractmethod
+    async def save_turn(
+        self, key: SessionKey, session: Session, outcomes: Sequence[Outcome], at: float
+    ) -> None:
+        """Save the session and append its outcomes, all or nothing."""
+
+    @abstractmethod
+    async def delete(self, key: SessionKey) -> None:
+        """Forget the session under `key` (its outcomes stay)."""
+
+    @abstractmethod
+    async def outcomes(self, key: SessionKey | None = None) -> list[OutcomeRow]:
+        """Recorded outcomes, oldest first; only `key`'s when given."""
+
+    @abstractmethod
+    async def purge_expired(self) -> int:
+        """Delete expired sessions; return how many went."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

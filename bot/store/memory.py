@@ -1,0 +1,49 @@
+"""A store in a dict: for tests, benchmarks and throwaway runs. Loses everything on exit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.engine import Outcome, Session
+from bot.store.base import DEFAULT_TTL, OutcomeRow, SessionKey, Store
+
+
+class MemoryStore(Store):
+    """Sessions are kept as dicts, as a real backend would serialise them."""
+
+    def __init__(self, ttl: float = DEFAULT_TTL, clock: Callable[[], float] | None = None):
+        super().__init__(ttl, clock)
+        self._sessions: dict[SessionKey, dict[str, Any]] = {}
+        self._outcomes: list[OutcomeRow] = []
+
+    async def load(self, key: SessionKey) -> Session | None:
+        data = self._sessions.get(key)
+        if data is None:
+            return None
+        session = Session.from_dict(dict(data))
+        if self.expired(session.updated_at):
+            del self._sessions[key]
+            return None
+        return session
+
+    async def save_turn(
+        self, key: SessionKey, session: Session, outcomes: Sequence[Outcome], at: float
+    ) -> None:
+        self._sessions[key] = session.to_dict()
+        self._outcomes.extend(OutcomeRow(key, at, o) for o in outcomes)
+
+    async def delete(self, key: SessionKey) -> None:
+        self._sessions.pop(key, None)
+
+    async def outcomes(self, key: SessionKey | None = None) -> list[OutcomeRow]:
+        return [row for row in self._outcomes if key is None or row.key == key]
+
+    async def purge_expired(self) -> int:
+        gone = [k for k, v in self._sessions.items() if self.expired(v["updated_at"])]
+        for key in gone:
+            del self._sessions[key]
+        return len(gone)
+
+    async def close(self) -> None:
+        """Nothing to release."""

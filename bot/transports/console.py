@@ -1,0 +1,116 @@
+"""A chat in the terminal on the same engine and store: buttons are shown as numbers.
+
+Works interactively and scripted: it reads standard input line by line, so a test (or a
+pipe) can drive it. Type a number to press a button, /command for a command, anything
+else is a message. /quit or end of input leaves; the walk is kept for next time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from typing import IO, Final
+
+from bot.conversations import Conversations
+from bot.engine import (
+    Button,
+    ButtonPressed,
+    CommandReceived,
+    Event,
+    Press,
+    Reply,
+    TextReceived,
+)
+from bot.store import SessionKey
+
+CONSOLE_KEY: Final = SessionKey(chat_id=0, user_id=0)
+"""The console's one conversation: a second `fixbot chat` resumes it."""
+
+_BOLD: Final = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+_COMMAND: Final = re.compile(r"^/(\w+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+QUIT_COMMANDS: Final = frozenset({"quit", "exit"})
+
+
+class ConsoleChat:
+    def __init__(
+        self,
+        conversations: Conversations,
+        stdin: IO[str],
+        stdout: IO[str],
+        key: SessionKey = CONSOLE_KEY,
+        clock: Callable[[], float] = time.time,
+        color: bool = False,
+    ) -> None:
+        self.conversations = conversations
+        self.stdin = stdin
+        self.stdout = stdout
+        self.key = key
+        self.clock = clock
+        self.color = color
+        self.choices: list[Press] = []
+
+    async def run(self) -> None:
+        """Chat until /quit or the end of input."""
+        self.write("fixbot, in your terminal. Type a number to press a button, /quit to leave.")
+        await self.send(CommandReceived("start", "", self.clock()))
+        while True:
+            line = await asyncio.to_thread(self.stdin.readline)
+            if not line:
+                break
+            line = line.rstrip("\r\n")
+            event = self.event_for(line)
+            if event is None:
+                break
+            if isinstance(event, str):
+                self.write(event)
+                continue
+            await self.send(event)
+        self.write("Bye! Your place is saved; run `fixbot chat` again to continue.")
+
+    def event_for(self, line: str) -> Event | str | None:
+        """What a typed line means: an event, a message to show, or None to quit."""
+        now = self.clock()
+        text = line.strip()
+        if text.isdigit() and self.choices:
+            number = int(text)
+            if 1 <= number <= len(self.choices):
+                return ButtonPressed(self.choices[number - 1], now)
+            return f"Please type a number from 1 to {len(self.choices)}, or write a message."
+        command = _COMMAND.match(text)
+        if command:
+            name = command.group(1).lower()
+            if name in QUIT_COMMANDS:
+                return None
+            return CommandReceived(name, command.group(2) or "", now)
+        return TextReceived(line, now)
+
+    async def send(self, event: Event) -> None:
+        turn = await self.conversations.handle(self.key, event)
+        self.choices = []
+        for reply in turn.replies:
+            self.show(reply)
+
+    def show(self, reply: Reply) -> None:
+        if reply.notice:
+            self.write(f"({reply.notice})")
+        self.write(self.render(reply.text))
+        links: list[Button] = []
+        for row in reply.buttons:
+            for button in row:
+                if button.press is not None:
+                    self.choices.append(button.press)
+                    self.write(f"  {len(self.choices)}) {button.label}")
+                elif button.url:
+                    links.append(button)
+        for link in links:
+            self.write(f"  🔗 {link.label}: {link.url}")
+        self.write("")
+
+    def render(self, text: str) -> str:
+        return _BOLD.sub(r"\033[1m\1\033[0m" if self.color else r"\1", text)
+
+    def write(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()

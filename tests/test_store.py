@@ -1,0 +1,244 @@
+"""The store contract: every backend keeps sessions and outcomes the same way.
+
+One parametrized class runs against each backend; a new backend (Redis, PostgreSQL) joins
+by adding itself to `BACKENDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Outcome, Session, Stage
+from bot.settings import REPOSITORY_ROOT
+from bot.store import MemoryStore, SessionKey, SQLiteStore, Store
+from bot.store.sqlite import DATABASE_FILE, MIGRATIONS, SCHEMA_VERSION, migrate
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+StoreFactory = Callable[[Path, Clock], Awaitable[Store]]
+
+
+async def memory(path: Path, clock: Clock) -> Store:
+    return MemoryStore(ttl=3600, clock=clock)
+
+
+async def sqlite(path: Path, clock: Clock) -> Store:
+    return await SQLiteStore.open(path / DATABASE_FILE, ttl=3600, clock=clock)
+
+
+BACKENDS = {"memory": memory, "sqlite": sqlite}
+
+ALICE = SessionKey(chat_id=-100, user_id=1)
+BOB = SessionKey(chat_id=-100, user_id=2)
+ALICE_IN_TOPIC = SessionKey(chat_id=-100, user_id=1, topic_id=7)
+
+
+def walking(step: str = "join_network", at: float = 1_000_000.0) -> Session:
+    return Session(
+        stage=Stage.STEP, intent="wifi", plan=("wifi",), step=step, revision=3, updated_at=at
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=list(BACKENDS))
+async def store(request, tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
+    opened = await BACKENDS[request.param](tmp_path, clock)
+    yield opened
+    await opened.close()
+
+
+class TestStoreContract:
+    async def test_a_saved_session_loads_back_unchanged(self, store: Store) -> None:
+        await store.save_turn(ALICE, walking(), [], 1_000_000.0)
+        assert await store.load(ALICE) == walking()
+
+    async def test_an_unknown_key_has_no_session(self, store: Store) -> None:
+        assert await store.load(BOB) is None
+
+    async def test_people_in_one_group_and_topic_have_their_own_sessions(
+        self, store: Store
+    ) -> None:
+        await store.save_turn(ALICE, walking("switch_on"), [], 1_000_000.0)
+        await store.save_turn(BOB, walking("join_network"), [], 1_000_000.0)
+        await store.save_turn(ALICE_IN_TOPIC, walking("move_closer"), [], 1_000_000.0)
+        assert (await store.load(ALICE)).step == "switch_on"
+        assert (await store.load(BOB)).step == "join_network"
+        assert (await store.load(ALICE_IN_TOPIC)).step == "move_closer"
+
+    async def test_saving_again_replaces_the_session(self, store: Store) -> None:
+        await store.save_turn(ALICE, walking("switch_on"), [], 1_000_000.0)
+        await store.save_turn(ALICE, walking("move_closer"), [], 1_000_001.0)
+        assert (await store.load(ALICE)).step == "move_closer"
+
+    async def test_a_session_expires_after_its_idle_time(self, store: Store, clock: Clock) -> None:
+        await store.save_turn(ALICE, walking(at=clock.now), [], clock.now)
+        clock.now += 3599
+        assert await store.load(ALICE) is not None
+        clock.now += 2
+        assert await store.load(ALICE) is None
+
+    async def test_purging_removes_only_expired_sessions(self, store: Store, clock: Clock) -> None:
+        await store.save_turn(ALICE, walking(at=clock.now - 4000), [], clock.now)
+        await store.save_turn(BOB, walking(at=clock.now), [], clock.now)
+        assert await store.purge_expired() == 1
+        assert await store.load(BOB) is not None
+
+    async def test_delete_forgets_a_session(self, store: Store) -> None:
+        await store.save_turn(ALICE, walking(), [], 1_000_000.0)
+        await store.delete(ALICE)
+        assert await store.load(ALICE) is None
+
+    async def test_outcomes_are_an_ordered_log_per_key(self, store: Store) -> None:
+        await store.save_turn(ALICE, walking(), [Outcome("started", intent="wifi")], 1.0)
+        await store.save_turn(BOB, walking(), [Outcome("no_match")], 2.0)
+        await store.save_turn(
+            ALICE,
+            walking(),
+            [Outcome("step_done", "wifi", "wifi", "switch_on"), Outcome("resolved", "wifi")],
+            3.0,
+        )
+        rows = await store.outcomes(ALICE)
+        assert [r.outcome.result for r in rows] == ["started", "step_done", "resolved"]
+        assert rows[1].outcome == Outcome("step_done", "wifi", "wifi", "switch_on")
+        assert rows[1].at == 3.0
+        assert rows[1].key == ALICE
+        assert len(await store.outcomes()) == 4
+
+    async def test_many_concurrent_writers_lose_nothing(self, store: Store) -> None:
+        keys = [SessionKey(chat_id=n % 7, user_id=n) for n in range(200)]
+
+        async def write(key: SessionKey) -> None:
+            for step in ("switch_on", "join_network", "move_closer"):
+                await store.save_turn(key, walking(step), [Outcome("step_done", step=step)], 1.0)
+
+        await asyncio.gather(*(write(k) for k in keys))
+        for key in keys:
+            assert (await store.load(key)).step == "move_closer"
+        assert len(await store.outcomes()) == 600
+
+
+# -- SQLite only: the file, its schema, and crashes ------------------------------------------------
+
+
+async def test_the_database_is_a_real_file_in_wal_mode(tmp_path: Path) -> None:
+    store = await SQLiteStore.open(tmp_path / DATABASE_FILE)
+    await store.save_turn(ALICE, walking(), [], 1.0)
+    await store.close()
+    with sqlite3.connect(tmp_path / DATABASE_FILE) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        (data,) = db.execute("SELECT data FROM sessions").fetchone()
+    assert json.loads(data)["step"] == "join_network"
+
+
+async def test_a_database_from_an_older_schema_is_migrated_and_keeps_its_sessions(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / DATABASE_FILE
+    with sqlite3.connect(path) as db:  # a database as the first release left it
+        db.executescript(MIGRATIONS[0])
+        db.execute("PRAGMA user_version = 1")
+        db.execute(
+            "INSERT INTO sessions VALUES (?, ?, ?)",
+            (str(ALICE), json.dumps(walking().to_dict()), 4_000_000_000.0),
+        )
+    store = await SQLiteStore.open(path, clock=lambda: 4_000_000_000.0)
+    assert (await store.load(ALICE)).step == "join_network"
+    await store.save_turn(ALICE, walking(), [Outcome("started")], 1.0)
+    assert [r.outcome.result for r in await store.outcomes()] == ["started"]
+    await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+async def test_a_database_from_a_newer_fixbot_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / DATABASE_FILE
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    from bot.errors import StoreError
+
+    with pytest.raises(StoreError, match="newer than this fixbot knows"):
+        await SQLiteStore.open(path)
+
+
+async def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
+    store = await SQLiteStore.open(tmp_path / DATABASE_FILE)
+    assert await migrate(store._db) == SCHEMA_VERSION
+    await store.close()
+
+
+WRITER = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    sys.path.insert(0, {root!r})
+    from bot.engine import Outcome, Session, Stage
+    from bot.store import SQLiteStore, SessionKey
+
+    async def main():
+        store = await SQLiteStore.open(__import__("pathlib").Path({path!r}))
+        key = SessionKey(1, 1)
+        n = 0
+        while True:
+            n += 1
+            session = Session(stage=Stage.STEP, plan=("wifi",), step="s", revision=n, updated_at=time.time())
+            await store.save_turn(key, session, [Outcome("step_done", value=str(n))], time.time())
+            print(n, flush=True)
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_a_writer_killed_mid_walk_leaves_its_last_committed_step_intact(tmp_path: Path) -> None:
+    path = tmp_path / DATABASE_FILE
+    script = WRITER.format(root=str(REPOSITORY_ROOT), path=str(path))
+    writer = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    assert writer.stdout is not None
+    committed = 0
+    try:
+        for line in writer.stdout:
+            committed = int(line)
+            if committed >= 200:
+                break
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(timeout=30)
+        writer.stdout.close()
+    assert committed >= 200
+
+    async def read() -> tuple[Session | None, int]:
+        store = await SQLiteStore.open(path)
+        try:
+            return await store.load(SessionKey(1, 1)), len(await store.outcomes())
+        finally:
+            await store.close()
+
+    session, outcomes = asyncio.run(read())
+    assert session is not None
+    # Every turn it reported as committed is there; the session and its outcome agree.
+    assert session.revision >= committed
+    assert outcomes == session.revision
