@@ -1,0 +1,914 @@
+"""The local Bot API server: Telegram's HTTP API on 127.0.0.1, with a user's side for tests.
+
+What it does as Telegram does (for the methods a bot like fixbot uses): long-polling
+`getUpdates` with `offset`, `limit`, `timeout` and `allowed_updates`; webhooks with the
+secret-token header (and the 409 conflict between the two); `sendMessage`, `editMessageText`,
+`editMessageReplyMarkup`, `answerCallbackQuery`, `deleteMessage`, `setMyCommands`,
+`getMyCommands`, `getChatMember`, `getMe`; HTML parse mode; privacy mode in groups; forum
+topics; and Telegram's errors: "message is not modified", "query is too old",
+BUTTON_DATA_INVALID over 64 bytes, "message is too long" over 4,096 characters, "can't parse
+entities", "Forbidden: bot was blocked by the user", "Forbidden: bot can't initiate
+conversation with a user", and "Too Many Requests: retry after N". Latency and errors (429,
+5xx) can be injected per method.
+
+The user's side is plain Python on the same event loop: `send`, `press`, `send_sticker`,
+`messages`, `toasts`, `wait_for`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import re
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any, Final
+
+import tornado.httpclient
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT: Final = 4096
+MAX_CALLBACK_DATA: Final = 64
+CALLBACK_TIMEOUT: Final = 15.0
+"""Seconds within which a callback query must be answered."""
+MAX_LONG_POLL: Final = 50.0
+
+NOT_MODIFIED: Final = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
+QUERY_TOO_OLD: Final = (
+    "Bad Request: query is too old and response timeout expired or query ID is invalid"
+)
+
+_ALLOWED_TAGS: Final = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+     "tg-spoiler", "span", "blockquote", "tg-emoji"}
+)  # fmt: skip
+
+
+class ApiError(Exception):
+    """An error the Bot API answers with: code, description, and retry_after for 429."""
+
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.code,
+            "description": self.description,
+        }
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
+
+
+# --------------------------------------------------------------------------------------------
+# The world: users, chats, messages
+
+
+@dataclass
+class User:
+    id: int
+    first_name: str
+    username: str | None = None
+    blocked_bot: bool = False
+
+    def to_api(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.username:
+            data["username"] = self.username
+        return data
+
+
+@dataclass
+class Chat:
+    id: int
+    type: str
+    title: str | None = None
+    is_forum: bool = False
+    members: dict[int, str] = field(default_factory=dict)
+    """user id -> status: creator, administrator, member."""
+    user: User | None = None
+    """The other side of a private chat."""
+    started: bool = False
+    """A private chat the user has written in: the bot may write there."""
+
+    def to_api(self) -> dict[str, Any]:
+        if self.type == "private" and self.user is not None:
+            data = {"id": self.id, "type": "private", "first_name": self.user.first_name}
+            if self.user.username:
+                data["username"] = self.user.username
+            return data
+        data = {"id": self.id, "type": self.type, "title": self.title or ""}
+        if self.is_forum:
+            data["is_forum"] = True
+        return data
+
+
+@dataclass
+class ButtonView:
+    text: str
+    callback_data: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class MessageView:
+    """A message as a user sees it now: its text (HTML already rendered) and keyboard."""
+
+    message_id: int
+    chat_id: int
+    thread_id: int | None
+    from_bot: bool
+    text: str
+    buttons: list[list[ButtonView]]
+    html: str | None = None
+
+    def button(self, label: str) -> ButtonView:
+        for row in self.buttons:
+            for button in row:
+                if label.lower() in button.text.lower():
+                    return button
+        labels = [b.text for row in self.buttons for b in row]
+        raise LookupError(f"no button {label!r} on message {self.message_id}: {labels}")
+
+    @property
+    def labels(self) -> list[str]:
+        return [b.text for row in self.buttons for b in row]
+
+
+@dataclass
+class _Message:
+    message_id: int
+    chat: Chat
+    date: int
+    sender: User | None  # None: the bot
+    text: str | None = None
+    html: str | None = None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    reply_markup: dict[str, Any] | None = None
+    thread_id: int | None = None
+    reply_to: _Message | None = None
+    sticker: bool = False
+    edit_date: int | None = None
+
+    def view(self) -> MessageView:
+        rows = []
+        for row in (self.reply_markup or {}).get("inline_keyboard", []):
+            rows.append(
+                [ButtonView(b.get("text", ""), b.get("callback_data"), b.get("url")) for b in row]
+            )
+        return MessageView(
+            self.message_id,
+            self.chat.id,
+            self.thread_id,
+            self.sender is None,
+            self.text or "",
+            rows,
+            self.html,
+        )
+
+
+@dataclass
+class _Callback:
+    id: str
+    user: User
+    message: _Message
+    data: str
+    created: float
+    answered: bool = False
+
+
+@dataclass
+class _Fault:
+    method: str
+    code: int
+    count: int
+    retry_after: int | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# HTML parse mode
+
+
+class _TelegramHtml(HTMLParser):
+    """Telegram's HTML subset: renders to plain text, or raises ApiError like Telegram."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _ALLOWED_TAGS:
+            raise ApiError(
+                400, f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}"'
+            )
+        if tag == "a" and not dict(attrs).get("href"):
+            raise ApiError(400, "Bad Request: can't parse entities: empty URL in <a>")
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1] != tag:
+            raise ApiError(400, f'Bad Request: can\'t parse entities: Unmatched end tag "{tag}"')
+        self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def render_html(html: str) -> str:
+    parser = _TelegramHtml()
+    if re.search(r"<(?![a-zA-Z/])", html):
+        raise ApiError(400, "Bad Request: can't parse entities: unescaped '<'")
+    parser.feed(html)
+    parser.close()
+    if parser.open:
+        raise ApiError(
+            400,
+            f"Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"{parser.open[-1]}\"",
+        )
+    return "".join(parser.text)
+
+
+# --------------------------------------------------------------------------------------------
+# The server
+
+
+class LocalBotApi:
+    """One bot's Bot API on 127.0.0.1, and the users and chats around it."""
+
+    def __init__(
+        self,
+        token: str = "1234567:local-test-token",
+        username: str = "fixbot_local_bot",
+        privacy: bool = True,
+    ) -> None:
+        self.token = token
+        self.bot_id = int(token.split(":")[0])
+        self.username = username
+        self.privacy = privacy
+        self.port = 0
+        self.latency = 0.0
+        """Seconds each API call takes (getUpdates' own waiting aside)."""
+        self.calls: Counter[str] = Counter()
+        self.call_log: list[tuple[str, dict[str, Any]]] = []
+        self.errors: list[tuple[str, str]] = []
+        """(method, description) of every error answered."""
+        self.commands: list[dict[str, Any]] = []
+        self._faults: list[_Fault] = []
+        self._users: dict[int, User] = {}
+        self._chats: dict[int, Chat] = {}
+        self._messages: dict[int, dict[int, _Message]] = {}
+        self._message_ids: dict[int, itertools.count[int]] = {}
+        self._callbacks: dict[str, _Callback] = {}
+        self._toasts: dict[int, list[str]] = {}
+        self._updates: deque[dict[str, Any]] = deque()
+        self._update_ids = itertools.count(1)
+        self._new_update = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._webhook: dict[str, Any] | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._server: tornado.httpserver.HTTPServer | None = None
+        self._user_ids = itertools.count(1001)
+        self._group_ids = itertools.count(1)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1 (a free port unless one is given)."""
+        app = tornado.web.Application([(r"/bot([^/]+)/(\w+)", _ApiHandler, {"api": self})])
+        sockets = tornado.netutil.bind_sockets(port, address="127.0.0.1")
+        self.port = sockets[0].getsockname()[1]
+        self._server = tornado.httpserver.HTTPServer(app)
+        self._server.add_sockets(sockets)
+
+    async def stop(self) -> None:
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+        if self._server is not None:
+            self._server.stop()
+            await self._server.close_all_connections()
+        self._new_update.set()  # wake any long poll so it can finish
+
+    async def __aenter__(self) -> LocalBotApi:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """python-telegram-bot's `base_url`: the token is appended."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # -- the world ---------------------------------------------------------------------------
+
+    def user(self, first_name: str, username: str | None = None) -> User:
+        user = User(next(self._user_ids), first_name, username)
+        self._users[user.id] = user
+        return user
+
+    def private_chat(self, user: User) -> Chat:
+        chat = self._chats.get(user.id)
+        if chat is None:
+            chat = Chat(user.id, "private", user=user)
+            self._add_chat(chat)
+        return chat
+
+    def group(
+        self,
+        title: str,
+        members: dict[User, str] | list[User],
+        forum: bool = False,
+    ) -> Chat:
+        if isinstance(members, list):
+            members = {u: ("creator" if n == 0 else "member") for n, u in enumerate(members)}
+        chat = Chat(
+            -1_000_000_000_000 - next(self._group_ids),
+            "supergroup",
+            title=title,
+            is_forum=forum,
+            members={u.id: status for u, status in members.items()},
+        )
+        self._add_chat(chat)
+        return chat
+
+    def topic(self, chat: Chat, name: str) -> int:
+        """Open a forum topic; its id is the id of the service message that created it."""
+        message = self._new_message(chat, None, text=None)
+        message.thread_id = message.message_id
+        return message.message_id
+
+    def block(self, user: User) -> None:
+        user.blocked_bot = True
+
+    def _add_chat(self, chat: Chat) -> None:
+        self._chats[chat.id] = chat
+        self._messages[chat.id] = {}
+        self._message_ids[chat.id] = itertools.count(1)
+
+    def _new_message(self, chat: Chat, sender: User | None, **fields: Any) -> _Message:
+        message = _Message(
+            next(self._message_ids[chat.id]), chat, int(time.time()), sender, **fields
+        )
+        self._messages[chat.id][message.message_id] = message
+        return message
+
+    # -- a user's actions ----------------------------------------------------------------------
+
+    async def send(
+        self,
+        user: User,
+        chat: Chat,
+        text: str,
+        thread: int | None = None,
+        reply_to: int | None = None,
+    ) -> MessageView:
+        """The user writes `text`; commands and @mentions get their entities, as Telegram does."""
+        entities = []
+        command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
+        if command:
+            entities.append({"type": "bot_command", "offset": 0, "length": command.end()})
+        for mention in re.finditer(r"@[A-Za-z0-9_]{3,}", text):
+            if not (command and mention.start() < command.end()):
+                entities.append(
+                    {"type": "mention", "offset": mention.start(), "length": len(mention.group())}
+                )
+        replied = self._messages[chat.id].get(reply_to) if reply_to else None
+        message = self._new_message(
+            chat, user, text=text, entities=entities, thread_id=thread, reply_to=replied
+        )
+        if chat.type == "private":
+            chat.started = True
+        if self._bot_sees(message):
+            self._enqueue({"message": self._message_api(message)})
+        return message.view()
+
+    async def send_sticker(self, user: User, chat: Chat, thread: int | None = None) -> None:
+        message = self._new_message(chat, user, sticker=True, thread_id=thread)
+        if chat.type == "private":
+            chat.started = True
+        if self._bot_sees(message):
+            self._enqueue({"message": self._message_api(message)})
+
+    async def edit(self, user: User, chat: Chat, message_id: int, text: str) -> None:
+        message = self._messages[chat.id][message_id]
+        message.text = text
+        message.edit_date = int(time.time())
+        if self._bot_sees(message):
+            self._enqueue({"edited_message": self._message_api(message)})
+
+    async def press(self, user: User, message: MessageView, data: str) -> str:
+        """The user presses a button with `data` on `message` (any data: tests forge some)."""
+        stored = self._messages[message.chat_id][message.message_id]
+        callback = _Callback(str(next(self._update_ids) * 7919), user, stored, data, time.time())
+        self._callbacks[callback.id] = callback
+        self._enqueue(
+            {
+                "callback_query": {
+                    "id": callback.id,
+                    "from": user.to_api(),
+                    "message": self._message_api(stored),
+                    "chat_instance": str(stored.chat.id),
+                    "data": data,
+                }
+            }
+        )
+        return callback.id
+
+    async def press_button(self, user: User, message: MessageView, label: str) -> str:
+        button = message.button(label)
+        if button.callback_data is None:
+            raise LookupError(f"{label!r} is a link button")
+        return await self.press(user, message, button.callback_data)
+
+    def _bot_sees(self, message: _Message) -> bool:
+        if message.chat.type == "private" or not self.privacy:
+            return True
+        text = message.text or ""
+        if text.startswith("/"):
+            command = re.match(r"/\w+(@(\w+))?", text)
+            return not (command and command.group(2) and command.group(2) != self.username)
+        if f"@{self.username}".lower() in text.lower():
+            return True
+        return message.reply_to is not None and message.reply_to.sender is None
+
+    # -- what a user sees --------------------------------------------------------------------
+
+    def messages(self, chat: Chat, thread: int | None = None) -> list[MessageView]:
+        return [
+            m.view()
+            for m in self._messages[chat.id].values()
+            if (m.text is not None or m.sticker) and (thread is None or m.thread_id == thread)
+        ]
+
+    def bot_messages(self, chat: Chat, thread: int | None = None) -> list[MessageView]:
+        return [m for m in self.messages(chat, thread) if m.from_bot]
+
+    def last_bot_message(self, chat: Chat, thread: int | None = None) -> MessageView:
+        found = self.bot_messages(chat, thread)
+        if not found:
+            raise LookupError(f"the bot has written nothing in chat {chat.id}")
+        return found[-1]
+
+    def toasts(self, user: User) -> list[str]:
+        return list(self._toasts.get(user.id, []))
+
+    def pending_callbacks(self) -> int:
+        return sum(1 for c in self._callbacks.values() if not c.answered)
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait until `predicate()` is truthy (checked after every API call); return it."""
+        async with self._changed:
+            try:
+                return await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+            except TimeoutError:
+                raise AssertionError(
+                    f"timed out after {timeout}s waiting for {predicate}"
+                ) from None
+
+    async def wait_for_bot_message(
+        self, chat: Chat, count: int, thread: int | None = None, timeout: float = 10.0
+    ) -> MessageView:
+        """Wait until the bot has `count` messages in the chat (or topic); return the last."""
+        await self.wait_for(lambda: len(self.bot_messages(chat, thread)) >= count, timeout)
+        return self.last_bot_message(chat, thread)
+
+    async def wait_for_edit(
+        self, chat: Chat, message_id: int, old_text: str, timeout: float = 10.0
+    ) -> MessageView:
+        """Wait until a message's text differs from `old_text`."""
+
+        def changed() -> MessageView | None:
+            view = self._messages[chat.id][message_id].view()
+            return view if view.text != old_text else None
+
+        result: MessageView = await self.wait_for(changed, timeout)
+        return result
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the bot has fetched every update and answered every button press."""
+        await self.wait_for(lambda: not self._updates and self.pending_callbacks() == 0, timeout)
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def fail(self, method: str, code: int = 429, count: int = 1, retry_after: int = 1) -> None:
+        """The next `count` calls of `method` fail with `code` (429: with retry_after)."""
+        self._faults.append(
+            _Fault(method.lower(), code, count, retry_after if code == 429 else None)
+        )
+
+    def _take_fault(self, method: str) -> ApiError | None:
+        for fault in self._faults:
+            if fault.method == method and fault.count > 0:
+                fault.count -= 1
+                if fault.code == 429:
+                    return ApiError(
+                        429,
+                        f"Too Many Requests: retry after {fault.retry_after}",
+                        fault.retry_after,
+                    )
+                return ApiError(fault.code, "Internal Server Error")
+        return None
+
+    # -- updates -----------------------------------------------------------------------------
+
+    def _enqueue(self, update: dict[str, Any]) -> None:
+        update = {"update_id": next(self._update_ids), **update}
+        self._updates.append(update)
+        self._new_update.set()
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- the HTTP side -----------------------------------------------------------------------
+
+    async def call(self, token: str, method: str, params: dict[str, Any]) -> Any:
+        if token != self.token:
+            raise ApiError(401, "Unauthorized")
+        name = method.lower()
+        self.calls[name] += 1
+        self.call_log.append((name, params))
+        handler = getattr(self, f"_api_{name}", None)
+        if handler is None:
+            raise ApiError(404, "Not Found")
+        try:
+            if name != "getupdates" and self.latency:
+                await asyncio.sleep(self.latency)
+            fault = self._take_fault(name)
+            if fault is not None:
+                raise fault
+            return await handler(params)
+        except ApiError as error:
+            self.errors.append((name, error.description))
+            raise
+        finally:
+            await self._notify()
+
+    async def _api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "fixbot (local)",
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": not self.privacy,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    async def _api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self._webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset = _int(params.get("offset"), 0)
+        limit = min(max(_int(params.get("limit"), 100), 1), 100)
+        timeout = min(max(float(params.get("timeout") or 0), 0.0), MAX_LONG_POLL)
+        allowed = _json(params.get("allowed_updates"))
+        self._confirm(offset)
+        deadline = time.monotonic() + timeout
+        while True:
+            ready = [u for u in self._updates if _allowed(u, allowed)][:limit]
+            remaining = deadline - time.monotonic()
+            if ready or remaining <= 0:
+                return ready
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), remaining)
+            if self._server is None:
+                return []
+
+    def _confirm(self, offset: int) -> None:
+        while self._updates and self._updates[0]["update_id"] < offset:
+            self._updates.popleft()
+
+    async def _api_setwebhook(self, params: dict[str, Any]) -> bool:
+        url = params.get("url") or ""
+        if not url:
+            return await self._api_deletewebhook(params)
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if _bool(params.get("drop_pending_updates")):
+            self._updates.clear()
+        self._webhook = {
+            "url": url,
+            "secret_token": secret,
+            "allowed_updates": _json(params.get("allowed_updates")),
+        }
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.create_task(self._deliver_to_webhook())
+        return True
+
+    async def _api_deletewebhook(self, params: dict[str, Any]) -> bool:
+        self._webhook = None
+        if _bool(params.get("drop_pending_updates")):
+            self._updates.clear()
+        return True
+
+    async def _api_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": self._webhook["url"] if self._webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    async def _deliver_to_webhook(self) -> None:
+        client = tornado.httpclient.AsyncHTTPClient()
+        while self._webhook is not None:
+            hook = self._webhook
+            ready = [u for u in self._updates if _allowed(u, hook["allowed_updates"])]
+            if not ready:
+                self._updates.clear()
+                self._new_update.clear()
+                await self._new_update.wait()
+                continue
+            update = ready[0]
+            headers = {"Content-Type": "application/json"}
+            if hook["secret_token"]:
+                headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+            try:
+                response = await client.fetch(
+                    hook["url"],
+                    method="POST",
+                    headers=headers,
+                    body=json.dumps(update),
+                    raise_error=False,
+                    request_timeout=10,
+                )
+                delivered = response.code == 200
+            except OSError:
+                delivered = False
+            if delivered:
+                self._confirm(update["update_id"] + 1)
+                await self._notify()
+            else:
+                await asyncio.sleep(0.2)
+
+    async def _api_setmycommands(self, params: dict[str, Any]) -> bool:
+        commands = _json(params.get("commands"))
+        if not isinstance(commands, list):
+            raise ApiError(400, "Bad Request: can't parse BotCommand array")
+        for command in commands:
+            name = str(command.get("command", ""))
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+        self.commands = commands
+        return True
+
+    async def _api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.commands
+
+    async def _api_getchatmember(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params)
+        user_id = _int(params.get("user_id"), 0)
+        user = self._users.get(user_id)
+        if user is None:
+            raise ApiError(400, "Bad Request: user not found")
+        status = "member" if chat.type == "private" else chat.members.get(user_id, "left")
+        return {"status": status, "user": user.to_api()}
+
+    async def _api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params)
+        self._check_can_write(chat)
+        text, html = self._text(params)
+        markup = self._markup(params)
+        thread = _int(params.get("message_thread_id"), 0) or None
+        if thread is not None and not chat.is_forum:
+            thread = None
+        reply = _json(params.get("reply_parameters")) or {}
+        reply_to_id = _int(reply.get("message_id") or params.get("reply_to_message_id"), 0)
+        replied = self._messages[chat.id].get(reply_to_id) if reply_to_id else None
+        message = self._new_message(
+            chat,
+            None,
+            text=text,
+            html=html,
+            reply_markup=markup,
+            thread_id=thread,
+            reply_to=replied,
+        )
+        return self._message_api(message)
+
+    async def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._bot_message(params)
+        text, html = self._text(params)
+        markup = self._markup(params)
+        if text == message.text and html == message.html and markup == message.reply_markup:
+            raise ApiError(400, NOT_MODIFIED)
+        message.text, message.html, message.reply_markup = text, html, markup
+        message.edit_date = int(time.time())
+        return self._message_api(message)
+
+    async def _api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._bot_message(params)
+        markup = self._markup(params)
+        if markup == message.reply_markup:
+            raise ApiError(400, NOT_MODIFIED)
+        message.reply_markup = markup
+        return self._message_api(message)
+
+    async def _api_deletemessage(self, params: dict[str, Any]) -> bool:
+        chat = self._chat(params)
+        message_id = _int(params.get("message_id"), 0)
+        if self._messages[chat.id].pop(message_id, None) is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        return True
+
+    async def _api_answercallbackquery(self, params: dict[str, Any]) -> bool:
+        callback = self._callbacks.get(str(params.get("callback_query_id")))
+        if (
+            callback is None
+            or callback.answered
+            or time.time() - callback.created > CALLBACK_TIMEOUT
+        ):
+            if callback is not None:
+                callback.answered = True
+            raise ApiError(400, QUERY_TOO_OLD)
+        callback.answered = True
+        text = params.get("text")
+        if text:
+            self._toasts.setdefault(callback.user.id, []).append(str(text))
+        return True
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _chat(self, params: dict[str, Any]) -> Chat:
+        chat = self._chats.get(_int(params.get("chat_id"), 0))
+        if chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    def _check_can_write(self, chat: Chat) -> None:
+        if chat.type != "private" or chat.user is None:
+            return
+        if chat.user.blocked_bot:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if not chat.started:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+
+    def _bot_message(self, params: dict[str, Any]) -> _Message:
+        chat = self._chat(params)
+        message = self._messages[chat.id].get(_int(params.get("message_id"), 0))
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        if message.sender is not None:
+            raise ApiError(400, "Bad Request: message can't be edited")
+        return message
+
+    def _text(self, params: dict[str, Any]) -> tuple[str, str | None]:
+        raw = params.get("text")
+        if not raw or not str(raw).strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        raw = str(raw)
+        mode = str(params.get("parse_mode") or "").lower()
+        if mode == "html":
+            text, html = render_html(raw), raw
+        elif mode:
+            raise ApiError(400, f"Bad Request: unsupported parse_mode {mode!r} in this server")
+        else:
+            text, html = raw, None
+        if len(text.encode("utf-16-le")) // 2 > MAX_TEXT:
+            raise ApiError(400, "Bad Request: message is too long")
+        return text, html
+
+    def _markup(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        markup = _json(params.get("reply_markup"))
+        if not markup:
+            return None
+        rows = markup.get("inline_keyboard")
+        if not isinstance(rows, list):
+            raise ApiError(400, "Bad Request: can't parse inline keyboard markup")
+        for row in rows:
+            for button in row:
+                if not button.get("text"):
+                    raise ApiError(
+                        400, "Bad Request: text buttons are unallowed in the inline keyboard"
+                    )
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+                if data is None and not button.get("url"):
+                    raise ApiError(400, "Bad Request: BUTTON_TYPE_INVALID")
+        if len(rows) > 100 or sum(len(r) for r in rows) > 100:
+            raise ApiError(400, "Bad Request: reply markup is too long")
+        return {"inline_keyboard": rows}
+
+    def _message_api(self, message: _Message) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "message_id": message.message_id,
+            "date": message.date,
+            "chat": message.chat.to_api(),
+        }
+        if message.sender is None:
+            data["from"] = {
+                "id": self.bot_id,
+                "is_bot": True,
+                "first_name": "fixbot (local)",
+                "username": self.username,
+            }
+        else:
+            data["from"] = message.sender.to_api()
+        if message.text is not None:
+            data["text"] = message.text
+            if message.entities:
+                data["entities"] = message.entities
+        if message.sticker:
+            data["sticker"] = {
+                "file_id": "sticker-file",
+                "file_unique_id": "sticker-unique",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            }
+        if message.reply_markup:
+            data["reply_markup"] = message.reply_markup
+        if message.thread_id is not None:
+            data["message_thread_id"] = message.thread_id
+            data["is_topic_message"] = True
+        if message.reply_to is not None:
+            data["reply_to_message"] = {
+                k: v
+                for k, v in self._message_api(message.reply_to).items()
+                if k != "reply_to_message"
+            }
+        if message.edit_date is not None:
+            data["edit_date"] = message.edit_date
+        return data
+
+
+class _ApiHandler(tornado.web.RequestHandler):
+    def initialize(self, api: LocalBotApi) -> None:
+        self.api = api
+
+    async def get(self, token: str, method: str) -> None:
+        await self.post(token, method)
+
+    async def post(self, token: str, method: str) -> None:
+        params: dict[str, Any] = {k: self.get_argument(k) for k in self.request.arguments}
+        if self.request.headers.get("Content-Type", "").startswith("application/json"):
+            with contextlib.suppress(ValueError):
+                body = json.loads(self.request.body or b"{}")
+                if isinstance(body, dict):
+                    params.update(body)
+        try:
+            result = await self.api.call(token, method, params)
+            self.write({"ok": True, "result": result})
+        except ApiError as error:
+            self.set_status(error.code if error.code in (400, 401, 403, 404, 409, 429) else 500)
+            self.write(error.to_api())
+
+    def log_exception(self, *args: Any) -> None:
+        log.exception("local Bot API: unexpected error")
+
+
+def _allowed(update: dict[str, Any], allowed: Any) -> bool:
+    if not allowed:
+        return True
+    return any(kind in update for kind in allowed)
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _bool(value: Any) -> bool:
+    return value in (True, "true", "True", "1", 1)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
