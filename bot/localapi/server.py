@@ -81,8 +81,10 @@ class ApiError(Exception):
 # The world: users, chats, messages
 
 
-@dataclass
+@dataclass(eq=False)
 class User:
+    """A person on Telegram; the same object is the same person."""
+
     id: int
     first_name: str
     username: str | None = None
@@ -271,6 +273,7 @@ class LocalBotApi:
         self.errors: list[tuple[str, str]] = []
         """(method, description) of every error answered."""
         self.commands: list[dict[str, Any]] = []
+        self._busy = 0
         self._faults: list[_Fault] = []
         self._users: dict[int, User] = {}
         self._chats: dict[int, Chat] = {}
@@ -549,6 +552,8 @@ class LocalBotApi:
         name = method.lower()
         self.calls[name] += 1
         self.call_log.append((name, params))
+        if name != "getupdates":
+            self._busy += 1
         handler = getattr(self, f"_api_{name}", None)
         if handler is None:
             raise ApiError(404, "Not Found")
@@ -563,6 +568,8 @@ class LocalBotApi:
             self.errors.append((name, error.description))
             raise
         finally:
+            if name != "getupdates":
+                self._busy -= 1
             await self._notify()
 
     async def _api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -690,7 +697,23 @@ class LocalBotApi:
         if user is None:
             raise ApiError(400, "Bad Request: user not found")
         status = "member" if chat.type == "private" else chat.members.get(user_id, "left")
-        return {"status": status, "user": user.to_api()}
+        member: dict[str, Any] = {"status": status, "user": user.to_api()}
+        if status in ("creator", "administrator"):
+            member["is_anonymous"] = False
+        if status == "administrator":
+            member.update(
+                dict.fromkeys(
+                    ("can_be_edited", "can_promote_members", "can_post_stories",
+                     "can_edit_stories", "can_delete_stories"),
+                    False,
+                )
+                | dict.fromkeys(
+                    ("can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                     "can_restrict_members", "can_change_info", "can_invite_users"),
+                    True,
+                )
+            )  # fmt: skip
+        return member
 
     async def _api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)

@@ -1,0 +1,24 @@
+"""fixbot on Telegram: the python-telegram-bot application and its handlers.
+
+`build_application` makes the application; `handlers` translate updates into engine events;
+`render` turns replies into HTML and inline keyboards; `callback_data` is the one codec for
+button data.
+"""
+
+from bot.transports.telegram.app import (
+    ALLOWED_UPDATES,
+    TelegramConfig,
+    build_application,
+    polling,
+    webhook,
+)
+from bot.transports.telegram.handlers import Services
+
+__all__ = [
+    "ALLOWED_UPDATES",
+    "Services",
+    "TelegramConfig",
+    "build_application",
+    "polling",
+    "webhook",
+]

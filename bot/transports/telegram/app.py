@@ -1,0 +1,187 @@
+"""The python-telegram-bot application, built in one place from settings and services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.transports.telegram.handlers import (
+    SERVICES,
+    Services,
+    on_button,
+    on_command,
+    on_error,
+    on_other,
+    on_text,
+)
+from bot.wording import Wording
+
+log = logging.getLogger(__name__)
+
+# Opt in to python-telegram-bot's coming behaviour (time periods as timedelta), which also
+# silences its deprecation warning on every "retry after N" the rate limiter handles.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+ALLOWED_UPDATES: Final = [Update.MESSAGE, Update.CALLBACK_QUERY]
+"""Edited messages are not asked for: an edit is ignored, always."""
+MAX_CONCURRENT_UPDATES: Final = 256
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str
+    base_url: str = "https://api.telegram.org/bot"
+    max_retries: int = 5
+    """How often a call is retried after Telegram's "retry after N"."""
+
+
+class PerConversationUpdateProcessor(BaseUpdateProcessor):
+    """Updates run concurrently, but two of the same (chat, user, topic) run one after the
+    other, in the order they arrived: python-telegram-bot alone would either run everything
+    one at a time or lose that order."""
+
+    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[tuple[int, int, int | None], tuple[asyncio.Lock, int]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _conversation(update)
+        if key is None:
+            await coroutine
+            return
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+def _conversation(update: object) -> tuple[int, int, int | None] | None:
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return None
+    user = update.effective_user
+    message = update.effective_message
+    thread = message.message_thread_id if message and message.is_topic_message else None
+    return (update.effective_chat.id, user.id if user else 0, thread)
+
+
+def build_application(
+    config: TelegramConfig, services: Services
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The whole bot: handlers, the rate limiter with retries, per-conversation ordering."""
+    file_url = config.base_url.rstrip("/")
+    file_url = (file_url[: -len("/bot")] if file_url.endswith("/bot") else file_url) + "/file/bot"
+    application = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(config.base_url)
+        .base_file_url(file_url)
+        .rate_limiter(AIORateLimiter(max_retries=config.max_retries))
+        .concurrent_updates(PerConversationUpdateProcessor())
+        .connection_pool_size(MAX_CONCURRENT_UPDATES)
+        .pool_timeout(30.0)
+        .build()
+    )
+    application.bot_data[SERVICES] = services
+    private_or_group = filters.ChatType.PRIVATE | filters.ChatType.GROUPS
+    application.add_handler(MessageHandler(filters.COMMAND & private_or_group, on_command))
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & private_or_group, on_text)
+    )
+    application.add_handler(
+        MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & private_or_group, on_other)
+    )
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_error_handler(on_error)
+    return application
+
+
+async def register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Tell Telegram the command list, so clients offer it when someone types '/'."""
+    wording: Wording = application.bot_data[SERVICES].wording
+    await application.bot.set_my_commands(
+        [
+            BotCommand("start", wording.command_start),
+            BotCommand("fix", wording.command_fix),
+            BotCommand("topics", wording.command_topics),
+            BotCommand("help", wording.command_help),
+            BotCommand("cancel", wording.command_cancel),
+        ]
+    )
+
+
+@asynccontextmanager
+async def polling(
+    application: Application[Any, Any, Any, Any, Any, Any], poll_timeout: float = 10
+) -> AsyncIterator[None]:
+    """Run the application with long polling inside the current event loop."""
+    async with application:
+        await register_commands(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=0, timeout=int(poll_timeout), allowed_updates=ALLOWED_UPDATES
+        )
+        try:
+            yield
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+@asynccontextmanager
+async def webhook(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    listen: str,
+    port: int,
+    url: str,
+    secret: str,
+    path: str = "telegram",
+) -> AsyncIterator[None]:
+    """Run the application as a webhook inside the current event loop; updates whose
+    X-Telegram-Bot-Api-Secret-Token header is not `secret` are refused with 403."""
+    async with application:
+        await register_commands(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_webhook(
+            listen=listen,
+            port=port,
+            url_path=path,
+            webhook_url=url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        try:
+            yield
+        finally:
+            await application.updater.stop()
+            await application.stop()

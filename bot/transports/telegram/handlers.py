@@ -1,0 +1,299 @@
+"""Handlers: Telegram updates in, engine events to the conversations loop, replies out.
+
+They translate and nothing more: every decision about the walk is the engine's. What lives
+here is what only Telegram has: who may press a button in a group, which messages in a
+group are addressed to the bot, editing a message in place, and Telegram's own errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Final
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.conversations import Conversations
+from bot.engine import (
+    ButtonPressed,
+    CommandReceived,
+    Engine,
+    Event,
+    OtherReceived,
+    Reply,
+    Session,
+    TextReceived,
+    Turn,
+)
+from bot.store import SessionKey
+from bot.transports.telegram import callback_data, render
+from bot.wording import Wording
+
+log = logging.getLogger(__name__)
+
+SERVICES: Final = "fixbot"
+"""The `bot_data` key under which the handlers find their `Services`."""
+
+_COMMAND: Final = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
+
+
+@dataclass
+class Services:
+    """What the handlers need, built once with the application."""
+
+    engine: Engine
+    conversations: Conversations
+    wording: Wording
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    found: Services = context.bot_data[SERVICES]
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Handlers
+
+
+async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A slash command, for this bot: /start, /fix wifi, /FIX@OurBot wifi, /anything."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    found = _COMMAND.match(message.text.strip())
+    if found is None:
+        return
+    command, addressee, argument = found.groups()
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return  # a command for another bot in the same group
+    event = CommandReceived(command.lower(), (argument or "").strip(), time.time())
+    await _respond(update, context, event)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message: in private, always ours; in a group, only when it mentions or answers us."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    text = message.text
+    if _in_group(message):
+        if not _addressed_to_us(message, context.bot):
+            return
+        text = re.sub(rf"@{re.escape(context.bot.username or '')}\b", " ", text, flags=re.I)
+    await _respond(update, context, TextReceived(text, time.time()))
+
+
+async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A sticker, photo, voice note or file: a polite word, where it was meant for us."""
+    message = update.effective_message
+    if message is None:
+        return
+    if _in_group(message) and not _addressed_to_us(message, context.bot):
+        return
+    kind = "sticker" if message.sticker else "photo" if message.photo else "other"
+    await _respond(update, context, OtherReceived(kind, time.time()))
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button press: owner checked, handed to the engine, the message edited in place."""
+    query = update.callback_query
+    if query is None:
+        return
+    wording = services(context).wording
+    data = callback_data.decode(query.data)
+    if data is None or not isinstance(query.message, Message):
+        await _answer(query, wording.dead_button)
+        return
+    message = query.message
+    if data.owner != query.from_user.id:
+        name = await _first_name(context.bot, message.chat_id, data.owner)
+        await _answer(query, wording.not_yours.format(name=name))
+        return
+    key = _key(message, query.from_user.id)
+    turn = await services(context).conversations.handle(key, ButtonPressed(data.press, time.time()))
+    first, *rest = turn.replies or (None,)
+    await _answer(query, first.notice if first else None)
+    if first is not None:
+        await _edit(context, message, first, turn.session, query.from_user.id)
+    for reply in rest:
+        await _send(context, message, reply, turn.session, query.from_user.id, reply_to=None)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the unexpected with its traceback; tell the person, politely, to try again."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed", update_id, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    wording = services(context).wording
+    if update.callback_query is not None:
+        await _answer(update.callback_query, wording.error)
+    elif update.effective_chat is not None:
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id,
+                wording.error,
+                message_thread_id=_thread(update.effective_message),
+            )
+        except TelegramError as exc:
+            log.warning("update %s: could not apologise: %s", update_id, exc)
+
+
+# --------------------------------------------------------------------------------------------
+# From an update to replies
+
+
+async def _respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    turn: Turn = await services(context).conversations.handle(_key(message, user.id), event)
+    for reply in turn.replies:
+        reply_to = message.message_id if _in_group(message) else None
+        await _send(context, message, reply, turn.session, user.id, reply_to=reply_to)
+
+
+def _key(message: Message, user_id: int) -> SessionKey:
+    return SessionKey(message.chat_id, user_id, _thread(message))
+
+
+def _thread(message: Message | None) -> int | None:
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
+def _in_group(message: Message) -> bool:
+    return message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+def _addressed_to_us(message: Message, bot: Bot) -> bool:
+    username = (bot.username or "").lower()
+    text = (message.text or message.caption or "").lower()
+    if username and f"@{username}" in text:
+        return True
+    replied = message.reply_to_message
+    return replied is not None and replied.from_user is not None and replied.from_user.id == bot.id
+
+
+def _markup(
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    reply: Reply,
+    session: Session,
+    owner: int,
+) -> InlineKeyboardMarkup | None:
+    extra = None
+    if _in_group(message) and session.walking and reply.buttons and context.bot.username:
+        payload = services(context).engine.resume_payload(session)
+        url = f"https://t.me/{context.bot.username}?start={payload}"
+        extra = [InlineKeyboardButton(services(context).wording.continue_in_private, url=url)]
+    return render.keyboard(reply, owner, extra)
+
+
+async def _send(
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    reply: Reply,
+    session: Session,
+    owner: int,
+    reply_to: int | None,
+) -> None:
+    markup = _markup(context, message, reply, session, owner)
+    parameters = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    send = context.bot.send_message
+    try:
+        try:
+            await send(
+                message.chat_id,
+                render.to_html(reply.text),
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                message_thread_id=_thread(message),
+                reply_parameters=parameters,
+            )
+        except BadRequest as exc:
+            if "parse entities" not in exc.message:
+                raise
+            log.warning(
+                "chat %s: Telegram refused the HTML (%s); sending plain text", message.chat_id, exc
+            )
+            await send(
+                message.chat_id,
+                render.to_plain(reply.text),
+                reply_markup=markup,
+                message_thread_id=_thread(message),
+                reply_parameters=parameters,
+            )
+    except Forbidden as exc:
+        log.warning("chat %s: cannot write there (%s)", message.chat_id, exc.message)
+
+
+async def _edit(
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    reply: Reply,
+    session: Session,
+    owner: int,
+) -> None:
+    markup = _markup(context, message, reply, session, owner)
+    try:
+        try:
+            await context.bot.edit_message_text(
+                render.to_html(reply.text),
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+        except BadRequest as exc:
+            if "parse entities" not in exc.message:
+                raise
+            await context.bot.edit_message_text(
+                render.to_plain(reply.text),
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                reply_markup=markup,
+            )
+    except BadRequest as exc:
+        text = exc.message.lower()
+        if "not modified" in text:
+            return  # a doubled press: the message already shows this
+        if "not found" in text or "can't be edited" in text:
+            await _send(context, message, reply, session, owner, reply_to=None)
+            return
+        raise
+
+
+async def _answer(query: CallbackQuery, text: str | None) -> None:
+    try:
+        await query.answer(text[:200] if text else None)
+    except BadRequest as exc:
+        if (
+            "query is too old" in exc.message.lower()
+            or "query id is invalid" in exc.message.lower()
+        ):
+            return  # the spinner has long stopped on its own
+        raise
+
+
+async def _first_name(bot: Bot, chat_id: int, user_id: int) -> str:
+    try:
+        member = await bot.get_chat_member(chat_id, user_id)
+        return member.user.first_name
+    except TelegramError:
+        return "someone else"

@@ -1,0 +1,49 @@
+"""Engine replies as Telegram messages: HTML text and inline keyboards."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Final
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.engine import Reply
+from bot.transports.telegram import callback_data
+
+MAX_MESSAGE: Final = 4096
+_BOLD: Final = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+
+
+def to_html(text: str) -> str:
+    """The content's markup (**bold**) as Telegram HTML; everything else escaped."""
+    return _fit(_BOLD.sub(r"<b>\1</b>", html.escape(text, quote=False)))
+
+
+def to_plain(text: str) -> str:
+    """The same text with no markup at all: the fallback when Telegram refuses the HTML."""
+    return _fit(_BOLD.sub(r"\1", text))
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def keyboard(
+    reply: Reply, owner: int, extra: list[InlineKeyboardButton] | None = None
+) -> InlineKeyboardMarkup | None:
+    """The reply's buttons, each carrying its press and its owner; `extra` goes last."""
+    rows: list[list[InlineKeyboardButton]] = []
+    for row in reply.buttons:
+        line = []
+        for button in row:
+            if button.url:
+                line.append(InlineKeyboardButton(button.label, url=button.url))
+            elif button.press is not None:
+                data = callback_data.encode(button.press, owner)
+                line.append(InlineKeyboardButton(button.label, callback_data=data))
+        if line:
+            rows.append(line)
+    if extra:
+        rows.append(extra)
+    return InlineKeyboardMarkup(rows) if rows else None

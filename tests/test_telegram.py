@@ -1,0 +1,334 @@
+"""fixbot on Telegram, end to end: the real application, over HTTP, against the local Bot
+API server on 127.0.0.1. Each test is what people in a chat would do and see."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.catalog import Catalog
+from bot.conversations import Conversations
+from bot.engine import Engine
+from bot.localapi import LocalBotApi
+from bot.store import SQLiteStore
+from bot.transports.telegram import (
+    Services,
+    TelegramConfig,
+    build_application,
+    polling,
+    webhook,
+)
+from bot.transports.telegram.callback_data import decode, encode
+from bot.wording import Wording
+
+WORDING = Wording()
+
+
+@pytest.fixture(scope="module")
+def engine(catalog: Catalog) -> Engine:
+    return Engine(catalog)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[LocalBotApi]:
+    async with LocalBotApi() as server:
+        yield server
+
+
+class Bot:
+    """The running bot, which a test can restart."""
+
+    def __init__(self, api: LocalBotApi, engine: Engine, data_dir: Path) -> None:
+        self.api, self.engine, self.data_dir = api, engine, data_dir
+        self._stack: AsyncExitStack | None = None
+
+    async def start(self) -> None:
+        self._stack = AsyncExitStack()
+        store = await SQLiteStore.open(self.data_dir / "fixbot.sqlite3")
+        self._stack.push_async_callback(store.close)
+        services = Services(self.engine, Conversations(self.engine, store), WORDING)
+        application = build_application(
+            TelegramConfig(self.api.token, self.api.base_url, max_retries=5), services
+        )
+        await self._stack.enter_async_context(polling(application, poll_timeout=1))
+
+    async def stop(self) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+            self._stack = None
+
+
+@pytest.fixture
+async def bot(api: LocalBotApi, engine: Engine, tmp_path: Path) -> AsyncIterator[Bot]:
+    running = Bot(api, engine, tmp_path)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+# -- a private chat ------------------------------------------------------------------------------
+
+
+async def test_a_private_walk_from_a_stuck_backup_to_fixed(api: LocalBotApi, bot: Bot) -> None:
+    alice = api.user("Alice")
+    chat = api.private_chat(alice)
+    await api.send(alice, chat, "my backup is stuck")
+    walk = await api.wait_for_bot_message(chat, 1)
+    assert "Fix 1 of 9 · step 1 of 4" in walk.text
+    assert "Turn on iCloud Backup" in walk.text
+    assert "<b>Turn on iCloud Backup</b>" in (walk.html or "")
+    assert walk.labels[:2] == ["✅ Done", "❌ This didn't work"]
+    for expected in ("step 2 of 4", "step 3 of 4", "step 4 of 4"):
+        await api.press_button(alice, walk, "Done")
+        walk = await api.wait_for_edit(chat, walk.message_id, walk.text)
+        assert expected in walk.text
+    await api.press_button(alice, walk, "Done")
+    walk = await api.wait_for_edit(chat, walk.message_id, walk.text)
+    assert "Is iCloud Backup switched on and backing up now?" in walk.text
+    await api.press_button(alice, walk, "Yes, it's fixed")
+    walk = await api.wait_for_edit(chat, walk.message_id, walk.text)
+    assert "glad it's working again" in walk.text
+    await api.press_button(alice, walk, "5⭐")
+    walk = await api.wait_for_edit(chat, walk.message_id, walk.text)
+    assert walk.text == "Thanks for the feedback!"
+    assert len(api.bot_messages(chat)) == 1  # one message, edited in place
+    await api.settle()
+    assert api.calls["answercallbackquery"] == 6  # every press answered
+
+
+async def test_fix_wifi_goes_straight_to_the_fix(api: LocalBotApi, bot: Bot) -> None:
+    bob = api.user("Bob")
+    chat = api.private_chat(bob)
+    await api.send(bob, chat, "/fix wifi")
+    walk = await api.wait_for_bot_message(chat, 1)
+    assert "Get onto Wi-Fi" in walk.text
+    assert "Step 1 of 4" in walk.text
+    await api.send(bob, chat, "/FIX@fixbot_local_bot storage")
+    walk = await api.wait_for_bot_message(chat, 2)
+    assert "Make room in iCloud" in walk.text
+
+
+async def test_a_deep_link_starts_a_fix(api: LocalBotApi, bot: Bot) -> None:
+    carol = api.user("Carol")
+    chat = api.private_chat(carol)
+    await api.send(carol, chat, "/start fix_storage_full")
+    walk = await api.wait_for_bot_message(chat, 1)
+    assert "Make room in iCloud" in walk.text
+
+
+async def test_start_welcomes_with_topic_buttons_and_commands_are_registered(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    dave = api.user("Dave")
+    chat = api.private_chat(dave)
+    await api.send(dave, chat, "/start")
+    welcome = await api.wait_for_bot_message(chat, 1)
+    assert "I'm fixbot" in welcome.text
+    assert "Wi-Fi problems" in welcome.labels
+    assert {c["command"] for c in api.commands} == {"start", "fix", "topics", "help", "cancel"}
+    await api.press_button(dave, welcome, "Wi-Fi problems")
+    walk = await api.wait_for_edit(chat, welcome.message_id, welcome.text)
+    assert "Get onto Wi-Fi" in walk.text
+
+
+async def test_a_sticker_and_a_long_message_get_polite_answers(api: LocalBotApi, bot: Bot) -> None:
+    erin = api.user("Erin")
+    chat = api.private_chat(erin)
+    await api.send_sticker(erin, chat)
+    answer = await api.wait_for_bot_message(chat, 1)
+    assert "I can only read text" in answer.text
+    await api.send(erin, chat, ("why " * 1000) + "my icloud backup failed")
+    answer = await api.wait_for_bot_message(chat, 2)
+    assert answer.text
+
+
+# -- buttons that are stale, doubled or forged -------------------------------------------------
+
+
+async def test_a_doubled_press_advances_once_and_the_spinner_always_stops(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    frank = api.user("Frank")
+    chat = api.private_chat(frank)
+    await api.send(frank, chat, "wifi won't connect")
+    walk = await api.wait_for_bot_message(chat, 1)
+    await api.press_button(frank, walk, "Done")
+    await api.press_button(frank, walk, "Done")
+    await api.settle()
+    now = api.last_bot_message(chat)
+    assert "Step 2 of 4" in now.text
+    assert WORDING.stale_button in api.toasts(frank)
+    assert api.pending_callbacks() == 0
+
+
+async def test_forged_button_data_is_refused_politely(api: LocalBotApi, bot: Bot) -> None:
+    gina = api.user("Gina")
+    other = api.user("Other")
+    chat = api.private_chat(gina)
+    await api.send(gina, chat, "wifi won't connect")
+    walk = await api.wait_for_bot_message(chat, 1)
+    before = walk.text
+    real = decode(walk.button("Done").callback_data)
+    assert real is not None
+    forged = [
+        "garbage",
+        "f1|d|1|x|notanumber",
+        "f1|z|1||" + str(gina.id),  # an action that does not exist
+        encode(real.press, other.id),  # someone else's button
+        "f1|c|" + str(real.press.revision) + "|99|" + str(gina.id),  # a step that does not exist
+    ]
+    for data in forged:
+        await api.press(gina, walk, data)
+    await api.settle()
+    assert api.last_bot_message(chat).text == before
+    toasts = api.toasts(gina)
+    assert toasts.count(WORDING.dead_button) == 3
+    assert "This one belongs to Other. Send /fix to start your own." in toasts
+    assert api.pending_callbacks() == 0
+
+
+# -- groups --------------------------------------------------------------------------------------
+
+
+async def test_two_members_walk_their_own_fixes_in_a_group_and_cannot_press_each_others(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    alice, bob = api.user("Alice"), api.user("Bob")
+    group = api.group("Support", {alice: "administrator", bob: "member"})
+    await api.send(alice, group, "/fix wifi")
+    await api.send(bob, group, "/fix@fixbot_local_bot storage")
+    await api.wait_for_bot_message(group, 2)
+    messages = api.bot_messages(group)
+    alices = next(m for m in messages if "Wi-Fi" in m.text)
+    bobs = next(m for m in messages if "Make room" in m.text)
+    assert "💬 Continue in private chat" in alices.labels
+    link = alices.button("Continue in private chat").url
+    assert link == "https://t.me/fixbot_local_bot?start=fix_wifi-look_for_icon"
+
+    await api.press_button(bob, alices, "Done")
+    await api.settle()
+    assert "This one belongs to Alice. Send /fix to start your own." in api.toasts(bob)
+    untouched = {m.message_id: m for m in api.bot_messages(group)}[alices.message_id]
+    assert "Step 1 of 4" in untouched.text
+
+    await api.press_button(alice, alices, "Done")
+    await api.press_button(bob, bobs, "Done")
+    alices = await api.wait_for_edit(group, alices.message_id, alices.text)
+    bobs = await api.wait_for_edit(group, bobs.message_id, bobs.text)
+    assert "Step 2 of 4" in alices.text
+    assert "Is your iCloud storage full" in bobs.text
+    assert len(api.bot_messages(group)) == 2  # the group stays quiet: one message per walk
+
+
+async def test_in_a_group_chatter_is_ignored_and_mentions_are_answered(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    alice, bob = api.user("Alice"), api.user("Bob")
+    group = api.group("Support", [alice, bob])
+    api.privacy = False  # even if the bot could read everything, chatter is not its business
+    await api.send(alice, group, "my backup is stuck, anyone?")
+    await api.send(bob, group, "@fixbot_local_bot my wifi won't connect")
+    answer = await api.wait_for_bot_message(group, 1)
+    assert "Get onto Wi-Fi" in answer.text
+    await api.settle()
+    assert len(api.bot_messages(group)) == 1
+
+
+async def test_a_forum_topic_gets_its_replies_in_the_topic(api: LocalBotApi, bot: Bot) -> None:
+    alice = api.user("Alice")
+    forum = api.group("Help desk", [alice], forum=True)
+    topic = api.topic(forum, "iPhone")
+    await api.send(alice, forum, "/fix restart", thread=topic)
+    walk = await api.wait_for_bot_message(forum, 1, thread=topic)
+    assert walk.thread_id == topic
+    assert "Face ID" in walk.text
+    await api.press_button(alice, walk, "Face ID")
+    walk = await api.wait_for_edit(forum, walk.message_id, walk.text)
+    assert "Volume button" in walk.text
+
+
+# -- Telegram's failures ---------------------------------------------------------------------------
+
+
+async def test_a_429_storm_is_waited_out_and_nothing_is_lost(api: LocalBotApi, bot: Bot) -> None:
+    helen = api.user("Helen")
+    chat = api.private_chat(helen)
+    api.fail("sendMessage", code=429, count=3, retry_after=1)
+    await api.send(helen, chat, "wifi won't connect")
+    walk = await api.wait_for_bot_message(chat, 1, timeout=20)
+    assert "Get onto Wi-Fi" in walk.text
+    assert [e for _, e in api.errors].count("Too Many Requests: retry after 1") == 3
+
+
+async def test_a_blocked_user_is_logged_not_crashed(
+    api: LocalBotApi, bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    ivan = api.user("Ivan")
+    chat = api.private_chat(ivan)
+    api.block(ivan)
+    await api.send(ivan, chat, "wifi won't connect")
+    await api.settle()
+    await api.wait_for(lambda: any("blocked" in e for _, e in api.errors))
+    api.block(ivan)
+    ivan.blocked_bot = False
+    await api.send(ivan, chat, "wifi won't connect")
+    walk = await api.wait_for_bot_message(chat, 1)
+    assert "Wi-Fi" in walk.text
+
+
+# -- restarts and webhooks ---------------------------------------------------------------------
+
+
+async def test_after_a_restart_mid_walk_the_old_buttons_still_work(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    judy = api.user("Judy")
+    chat = api.private_chat(judy)
+    await api.send(judy, chat, "wifi won't connect")
+    walk = await api.wait_for_bot_message(chat, 1)
+    await api.press_button(judy, walk, "Done")
+    walk = await api.wait_for_edit(chat, walk.message_id, walk.text)
+    await bot.stop()
+    await bot.start()
+    await api.press_button(judy, walk, "Done")
+    walk = await api.wait_for_edit(chat, walk.message_id, walk.text)
+    assert "Step 3 of 4" in walk.text
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_walk_through_a_webhook_with_the_secret_token(
+    api: LocalBotApi, engine: Engine, tmp_path: Path
+) -> None:
+    store = await SQLiteStore.open(tmp_path / "fixbot.sqlite3")
+    services = Services(engine, Conversations(engine, store), WORDING)
+    application = build_application(TelegramConfig(api.token, api.base_url), services)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    try:
+        async with webhook(application, "127.0.0.1", port, url, secret="s3cret-Token"):
+            kate = api.user("Kate")
+            chat = api.private_chat(kate)
+            await api.send(kate, chat, "/fix wifi")
+            walk = await api.wait_for_bot_message(chat, 1)
+            await api.press_button(kate, walk, "Done")
+            walk = await api.wait_for_edit(chat, walk.message_id, walk.text)
+            assert "Step 2 of 4" in walk.text
+            async with httpx.AsyncClient() as client:
+                forged = await client.post(
+                    url,
+                    json={"update_id": 999, "message": {}},
+                    headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+                )
+            assert forged.status_code == 403
+    finally:
+        await store.close()
