@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,8 +25,9 @@ from bot.errors import ConfigError, ContentError, FixbotError
 from bot.evaluation import collisions, evaluate, fit_thresholds, leave_one_out, load_cases
 from bot.matcher import Match, Matcher
 from bot.settings import Settings
-from bot.store import open_store
+from bot.store import Store, open_store
 from bot.transports.console import ConsoleChat
+from bot.wording import Wording
 
 log = logging.getLogger("fixbot")
 
@@ -259,5 +261,95 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         )
         asyncio.run(_console(Engine(catalog), settings))
         return EXIT_OK
-    print("fixbot: the Telegram transport is not built yet.", file=sys.stderr)
-    return EXIT_PROBLEMS
+    if settings.webhook_url and not settings.webhook_secret:
+        raise ConfigError(
+            "FIXBOT_WEBHOOK_URL is set but FIXBOT_WEBHOOK_SECRET is not: a webhook without a "
+            "secret would take updates from anyone. Set FIXBOT_WEBHOOK_SECRET (1-256 of "
+            "A-Z, a-z, 0-9, _ and -)."
+        )
+    _hide_from_logs(settings.token)
+    asyncio.run(_serve(Engine(catalog), settings))
+    return EXIT_OK
+
+
+async def _serve(engine: Engine, settings: Settings) -> None:
+    """Run the Telegram bot until SIGINT or SIGTERM, then shut down cleanly."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.transports.telegram import (
+        Services,
+        TelegramConfig,
+        build_application,
+        polling,
+        webhook,
+    )
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with await open_store(settings.data_dir) as store:
+        services = Services(engine, Conversations(engine, store), Wording())
+        config = TelegramConfig(
+            settings.token,
+            settings.telegram_base_url,
+            max_sends_per_second=settings.max_sends_per_second,
+            max_concurrent_updates=settings.max_concurrent_updates,
+        )
+        application = build_application(config, services)
+        if settings.webhook_url and settings.webhook_secret:
+            runner = webhook(
+                application,
+                settings.webhook_listen,
+                settings.webhook_port,
+                settings.webhook_url,
+                settings.webhook_secret.get_secret_value(),
+                settings.webhook_path,
+            )
+            mode = f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
+        else:
+            runner = polling(application)
+            mode = "long polling"
+        try:
+            async with runner:
+                log.info("fixbot is running (%s); stop with Ctrl-C or SIGTERM", mode)
+                purging = asyncio.create_task(_purge_expired(store))
+                await stop.wait()
+                purging.cancel()
+        except InvalidToken:
+            raise ConfigError("Telegram refused the token: check TELEGRAM_BOT_TOKEN") from None
+        except NetworkError as exc:
+            raise ConfigError(
+                f"cannot reach the Bot API at {settings.telegram_base_url} ({exc.message})"
+            ) from None
+    log.info("fixbot stopped")
+
+
+async def _purge_expired(store: Store, every: float = 3600.0) -> None:
+    while True:
+        await asyncio.sleep(every)
+        gone = await store.purge_expired()
+        log.info("purged %d expired session(s)", gone)
+
+
+class _Redact(logging.Filter):
+    """Replaces a secret in every log record, whoever logs it (httpx URLs hold the token)."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg, record.args = message.replace(self.secret, "<token>"), None
+        if record.exc_info and record.exc_text is None:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.secret in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.secret, "<token>")
+        return True
+
+
+def _hide_from_logs(secret: str) -> None:
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_Redact(secret))

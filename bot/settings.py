@@ -30,6 +30,29 @@ class Settings(BaseSettings):
         default=REPOSITORY_ROOT, validation_alias=AliasChoices("FIXBOT_CONTENT_DIR")
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("FIXBOT_LOG_LEVEL"))
+    max_sends_per_second: float = Field(
+        default=30.0, validation_alias=AliasChoices("FIXBOT_MAX_SENDS_PER_SECOND")
+    )
+    max_concurrent_updates: int = Field(
+        default=32, ge=1, validation_alias=AliasChoices("FIXBOT_MAX_CONCURRENT_UPDATES")
+    )
+    webhook_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("FIXBOT_WEBHOOK_URL")
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("FIXBOT_WEBHOOK_SECRET")
+    )
+    webhook_listen: str = Field(
+        default="127.0.0.1", validation_alias=AliasChoices("FIXBOT_WEBHOOK_LISTEN")
+    )
+    webhook_port: int = Field(default=8443, validation_alias=AliasChoices("FIXBOT_WEBHOOK_PORT"))
+    webhook_path: str = Field(
+        default="telegram", validation_alias=AliasChoices("FIXBOT_WEBHOOK_PATH")
+    )
+
+    @property
+    def token(self) -> str:
+        return self.telegram_bot_token.get_secret_value().strip() if self.telegram_bot_token else ""
 
     @property
     def has_token(self) -> bool:

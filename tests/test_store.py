@@ -185,8 +185,9 @@ async def test_a_database_from_a_newer_fixbot_is_refused_clearly(tmp_path: Path)
 
 async def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
     store = await SQLiteStore.open(tmp_path / DATABASE_FILE)
-    assert await migrate(store._db) == SCHEMA_VERSION
     await store.close()
+    with sqlite3.connect(tmp_path / DATABASE_FILE, isolation_level=None) as db:
+        assert migrate(db) == SCHEMA_VERSION
 
 
 WRITER = textwrap.dedent(

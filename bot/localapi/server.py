@@ -273,6 +273,8 @@ class LocalBotApi:
         self.errors: list[tuple[str, str]] = []
         """(method, description) of every error answered."""
         self.commands: list[dict[str, Any]] = []
+        self.reply_times: dict[int, list[float]] = {}
+        """chat id -> when (time.perf_counter) the bot sent or edited a message there."""
         self._busy = 0
         self._faults: list[_Fault] = []
         self._users: dict[int, User] = {}
@@ -735,6 +737,7 @@ class LocalBotApi:
             thread_id=thread,
             reply_to=replied,
         )
+        self.reply_times.setdefault(chat.id, []).append(time.perf_counter())
         return self._message_api(message)
 
     async def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -745,6 +748,7 @@ class LocalBotApi:
             raise ApiError(400, NOT_MODIFIED)
         message.text, message.html, message.reply_markup = text, html, markup
         message.edit_date = int(time.time())
+        self.reply_times.setdefault(message.chat.id, []).append(time.perf_counter())
         return self._message_api(message)
 
     async def _api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -40,7 +40,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 ALLOWED_UPDATES: Final = [Update.MESSAGE, Update.CALLBACK_QUERY]
 """Edited messages are not asked for: an edit is ignored, always."""
-MAX_CONCURRENT_UPDATES: Final = 256
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,13 @@ class TelegramConfig:
     base_url: str = "https://api.telegram.org/bot"
     max_retries: int = 5
     """How often a call is retried after Telegram's "retry after N"."""
+    max_sends_per_second: float = 30.0
+    """The pace the bot keeps on its own across all chats (Telegram's published limit);
+    0 leaves pacing to Telegram's 429 answers alone."""
+    max_concurrent_updates: int = 32
+    """Updates in progress at once; 1 handles them one at a time. Measured with
+    benchmarks/telegram.py: past about 32, httpx's connection pool spends more CPU on every
+    request than the extra concurrency wins, and throughput falls."""
 
 
 class PerConversationUpdateProcessor(BaseUpdateProcessor):
@@ -56,7 +62,7 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
     other, in the order they arrived: python-telegram-bot alone would either run everything
     one at a time or lose that order."""
 
-    def __init__(self, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+    def __init__(self, max_concurrent_updates: int = 32) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[tuple[int, int, int | None], tuple[asyncio.Lock, int]] = {}
 
@@ -104,9 +110,13 @@ def build_application(
         .token(config.token)
         .base_url(config.base_url)
         .base_file_url(file_url)
-        .rate_limiter(AIORateLimiter(max_retries=config.max_retries))
-        .concurrent_updates(PerConversationUpdateProcessor())
-        .connection_pool_size(MAX_CONCURRENT_UPDATES)
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=config.max_sends_per_second, max_retries=config.max_retries
+            )
+        )
+        .concurrent_updates(PerConversationUpdateProcessor(config.max_concurrent_updates))
+        .connection_pool_size(max(config.max_concurrent_updates, 8))
         .pool_timeout(30.0)
         .build()
     )

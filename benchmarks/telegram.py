@@ -1,0 +1,159 @@
+"""Telegram throughput: the real application against the local Bot API with injected latency.
+
+    python benchmarks/telegram.py                 # 1,000 chats, 50 ms a Bot API call
+    python benchmarks/telegram.py --chats 200     # quicker
+
+Each chat sends two commands (/fix wifi, /fix storage) and then presses a button on the bot's
+latest message: a mix of texts and presses, 3 updates a chat. The same bot (`fixbot run`, in
+its own process against the local server in this one) runs twice: with fixbot's
+per-conversation update processor, and handling updates one at a time
+(FIXBOT_MAX_CONCURRENT_UPDATES=1, python-telegram-bot's default). The one-at-a-time run uses fewer chats, since at
+~0.1 s an update it would take minutes; throughput is a rate, so the two compare. Per-chat
+order is checked, not assumed: every chat's replies must come in the order it wrote.
+Prints a table; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# This file is named telegram.py; the script's own folder must not shadow the library.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from bot.localapi import LocalBotApi
+
+
+@dataclass
+class Result:
+    mode: str
+    chats: int
+    updates: int
+    seconds: float
+    latencies: list[float]
+    order_kept: bool
+
+    def row(self) -> list[str]:
+        latencies = sorted(self.latencies)
+        p99 = latencies[max(int(len(latencies) * 0.99) - 1, 0)]
+        return [
+            self.mode,
+            f"{self.chats:,}",
+            f"{self.updates:,}",
+            f"{self.updates / self.seconds:.1f}",
+            f"{statistics.median(latencies) * 1000:.0f}",
+            f"{p99 * 1000:.0f}",
+            "yes" if self.order_kept else "NO",
+        ]
+
+
+async def run(chats: int, concurrent: int, latency: float) -> Result:
+    async with LocalBotApi() as api:
+        api.latency = latency
+        with tempfile.TemporaryDirectory() as data:
+            async with bot_process(api, Path(data), concurrent):
+                users = [api.user(f"user{n}") for n in range(chats)]
+                rooms = [api.private_chat(u) for u in users]
+                sent: dict[int, list[float]] = {room.id: [] for room in rooms}
+                start = time.perf_counter()
+                # Phase 1: every chat writes two commands at once.
+                for user, room in zip(users, rooms, strict=True):
+                    for command in ("/fix wifi", "/fix storage"):
+                        sent[room.id].append(time.perf_counter())
+                        await api.send(user, room, command)
+                # Cheap checks: the predicate runs after every API call.
+                times = api.reply_times
+                await api.wait_for(
+                    lambda: all(len(times.get(r.id, ())) >= 2 for r in rooms), timeout=3600
+                )
+                replied = {r.id: [m.message_id for m in api.bot_messages(r)] for r in rooms}
+                # Phase 2: every chat presses Done on the bot's latest message.
+                pressed_at = {}
+                for user, room in zip(users, rooms, strict=True):
+                    message = api.last_bot_message(room)
+                    pressed_at[room.id] = time.perf_counter()
+                    await api.press_button(user, message, "Done")
+                await api.wait_for(
+                    lambda: all(len(times.get(r.id, ())) >= 3 for r in rooms), timeout=3600
+                )
+                seconds = time.perf_counter() - start
+                advanced = all("step 2 of" in api.last_bot_message(r).text.lower() for r in rooms)
+        latencies: list[float] = []
+        order_kept = True
+        for room in rooms:
+            replies = api.bot_messages(room)
+            titles = [("Wi-Fi" in m.text, "Make room" in m.text) for m in replies]
+            order_kept &= titles == [(True, False), (False, True)]
+            order_kept &= [m.message_id for m in replies] == replied[room.id]
+        order_kept &= advanced
+        for room in rooms:
+            answers = times.get(room.id, [])
+            for asked, answered in zip(sent[room.id], answers[:2], strict=False):
+                latencies.append(answered - asked)
+            if len(answers) > 2:
+                latencies.append(answers[-1] - pressed_at[room.id])
+        mode = "per-conversation" if concurrent > 1 else "one at a time"
+        return Result(mode, chats, chats * 3, seconds, latencies, order_kept)
+
+
+@asynccontextmanager
+async def bot_process(api: LocalBotApi, data: Path, concurrent: int) -> AsyncIterator[None]:
+    """`fixbot run` in its own process (and so on its own core), as it runs in production."""
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIXBOT_"))
+    }
+    environment.update(
+        TELEGRAM_BOT_TOKEN=api.token,
+        TELEGRAM_BASE_URL=api.base_url,
+        FIXBOT_DATA_DIR=str(data),
+        FIXBOT_LOG_LEVEL="WARNING",
+        FIXBOT_MAX_SENDS_PER_SECOND="0",  # pace by Telegram's answers, not a fixed budget
+        FIXBOT_MAX_CONCURRENT_UPDATES=str(concurrent),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=environment,
+        cwd=data,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await api.wait_for(lambda: api.calls["getupdates"] > 0, timeout=120)
+        yield
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 60)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--chats", type=int, default=1000)
+    parser.add_argument("--baseline-chats", type=int, default=60)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per API call")
+    args = parser.parse_args()
+    fast = await run(args.chats, concurrent=32, latency=args.latency)
+    slow = await run(args.baseline_chats, concurrent=1, latency=args.latency)
+    header = ["mode", "chats", "updates", "updates/s", "median ms", "p99 ms", "order kept"]
+    print(f"Bot API latency {args.latency * 1000:.0f} ms a call; long polling; SQLite store")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for result in (fast, slow):
+        print("| " + " | ".join(result.row()) + " |")
+    speedup = (fast.updates / fast.seconds) / (slow.updates / slow.seconds)
+    print(f"\nThroughput: {speedup:.1f}x one-at-a-time.")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
