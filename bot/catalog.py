@@ -11,6 +11,7 @@ Layout of a content folder (see docs/content.md):
     intents/_vocabulary.yaml   optional: synonyms shared by all intents
     intents/_off_topic.yaml    optional: messages that are *not* ours (negative examples)
     fixes/<fix>.yaml           one fix per file
+    fixes/_support.yaml        optional: where to go when every fix has been tried
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ BOLD: Final = "**"
 
 VOCABULARY_FILE: Final = "_vocabulary.yaml"
 OFF_TOPIC_FILE: Final = "_off_topic.yaml"
+SUPPORT_FILE: Final = "_support.yaml"
+"""In fixes/: where to send someone when every fix has been tried (a label and a URL)."""
 
 Id = Annotated[
     str,
@@ -208,6 +211,8 @@ class Catalog:
     fixes: Mapping[str, Fix]
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
     off_topic: OffTopic = field(default_factory=OffTopic)
+    support: Link | None = None
+    """Where to go when every fix has been tried (fixes/_support.yaml), if anywhere."""
 
     @classmethod
     def build(
@@ -216,12 +221,14 @@ class Catalog:
         fixes: Iterable[Fix],
         vocabulary: Vocabulary | None = None,
         off_topic: OffTopic | None = None,
+        support: Link | None = None,
     ) -> Catalog:
         return cls(
             intents=MappingProxyType({i.id: i for i in intents}),
             fixes=MappingProxyType({f.id: f for f in fixes}),
             vocabulary=vocabulary or Vocabulary(),
             off_topic=off_topic or OffTopic(),
+            support=support,
         )
 
     def intent(self, intent_id: str) -> Intent:
@@ -298,7 +305,15 @@ class _Loader:
         # Ids of fixes that failed validation still count as known, so an intent naming
         # a broken fix is not reported a second time as naming a missing one.
         fix_ids: set[str] = set()
+        support: Link | None = None
         for doc in self._documents("fixes"):
+            filename = Path(doc.name).name
+            if filename == SUPPORT_FILE:
+                support = self._validate(doc, Link)
+                continue
+            if filename.startswith("_"):
+                self.problem(doc, (), f"unknown special file; the one in fixes/ is {SUPPORT_FILE}")
+                continue
             if isinstance(doc.data.get("id"), str):
                 fix_ids.add(doc.data["id"].strip())
             if (fix := self._validate(doc, Fix)) is not None:
@@ -316,7 +331,9 @@ class _Loader:
             self.problem(f"{self.root.name}/fixes", (), "no fixes found")
         if self.problems:
             raise ContentError(self.problems)
-        return Catalog.build((i for _, i in intents), (f for _, f in fixes), vocabulary, off_topic)
+        return Catalog.build(
+            (i for _, i in intents), (f for _, f in fixes), vocabulary, off_topic, support
+        )
 
     # -- files -------------------------------------------------------------------------------
 

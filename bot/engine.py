@@ -258,12 +258,10 @@ class Engine:
         catalog: Catalog,
         matcher: Matcher | None = None,
         wording: Wording | None = None,
-        support_url: str = "https://support.apple.com/contact",
     ) -> None:
         self.catalog = catalog
         self.matcher = matcher or Matcher(catalog)
         self.wording = wording or Wording()
-        self.support_url = support_url
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -588,18 +586,16 @@ class Engine:
             else Press(Action.PICK, 0, f"fix:{session.plan[0]}")
         )
         draft.move(**_idle())
-        draft.replies.append(
-            Reply(
-                self.wording.exhausted.format(fixes=titles),
-                (
-                    (Button("Apple Support", url=self.support_url),),
-                    (
-                        Button(self.wording.start_over, restart),
-                        Button(self.wording.topics, Press(Action.TOPICS, 0)),
-                    ),
-                ),
+        rows: list[tuple[Button, ...]] = []
+        if self.catalog.support is not None:
+            rows.append((Button(self.catalog.support.label, url=self.catalog.support.url),))
+        rows.append(
+            (
+                Button(self.wording.start_over, restart),
+                Button(self.wording.topics, Press(Action.TOPICS, 0)),
             )
         )
+        draft.replies.append(Reply(self.wording.exhausted.format(fixes=titles), tuple(rows)))
 
     def _stop(self, draft: _Draft) -> None:
         session = draft.session

@@ -72,7 +72,7 @@ class Wording:
     rated_skip: str = "All right. Happy to help any time."
     exhausted: str = (
         "We've tried everything I know for this ({fixes}), and I'm sorry it isn't fixed. "
-        "Apple Support can look deeper, or we can start over."
+        "The people below can look deeper, or we can start over."
     )
     stopped: str = "Stopped. Whenever you're ready, tell me what's wrong or send /fix."
     nothing_to_stop: str = "There's nothing to stop. Tell me what's wrong, or pick a topic:"

@@ -393,3 +393,21 @@ def test_good_content_loads_into_frozen_objects(write_content) -> None:
     assert fix.did_it_help == "Did that fix it?"
     with pytest.raises(Exception, match="frozen"):
         fix.title = "changed"  # type: ignore[misc]
+
+
+def test_the_shipped_content_says_where_to_go_when_nothing_helped(catalog: Catalog) -> None:
+    assert catalog.support is not None
+    assert catalog.support.url.startswith("https://support.apple.com/")
+
+
+def test_an_unknown_special_file_is_reported(write_content) -> None:
+    root = write_content(
+        {
+            "fixes/wifi.yaml": GOOD_FIX,
+            "fixes/_extra.yaml": "label: x\nurl: https://example.com\n",
+            "intents/wifi.yaml": GOOD_INTENT,
+        }
+    )
+    problem = the_problem(root)
+    assert problem.file == "fixes/_extra.yaml"
+    assert "_support.yaml" in problem.message
