@@ -8,11 +8,8 @@ messages loses nothing the user has seen.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from bot.engine import Engine, Event, Session, Turn
+from bot.locks import KeyedLocks
 from bot.store import SessionKey, Store
 
 
@@ -20,11 +17,11 @@ class Conversations:
     def __init__(self, engine: Engine, store: Store) -> None:
         self.engine = engine
         self.store = store
-        self._locks: dict[SessionKey, tuple[asyncio.Lock, int]] = {}
+        self._locks: KeyedLocks[SessionKey] = KeyedLocks()
 
     async def handle(self, key: SessionKey, event: Event) -> Turn:
         """Apply `event` to the session under `key` and persist the result."""
-        async with self._locked(key):
+        async with self._locks.hold(key):
             session = await self.store.load(key) or Session()
             turn = self.engine.handle(session, event)
             if turn.session != session or turn.outcomes:
@@ -33,23 +30,8 @@ class Conversations:
 
     async def session(self, key: SessionKey) -> Session:
         """The session under `key` as it is now (a fresh one when there is none)."""
-        async with self._locked(key):
+        async with self._locks.hold(key):
             return await self.store.load(key) or Session()
-
-    @asynccontextmanager
-    async def _locked(self, key: SessionKey) -> AsyncIterator[None]:
-        # One lock per key, kept only while someone holds or waits for it.
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
     @property
     def active_keys(self) -> int:

@@ -447,20 +447,19 @@ class Engine:
         self._show(draft)
 
     def _press_failed(self, draft: _Draft, press: Press) -> None:
-        session, fix, _ = self._current(draft)
-        if fix is None or session.stage not in (Stage.STEP, Stage.CAUTION):
-            self._show(draft)
-            return
-        draft.record("step_failed", intent=session.intent, fix=fix.id, step=session.step)
-        self._next_fix(draft, self.wording.next_fix)
+        self._leave_fix(draft, "step_failed", self.wording.next_fix)
 
     def _press_skip(self, draft: _Draft, press: Press) -> None:
+        self._leave_fix(draft, "skipped", self.wording.skipped_fix)
+
+    def _leave_fix(self, draft: _Draft, result: str, lead: str) -> None:
+        """Leave the fix under way for the next one, from a step or its caution."""
         session, fix, _ = self._current(draft)
         if fix is None or session.stage not in (Stage.STEP, Stage.CAUTION):
             self._show(draft)
             return
-        draft.record("skipped", intent=session.intent, fix=fix.id, step=session.step)
-        self._next_fix(draft, self.wording.skipped_fix)
+        draft.record(result, intent=session.intent, fix=fix.id, step=session.step)
+        self._next_fix(draft, lead)
 
     def _press_back(self, draft: _Draft, press: Press) -> None:
         session, fix, _ = self._current(draft)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable
@@ -21,6 +20,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.locks import KeyedLocks
 from bot.transports.telegram.handlers import (
     SERVICES,
     Services,
@@ -64,24 +64,15 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = 32) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[tuple[int, int, int | None], tuple[asyncio.Lock, int]] = {}
+        self._locks: KeyedLocks[tuple[int, int, int | None]] = KeyedLocks()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _conversation(update)
         if key is None:
             await coroutine
             return
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        async with self._locks.hold(key):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -1,0 +1,40 @@
+"""The direction of dependencies: the core knows nothing of Telegram, and the local Bot API
+knows nothing of fixbot."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bot.settings import REPOSITORY_ROOT
+
+
+def modules_after_importing(module: str) -> set[str]:
+    code = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY_ROOT,
+        check=True,
+        timeout=60,
+    )
+    return set(json.loads(result.stdout))
+
+
+@pytest.mark.parametrize(
+    "module", ["bot.catalog", "bot.matcher", "bot.engine", "bot.store", "bot.conversations"]
+)
+def test_the_core_never_imports_telegram(module: str) -> None:
+    loaded = modules_after_importing(module)
+    assert "telegram" not in loaded
+    assert not any(m.startswith("bot.transports") for m in loaded)
+
+
+def test_the_local_bot_api_knows_nothing_of_fixbot() -> None:
+    loaded = modules_after_importing("bot.localapi")
+    fixbot = {m for m in loaded if m.startswith("bot.") and not m.startswith("bot.localapi")}
+    assert fixbot == set()
