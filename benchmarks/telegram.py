@@ -143,7 +143,7 @@ async def main() -> None:
     parser.add_argument("--baseline-chats", type=int, default=60)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per API call")
     args = parser.parse_args()
-    fast = await run(args.chats, concurrent=32, latency=args.latency)
+    fast = await run(args.chats, concurrent=64, latency=args.latency)
     slow = await run(args.baseline_chats, concurrent=1, latency=args.latency)
     header = ["mode", "chats", "updates", "updates/s", "median ms", "p99 ms", "order kept"]
     print(f"Bot API latency {args.latency * 1000:.0f} ms a call; long polling; SQLite store")

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         default=30.0, validation_alias=AliasChoices("FIXBOT_MAX_SENDS_PER_SECOND")
     )
     max_concurrent_updates: int = Field(
-        default=32, ge=1, validation_alias=AliasChoices("FIXBOT_MAX_CONCURRENT_UPDATES")
+        default=64, ge=1, validation_alias=AliasChoices("FIXBOT_MAX_CONCURRENT_UPDATES")
     )
     webhook_url: str | None = Field(
         default=None, validation_alias=AliasChoices("FIXBOT_WEBHOOK_URL")
