@@ -17,6 +17,7 @@ from telegram.ext import (
     BaseUpdateProcessor,
     CallbackQueryHandler,
     MessageHandler,
+    Updater,
     filters,
 )
 
@@ -146,14 +147,14 @@ async def polling(
     async with application:
         await register_commands(application)
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
+        updater = _updater(application)
+        await updater.start_polling(
             poll_interval=0, timeout=int(poll_timeout), allowed_updates=ALLOWED_UPDATES
         )
         try:
             yield
         finally:
-            await application.updater.stop()
+            await updater.stop()
             await application.stop()
 
 
@@ -171,8 +172,8 @@ async def webhook(
     async with application:
         await register_commands(application)
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_webhook(
+        updater = _updater(application)
+        await updater.start_webhook(
             listen=listen,
             port=port,
             url_path=path,
@@ -183,5 +184,11 @@ async def webhook(
         try:
             yield
         finally:
-            await application.updater.stop()
+            await updater.stop()
             await application.stop()
+
+
+def _updater(application: Application[Any, Any, Any, Any, Any, Any]) -> Updater:
+    if application.updater is None:  # only when built with .updater(None), which we never do
+        raise RuntimeError("the application has no updater")
+    return application.updater
