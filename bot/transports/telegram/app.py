@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from telegram import BotCommand, Update
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -128,15 +129,19 @@ def build_application(
 async def register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Tell Telegram the command list, so clients offer it when someone types '/'."""
     wording: Wording = application.bot_data[SERVICES].wording
-    await application.bot.set_my_commands(
-        [
-            BotCommand("start", wording.command_start),
-            BotCommand("fix", wording.command_fix),
-            BotCommand("topics", wording.command_topics),
-            BotCommand("help", wording.command_help),
-            BotCommand("cancel", wording.command_cancel),
-        ]
-    )
+    commands = [
+        BotCommand("start", wording.command_start),
+        BotCommand("fix", wording.command_fix),
+        BotCommand("topics", wording.command_topics),
+        BotCommand("help", wording.command_help),
+        BotCommand("cancel", wording.command_cancel),
+    ]
+    try:
+        await application.bot.set_my_commands(commands)
+    except (BadRequest, NetworkError) as exc:
+        # A nicety: the bot works without the menu, so a server that refuses it is no reason
+        # not to start.
+        log.warning("could not register the command list: %s", exc)
 
 
 @asynccontextmanager
