@@ -65,9 +65,7 @@ def test_text_longer_than_telegram_allows_is_cut_with_an_ellipsis() -> None:
 def test_buttons_become_an_inline_keyboard_with_links_and_owners() -> None:
     reply = Reply(
         "Pick",
-        (
-            (Button("Done", Press(Action.DONE, 3)), Button("Status", url="https://example.com")),
-        ),
+        ((Button("Done", Press(Action.DONE, 3)), Button("Status", url="https://example.com")),),
     )
     markup = render.keyboard(reply, owner=42)
     assert markup is not None
