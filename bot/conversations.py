@@ -8,7 +8,7 @@ messages loses nothing the user has seen.
 
 from __future__ import annotations
 
-from bot.engine import Engine, Event, Session, Turn
+from bot.engine import Engine, Event, Outcome, Session, Turn
 from bot.locks import KeyedLocks
 from bot.store import SessionKey, Store
 
@@ -27,6 +27,10 @@ class Conversations:
             if turn.session != session or turn.outcomes:
                 await self.store.save_turn(key, turn.session, turn.outcomes, event.at)
             return turn
+
+    async def record(self, key: SessionKey, outcome: Outcome, at: float) -> None:
+        """Record something a transport saw happen outside a turn (a message refused)."""
+        await self.store.record(key, [outcome], at)
 
     async def session(self, key: SessionKey) -> Session:
         """The session under `key` as it is now (a fresh one when there is none)."""

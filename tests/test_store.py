@@ -126,6 +126,14 @@ class TestStoreContract:
         assert rows[1].key == ALICE
         assert len(await store.outcomes()) == 4
 
+    async def test_outcomes_can_be_recorded_without_a_turn(self, store: Store) -> None:
+        await store.record(ALICE, [Outcome("undeliverable", value="blocked")], 5.0)
+        rows = await store.outcomes(ALICE)
+        assert [(r.outcome.result, r.outcome.value, r.at) for r in rows] == [
+            ("undeliverable", "blocked", 5.0)
+        ]
+        assert await store.load(ALICE) is None
+
     async def test_many_concurrent_writers_lose_nothing(self, store: Store) -> None:
         keys = [SessionKey(chat_id=n % 7, user_id=n) for n in range(200)]
 

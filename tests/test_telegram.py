@@ -265,16 +265,19 @@ async def test_a_429_storm_is_waited_out_and_nothing_is_lost(api: LocalBotApi, b
     assert [e for _, e in api.errors].count("Too Many Requests: retry after 1") == 3
 
 
-async def test_a_blocked_user_is_logged_not_crashed(
-    api: LocalBotApi, bot: Bot, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_a_blocked_user_is_recorded_not_crashed_on(api: LocalBotApi, bot: Bot) -> None:
     ivan = api.user("Ivan")
     chat = api.private_chat(ivan)
     api.block(ivan)
     await api.send(ivan, chat, "wifi won't connect")
     await api.settle()
     await api.wait_for(lambda: any("blocked" in e for _, e in api.errors))
-    api.block(ivan)
+    await api.settle()
+    reader = await SQLiteStore.open(bot.data_dir / "fixbot.sqlite3")
+    undeliverable = [r for r in await reader.outcomes() if r.outcome.result == "undeliverable"]
+    await reader.close()
+    assert undeliverable[0].key.user_id == ivan.id
+    assert undeliverable[0].outcome.value == "Forbidden: bot was blocked by the user"
     ivan.blocked_bot = False
     await api.send(ivan, chat, "wifi won't connect")
     walk = await api.wait_for_bot_message(chat, 1)

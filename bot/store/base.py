@@ -63,6 +63,10 @@ class Store(ABC):
         """Save the session and append its outcomes, all or nothing."""
 
     @abstractmethod
+    async def record(self, key: SessionKey, outcomes: Sequence[Outcome], at: float) -> None:
+        """Append outcomes that no turn produced (a chat service refusing a message, say)."""
+
+    @abstractmethod
     async def delete(self, key: SessionKey) -> None:
         """Forget the session under `key` (its outcomes stay)."""
 

@@ -33,6 +33,9 @@ class MemoryStore(Store):
         self._sessions[key] = session.to_dict()
         self._outcomes.extend(OutcomeRow(key, at, o) for o in outcomes)
 
+    async def record(self, key: SessionKey, outcomes: Sequence[Outcome], at: float) -> None:
+        self._outcomes.extend(OutcomeRow(key, at, o) for o in outcomes)
+
     async def delete(self, key: SessionKey) -> None:
         self._sessions.pop(key, None)
 

@@ -146,6 +146,10 @@ class SQLiteStore(Store):
             if len(self._recent) > RECENT_SESSIONS:
                 self._recent.popitem(last=False)
 
+    async def record(self, key: SessionKey, outcomes: Sequence[Outcome], at: float) -> None:
+        rows = [(str(key), at, o.result, o.intent, o.fix, o.step, o.value) for o in outcomes]
+        await self._run(partial(_insert_outcomes, rows))
+
     async def delete(self, key: SessionKey) -> None:
         await self._run(partial(_write, "DELETE FROM sessions WHERE key = ?", (str(key),)))
         self._remember(str(key), None)
@@ -209,11 +213,20 @@ def _save_turns(turns: list[_TurnRow], db: sqlite3.Connection) -> None:
             "updated_at = excluded.updated_at",
             [(key, data, updated_at) for key, data, updated_at, _ in turns],
         )
-        db.executemany(
-            "INSERT INTO outcomes (key, at, result, intent, fix, step, value) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [row for *_, rows in turns for row in rows],
-        )
+        _insert_outcome_rows([row for *_, rows in turns for row in rows], db)
+
+
+def _insert_outcomes(rows: list[_OutcomeRow], db: sqlite3.Connection) -> None:
+    with _transaction(db):
+        _insert_outcome_rows(rows, db)
+
+
+def _insert_outcome_rows(rows: list[_OutcomeRow], db: sqlite3.Connection) -> None:
+    db.executemany(
+        "INSERT INTO outcomes (key, at, result, intent, fix, step, value) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _select_outcomes(key: str | None, db: sqlite3.Connection) -> list[tuple[Any, ...]]:

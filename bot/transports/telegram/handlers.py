@@ -33,6 +33,7 @@ from bot.engine import (
     Engine,
     Event,
     OtherReceived,
+    Outcome,
     Reply,
     Session,
     TextReceived,
@@ -240,7 +241,13 @@ async def _send(
                 reply_parameters=parameters,
             )
     except Forbidden as exc:
+        # Blocked by the user, or a private chat they never started: nothing to answer,
+        # but worth knowing about.
         log.warning("chat %s: cannot write there (%s)", message.chat_id, exc.message)
+        key = SessionKey(message.chat_id, owner, _thread(message))
+        await services(context).conversations.record(
+            key, Outcome("undeliverable", value=exc.message[:200]), time.time()
+        )
 
 
 async def _edit(
