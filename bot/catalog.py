@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,29 +140,31 @@ class Fix(_Content):
         index = self.steps.index(step)
         return self.steps[index + 1].id if index + 1 < len(self.steps) else None
 
+    def successors(self, step_id: str) -> list[str]:
+        """The steps that can come right after this one: a question's choices, or the next."""
+        step = self.step(step_id)
+        if step.is_question:
+            return [c.next for c in step.choices if c.next != END]
+        after = self.step_after(step_id)
+        return [after] if after is not None else []
+
     def route_to(self, step_id: str) -> tuple[str, ...]:
         """The steps passed on the shortest way from the first step to this one."""
         routes: dict[str, tuple[str, ...]] = {self.first_step.id: ()}
-        queue = [self.first_step.id]
+        queue = deque([self.first_step.id])
         while queue:
-            current = queue.pop(0)
+            current = queue.popleft()
             if current == step_id:
                 return routes[current]
-            step = self.step(current)
-            targets = (
-                [c.next for c in step.choices] if step.is_question else [self.step_after(current)]
-            )
-            for target in targets:
-                if target is not None and target != END and target not in routes:
+            for target in self.successors(current):
+                if target not in routes:
                     routes[target] = (*routes[current], current)
                     queue.append(target)
         return ()
 
     def longest_path_from(self, step_id: str) -> int:
         """How many steps remain, this one included, along the longest way to the end."""
-        step = self.step(step_id)
-        targets = [c.next for c in step.choices] if step.is_question else [self.step_after(step_id)]
-        rest = [self.longest_path_from(t) for t in targets if t is not None and t != END]
+        rest = [self.longest_path_from(t) for t in self.successors(step_id)]
         return 1 + max(rest, default=0)
 
 
@@ -405,11 +408,13 @@ class _Loader:
     def _check_fix(self, doc: _Document, fix: Fix) -> None:
         ids = [s.id for s in fix.steps]
         seen: set[str] = set()
+        sound = True  # unique ids and every target exists: the flow can be followed
         for index, step_id in enumerate(ids):
             if step_id == END:
                 self.problem(doc, ("steps", index, "id"), f"'{END}' is reserved; pick another id")
             if step_id in seen:
                 self.problem(doc, ("steps", index, "id"), f"step id '{step_id}' is used twice")
+                sound = False
             seen.add(step_id)
         for index, step in enumerate(fix.steps):
             self._check_markup(doc, ("steps", index, "text"), step.text)
@@ -430,35 +435,18 @@ class _Loader:
             )
             targets += [(("choices", n, "next"), c.next) for n, c in enumerate(step.choices)]
             for where, target in targets:
-                if target is not None and target != END and target not in seen | set(ids):
+                if target != END and target not in seen:
                     hint = _did_you_mean(target, ids)
                     self.problem(
                         doc, ("steps", index, *where), f"there is no step '{target}'{hint}"
                     )
+                    sound = False
         self._check_markup(doc, ("reason",), fix.reason)
-        if len(set(ids)) != len(ids) or self._broken_targets(fix):
-            return
-        self._check_flow(doc, fix)
-
-    @staticmethod
-    def _broken_targets(fix: Fix) -> bool:
-        ids = {s.id for s in fix.steps} | {END}
-        for step in fix.steps:
-            if step.next is not None and step.next not in ids:
-                return True
-            if any(c.next not in ids for c in step.choices):
-                return True
-        return False
+        if sound:
+            self._check_flow(doc, fix)
 
     def _check_flow(self, doc: _Document, fix: Fix) -> None:
         """Every step is reachable from the first, and no way through the fix loops forever."""
-
-        def successors(step: Step) -> list[str]:
-            if step.is_question:
-                return [c.next for c in step.choices if c.next != END]
-            after = fix.step_after(step.id)
-            return [after] if after is not None else []
-
         index_of = {s.id: n for n, s in enumerate(fix.steps)}
         reached: set[str] = set()
         on_path: list[str] = []
@@ -480,7 +468,7 @@ class _Loader:
                 return
             reached.add(step_id)
             on_path.append(step_id)
-            for target in successors(fix.step(step_id)):
+            for target in fix.successors(step_id):
                 visit(target)
             on_path.pop()
 
