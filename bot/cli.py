@@ -151,7 +151,7 @@ def _cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     matcher = Matcher(_load(settings))
     if args.text:
         result = matcher.match(" ".join(args.text))
-        print(match_json(result) if args.json else describe_match(result, matcher))
+        print(match_json(result) if args.json else describe_match(result))
         return EXIT_OK
     if not args.json:
         print(
@@ -181,14 +181,14 @@ def match_json(result: Match) -> str:
     )
 
 
-def describe_match(result: Match, matcher: Matcher) -> str:
+def describe_match(result: Match) -> str:
     """`fixbot match` for people: the decision, the candidates and the evidence."""
     lines = [f"message:   {result.text[:200]!r}"]
     if result.corrections:
         fixed = ", ".join(f"{typed} -> {read}" for typed, read in result.corrections)
         lines.append(f"typos:     {fixed}")
     lines.append(f"terms:     {' '.join(result.terms) or '(none)'}")
-    choices = ", ".join(result.choices(matcher.thresholds)) or "no intent"
+    choices = ", ".join(result.choices) or "no intent"
     lines.append(f"decision:  {result.decision.value} -> {choices}")
     lines.append(f"why:       {result.reason}")
     if result.candidates:

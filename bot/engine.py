@@ -311,7 +311,7 @@ class Engine:
             self._start_intent(draft, result.intent)
         elif result.decision is Decision.AMBIGUOUS:
             draft.record("ambiguous", intent=result.intent)
-            self._did_you_mean(draft, result.choices(self.matcher.thresholds))
+            self._did_you_mean(draft, result.choices)
         else:
             draft.record("no_match")
             talk = result.small_talk

@@ -133,7 +133,7 @@ def _utility(outcome: Outcome) -> float:
     if match.decision is Decision.NONE:
         return UTILITY["no match, topic menu"]
     if match.decision is Decision.AMBIGUOUS:
-        offered = expected in match.choices()
+        offered = expected in match.choices
         return UTILITY["right among did-you-mean" if offered else "wrong did-you-mean"]
     return UTILITY["right match" if match.intent == expected else "wrong match"]
 
@@ -265,7 +265,9 @@ def _redecide(report: Report, thresholds: Thresholds) -> Report:
     outcomes = []
     for outcome in report.outcomes:
         match = outcome.match
-        decision, reason = decide(match.candidates, match.off_topic, thresholds)
-        redecided = dataclasses.replace(match, decision=decision, reason=reason)
+        verdict = decide(match.candidates, match.off_topic, thresholds)
+        redecided = dataclasses.replace(
+            match, decision=verdict.decision, reason=verdict.reason, choices=verdict.choices
+        )
         outcomes.append(Outcome(outcome.case, redecided))
     return Report(outcomes)

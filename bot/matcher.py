@@ -14,10 +14,12 @@ How a message is scored, in order:
    less than an exact one.
 3. **Canonicalise**: the content's synonyms ("wi-fi", "wireless" -> "wifi"; "log in" ->
    "sign in"), then stop words out, then Snowball stems ("charging" -> "charg").
-4. **Weigh** each term by how few intents use it (inverse document frequency over intents),
-   so "backup" or "iphone" count less than "router" or "verification". A word the content
-   never uses weighs as much as the rarest known word: a message about a "samsung galaxy"
-   is not explained by its one shared word "backup".
+4. **Weigh** each term by how well it tells the intents apart (log of the number of classes
+   minus the entropy of its use across them), so "backup" or "iphone" count less than
+   "router" or "verification", and by how specific it is in English ("icloud" counts more
+   than "full"). A word the content never uses weighs about as much as the rarest known
+   word, less if it is an everyday one: a message about a "samsung galaxy" is not explained
+   by its one shared word "backup".
 5. **Score** each intent from its best evidence: the weighted overlap (Dice) with its best
    example, blended with how much of the message its whole vocabulary explains. The
    off-topic examples form one more, rejecting, class.
@@ -39,7 +41,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Final
+from typing import Final, NamedTuple
 
 import Stemmer
 from rapidfuzz import process
@@ -113,6 +115,8 @@ class Match:
     """How close the message came to the off-topic examples."""
     small_talk: str | None = None
     """"greeting", "thanks" or "farewell" for a social message that matched nothing."""
+    choices: tuple[str, ...] = ()
+    """The intents to offer: one for a match, two or three for "did you mean", none."""
 
     @property
     def intent(self) -> str | None:
@@ -125,35 +129,31 @@ class Match:
     def score(self) -> float:
         return self.candidates[0].score if self.candidates else 0.0
 
-    def choices(self, thresholds: Thresholds | None = None) -> tuple[str, ...]:
-        """The intents to offer: one for a match, two or three for "did you mean", none."""
-        limits = thresholds or Thresholds()
-        if self.decision is Decision.NONE:
-            return ()
-        if self.decision is Decision.MATCH:
-            return (self.candidates[0].intent,)
-        best = self.candidates[0].score
-        close = [c.intent for c in self.candidates if best - c.score < limits.margin]
-        return tuple(close[: limits.max_choices])
+
+class Verdict(NamedTuple):
+    """What `decide` concludes: the decision, why, and the intents to offer."""
+
+    decision: Decision
+    reason: str
+    choices: tuple[str, ...] = ()
 
 
-def decide(
-    ranked: Sequence[Candidate], off_topic: Candidate | None, limits: Thresholds
-) -> tuple[Decision, str]:
-    """The decision for ranked candidates, and one sentence on why."""
+def decide(ranked: Sequence[Candidate], off_topic: Candidate | None, limits: Thresholds) -> Verdict:
+    """The decision for ranked candidates, one sentence on why, and what to offer."""
     if not ranked:
-        return Decision.NONE, "no word of the message points at any topic"
+        return Verdict(Decision.NONE, "no word of the message points at any topic")
     best = ranked[0]
     if off_topic is not None and off_topic.score >= best.score + limits.off_topic_lead:
-        return Decision.NONE, f"closest to something that is not ours: {off_topic.example!r}"
-    if best.score < limits.accept:
-        return Decision.NONE, f"best score {best.score:.2f} is under {limits.accept:.2f}"
-    if len(ranked) > 1 and best.score - ranked[1].score < limits.margin:
-        return (
-            Decision.AMBIGUOUS,
-            f"{best.intent} leads {ranked[1].intent} by less than {limits.margin:.2f}",
+        return Verdict(
+            Decision.NONE, f"closest to something that is not ours: {off_topic.example!r}"
         )
-    return Decision.MATCH, f"{best.intent} matched {best.example!r}"
+    if best.score < limits.accept:
+        return Verdict(Decision.NONE, f"best score {best.score:.2f} is under {limits.accept:.2f}")
+    close = tuple(c.intent for c in ranked if best.score - c.score < limits.margin)
+    if len(close) > 1:
+        reason = f"{best.intent} leads {ranked[1].intent} by less than {limits.margin:.2f}"
+        return Verdict(Decision.AMBIGUOUS, reason, close[: limits.max_choices])
+    return Verdict(Decision.MATCH, f"{best.intent} matched {best.example!r}", (best.intent,))
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,7 +270,9 @@ class Normalizer:
         self.english = english_word_counts()
         # Multi-word synonyms become one term: "apple id" and "apple account" -> "apple_id".
         self.phrases: dict[tuple[str, ...], str] = {}
-        self._phrase_texts = [p for k, v in synonyms.items() for p in (k, *v)]
+        self._phrase_words = {
+            w for k, v in synonyms.items() for phrase in (k, *v) for w in words(clean(phrase))
+        }
         for canonical, variants in synonyms.items():
             term = "_".join(words(clean(canonical)))
             for phrase in (canonical, *variants):
@@ -285,12 +287,12 @@ class Normalizer:
     def learn(self, texts: Iterable[str]) -> None:
         """Add the words of these texts to the vocabulary typos are corrected against."""
         for text in texts:
-            for word in words(clean(text)):
-                self.known.add(word)
-        phrase_words = {w for phrase in self._phrase_texts for w in words(clean(phrase))}
-        self.known.update(phrase_words)
+            self.known.update(words(clean(text)))
+        self.known.update(self._phrase_words)
         self._choices = sorted(
-            w for w in self.known if len(w) > 2 and (w not in self.stop_words or w in phrase_words)
+            w
+            for w in self.known
+            if len(w) > 2 and (w not in self.stop_words or w in self._phrase_words)
         )
         self._corrections.clear()
 
@@ -345,11 +347,12 @@ class Normalizer:
                 fixed.append((guess, self.typo_credit))
                 if corrections is not None:
                     corrections.append((token, guess))
+        stems = [_stem(w) for w, _ in fixed]
         out: list[_Term] = []
         i = 0
         while i < len(fixed):
             for size in range(min(self.longest_phrase, len(fixed) - i), 0, -1):
-                key = tuple(_stem(w) for w, _ in fixed[i : i + size])
+                key = tuple(stems[i : i + size])
                 if key in self.phrases:
                     credit = min(c for _, c in fixed[i : i + size])
                     telling = max(rarity(w, self.english) for w, _ in fixed[i : i + size])
@@ -358,10 +361,9 @@ class Normalizer:
                     break
             else:
                 word, credit = fixed[i]
+                if word not in self.stop_words and not word.isdigit():
+                    out.append(_Term(stems[i], credit, rarity(word, self.english)))
                 i += 1
-                if word in self.stop_words or word.isdigit():
-                    continue
-                out.append(_Term(_stem(word), credit, rarity(word, self.english)))
         return _dedupe(out)
 
     def phrase_terms(self, text: str) -> list[_Term]:
@@ -395,8 +397,10 @@ class _Index:
     postings: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     vocab: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     """term -> intents whose examples or keywords use it."""
-    idf: dict[str, float] = field(default_factory=dict)
-    unknown_weight: float = 1.25
+    weights: dict[str, float] = field(default_factory=dict)
+    """term -> how much it counts (see `_term_weights` and `Matcher._domain_factor`)."""
+    unknown_weight: float = 1.0
+    """What a term the content never uses counts, before its own everyday-word factor."""
 
 
 _CANDIDATES: Final = 5
@@ -428,7 +432,7 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         vocabulary = catalog.vocabulary
         self.normalizer = Normalizer(
-            {k: v for k, v in vocabulary.synonyms.items()},
+            dict(vocabulary.synonyms),
             vocabulary.stop_words,
             typo_credit=self.thresholds.typo_credit,
         )
@@ -467,7 +471,7 @@ class Matcher:
                 index.vocab[term.stem].add(intent_id)
                 telling[term.stem] = max(telling.get(term.stem, 0.0), term.rarity)
         discrimination = _term_weights(phrases)
-        index.idf = {
+        index.weights = {
             term: weight * self._domain_factor(telling[term])
             for term, weight in discrimination.items()
         }
@@ -476,7 +480,7 @@ class Matcher:
         for intent_id, text, stems in phrases:
             if not stems:
                 continue
-            weight = sum(index.idf[t] for t in stems)
+            weight = sum(index.weights[t] for t in stems)
             position = len(index.examples)
             index.examples.append(_Example(intent_id, text, stems, weight))
             for stem in stems:
@@ -501,9 +505,19 @@ class Matcher:
         ranked = tuple(self._candidate(best, i) for i in best.ranked(_CANDIDATES))
         off_topic = self._candidate(best, OFF_TOPIC) if OFF_TOPIC in best.score else None
         terms = tuple(t.stem for t in best.window)
-        decision, reason = decide(ranked, off_topic, self.thresholds)
-        talk = self.small_talk(text) if decision is Decision.NONE else None
-        return Match(text, decision, ranked, terms, reason, tuple(corrections), off_topic, talk)
+        verdict = decide(ranked, off_topic, self.thresholds)
+        talk = self.small_talk(text) if verdict.decision is Decision.NONE else None
+        return Match(
+            text,
+            verdict.decision,
+            ranked,
+            terms,
+            verdict.reason,
+            tuple(corrections),
+            off_topic,
+            talk,
+            verdict.choices,
+        )
 
     def small_talk(self, text: str) -> str | None:
         """ "greeting", "thanks" or "farewell" when the message starts like one, else None."""
@@ -516,7 +530,7 @@ class Matcher:
     def _score(self, window: list[_Term]) -> _Scores:
         index = self.index
         weights = {
-            t.stem: index.idf.get(t.stem, index.unknown_weight * self._domain_factor(t.rarity))
+            t.stem: index.weights.get(t.stem, index.unknown_weight * self._domain_factor(t.rarity))
             for t in window
         }
         credit = {t.stem: t.credit * weights[t.stem] for t in window}

@@ -92,7 +92,7 @@ def test_a_message_that_is_not_ours_matches_nothing(matcher: Matcher, text: str)
     result = matcher.match(text)
     assert result.decision is Decision.NONE, result
     assert result.intent is None
-    assert result.choices() == ()
+    assert result.choices == ()
 
 
 def test_a_long_rant_still_matches_on_the_sentence_that_matters(matcher: Matcher) -> None:
@@ -160,7 +160,7 @@ def test_two_equally_likely_intents_make_a_did_you_mean(tmp_path: Path) -> None:
     matcher = Matcher(two_close_intents(tmp_path))
     result = matcher.match("my screen")
     assert result.decision is Decision.AMBIGUOUS
-    assert set(result.choices()) == {"screen_cracked", "screen_dim"}
+    assert set(result.choices) == {"screen_cracked", "screen_dim"}
     assert result.intent in {"screen_cracked", "screen_dim"}
 
 
@@ -168,7 +168,7 @@ def test_a_clear_leader_is_a_single_match(tmp_path: Path) -> None:
     matcher = Matcher(two_close_intents(tmp_path))
     result = matcher.match("the glass on my screen is zorblat")
     assert result.decision is Decision.MATCH
-    assert result.choices() == ("screen_cracked",)
+    assert result.choices == ("screen_cracked",)
 
 
 # -- /fix lookups ----------------------------------------------------------------------------------
