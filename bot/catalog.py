@@ -21,6 +21,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Final, TypeVar
@@ -122,11 +123,15 @@ class Fix(_Content):
     steps: tuple[Step, ...] = Field(min_length=1)
     did_it_help: Text = "Did that fix it?"
 
+    @cached_property
+    def steps_by_id(self) -> Mapping[str, Step]:
+        return MappingProxyType({step.id: step for step in self.steps})
+
     def step(self, step_id: str) -> Step:
-        for step in self.steps:
-            if step.id == step_id:
-                return step
-        raise KeyError(f"fix {self.id!r} has no step {step_id!r}")
+        try:
+            return self.steps_by_id[step_id]
+        except KeyError:
+            raise KeyError(f"fix {self.id!r} has no step {step_id!r}") from None
 
     @property
     def first_step(self) -> Step:

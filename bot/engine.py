@@ -25,6 +25,8 @@ RESUME_AFTER: Final = 30 * 60.0
 """Seconds of silence after which a greeting or /start offers to continue the walk."""
 
 DEEP_LINK_PREFIX: Final = "fix_"
+FIX_TARGET: Final = "fix:"
+"""A button value naming a fix rather than an intent: "fix:wifi"."""
 """/start payloads: fix_<topic> starts a fix; fix_<fix>-<step> resumes it at that step."""
 
 
@@ -240,7 +242,6 @@ class _Draft:
     replies: list[Reply] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
-    notice: str | None = None
 
     def move(self, **changes: Any) -> None:
         self.session = replace(self.session, **changes)
@@ -368,7 +369,7 @@ class Engine:
     def _deep_link(self, draft: _Draft, payload: str) -> None:
         fix_part, _, step_id = payload.partition("-")
         fix = self.catalog.fixes.get(fix_part)
-        if fix is not None and step_id and any(s.id == step_id for s in fix.steps):
+        if fix is not None and step_id in fix.steps_by_id:
             self._start_fix(draft, fix, at_step=step_id)
         else:
             self._fix_command(draft, payload.replace("_", " "))
@@ -380,12 +381,10 @@ class Engine:
         if press.action not in TIMELESS_ACTIONS and press.revision != session.revision:
             draft.record("stale_press", value=press.action.value)
             if session.stage is Stage.IDLE:
-                self._menu(draft, self.wording.finished_button)
-                draft.notice = self.wording.finished_button
+                finished = self.wording.finished_button
+                self._menu(draft, finished, notice=finished)
             else:
-                self._show(draft)
-                draft.notice = self.wording.stale_button
-            self._attach_notice(draft)
+                self._show(draft, notice=self.wording.stale_button)
             return
         handler = {
             Action.DONE: self._press_done,
@@ -421,9 +420,7 @@ class Engine:
             return
         index = int(press.value) if press.value.isdigit() else -1
         if not 0 <= index < len(step.choices):
-            draft.notice = self.wording.stale_button
-            self._show(draft)
-            self._attach_notice(draft)
+            self._show(draft, notice=self.wording.stale_button)
             return
         choice = step.choices[index]
         draft.record("choice", intent=session.intent, fix=fix.id, step=step.id, value=choice.label)
@@ -475,9 +472,9 @@ class Engine:
             if draft.session.stage is Stage.CAUTION:
                 draft.move(stage=Stage.STEP)  # the caution was confirmed on the way forward
         else:
-            draft.notice = self.wording.first_step
+            self._show(draft, notice=self.wording.first_step)
+            return
         self._show(draft)
-        self._attach_notice(draft)
 
     def _press_fixed(self, draft: _Draft, press: Press) -> None:
         session, fix, _ = self._current(draft)
@@ -507,29 +504,27 @@ class Engine:
         draft.replies.append(Reply(self.wording.rated if rating else self.wording.rated_skip))
 
     def _press_pick(self, draft: _Draft, press: Press) -> None:
-        if press.value.startswith("fix:") and press.value[4:] in self.catalog.fixes:
-            self._start_fix(draft, self.catalog.fix(press.value[4:]))
-        elif press.value in self.catalog.intents:
-            session = draft.session
-            in_a_step = session.stage in (Stage.STEP, Stage.CAUTION, Stage.DID_IT_HELP)
-            if in_a_step and press.value != session.intent:
-                self._offer_switch(draft, press.value)
-            else:
-                self._start_intent(draft, press.value)
-        else:
+        target = self._target(press.value)
+        session = draft.session
+        in_a_step = session.stage in (Stage.STEP, Stage.CAUTION, Stage.DID_IT_HELP)
+        if target is None:
             self._menu(draft, self.wording.topics_intro)
+        elif isinstance(target, Intent) and in_a_step and target.id != session.intent:
+            self._offer_switch(draft, press.value)
+        else:
+            self._start(draft, target)
 
     def _press_switch(self, draft: _Draft, press: Press) -> None:
         session = draft.session
         if session.stage is not Stage.SWITCHING or not session.options:
             self._show(draft)
             return
-        target = session.options[0]
-        draft.record("switched", intent=session.intent, value=target)
-        if target.startswith("fix:"):
-            self._start_fix(draft, self.catalog.fix(target[4:]))
-        else:
-            self._start_intent(draft, target)
+        target = self._target(session.options[0])
+        if target is None:
+            self._show(draft)
+            return
+        draft.record("switched", intent=session.intent, value=session.options[0])
+        self._start(draft, target)
 
     def _press_keep(self, draft: _Draft, press: Press) -> None:
         session = draft.session
@@ -539,10 +534,26 @@ class Engine:
 
     # -- starting, moving on, stopping -------------------------------------------------------
 
+    def _target(self, value: str) -> Fix | Intent | None:
+        """What a button's value names: "fix:<id>" a fix, otherwise an intent id."""
+        if value.startswith(FIX_TARGET):
+            return self.catalog.fixes.get(value.removeprefix(FIX_TARGET))
+        return self.catalog.intents.get(value)
+
+    def _restart_target(self, session: Session) -> str:
+        """The button value that starts this session's walk again from the beginning."""
+        return session.intent or f"{FIX_TARGET}{session.plan[0]}"
+
+    def _start(self, draft: _Draft, target: Fix | Intent) -> None:
+        if isinstance(target, Fix):
+            self._start_fix(draft, target)
+        else:
+            self._start_intent(draft, target.id)
+
     def _start_intent(self, draft: _Draft, intent_id: str) -> None:
         intent = self.catalog.intent(intent_id)
         draft.record("started", intent=intent.id)
-        plan = tuple(f for f in intent.fixes if f in self.catalog.fixes)
+        plan = intent.fixes  # the catalog guarantees every one exists
         draft.move(**_idle(intent=intent.id, plan=plan))
         if len(plan) > 1:
             draft.header.append(self.wording.walk_start.format(title=intent.title, count=len(plan)))
@@ -579,11 +590,7 @@ class Engine:
             return
         draft.record("exhausted", intent=session.intent)
         titles = ", ".join(self.catalog.fix(f).title for f in tried)
-        restart = (
-            Press(Action.PICK, 0, session.intent)
-            if session.intent
-            else Press(Action.PICK, 0, f"fix:{session.plan[0]}")
-        )
+        restart = Press(Action.PICK, 0, self._restart_target(session))
         draft.move(**_idle())
         rows: list[tuple[Button, ...]] = []
         if self.catalog.support is not None:
@@ -627,11 +634,11 @@ class Engine:
         draft.move(stage=Stage.RESUMING, options=(), resume_stage=resume)
         self._show(draft)
 
-    def _menu(self, draft: _Draft, text: str) -> None:
+    def _menu(self, draft: _Draft, text: str, notice: str | None = None) -> None:
         rows = _pairs(
             [Button(i.title, Press(Action.PICK, 0, i.id)) for i in self.catalog.intents.values()]
         )
-        draft.replies.append(Reply(text, tuple(rows)))
+        draft.replies.append(Reply(text, tuple(rows), notice))
 
     # -- views -------------------------------------------------------------------------------
 
@@ -645,21 +652,16 @@ class Engine:
         draft.header.append(text)
         self._show(draft)
 
-    def _attach_notice(self, draft: _Draft) -> None:
-        if draft.notice and draft.replies:
-            draft.replies[-1] = replace(draft.replies[-1], notice=draft.notice)
-
     def _current(self, draft: _Draft) -> tuple[Session, Fix | None, Step | None]:
         session = draft.session
         fix_id = session.fix_id
         fix = self.catalog.fixes.get(fix_id) if fix_id else None
-        step = None
-        if fix is not None and session.step and any(s.id == session.step for s in fix.steps):
-            step = fix.step(session.step)
+        step = fix.steps_by_id.get(session.step or "") if fix is not None else None
         return session, fix, step
 
-    def _show(self, draft: _Draft) -> None:
-        """Add the view of where the session is now, with the header lines gathered so far."""
+    def _show(self, draft: _Draft, notice: str | None = None) -> None:
+        """Add the view of where the session is now, with the header lines gathered so far
+        and an optional notice for whoever pressed the button."""
         session, fix, step = self._current(draft)
         words = self.wording
         header = list(draft.header)
@@ -667,6 +669,11 @@ class Engine:
         revision = 0  # `handle` stamps the real revision on every button
         body: list[str] = []
         rows: list[tuple[Button, ...]] = []
+        leave_row = (
+            Button(words.skip, Press(Action.SKIP, revision)),
+            Button(words.back, Press(Action.BACK, revision)),
+            Button(words.stop, Press(Action.STOP, revision)),
+        )
         stage = session.stage
         if stage in (Stage.STEP, Stage.CAUTION, Stage.DID_IT_HELP) and (fix and step):
             body.append(self._progress(session, fix))
@@ -677,11 +684,7 @@ class Engine:
                 body.append(words.caution.format(caution=step.caution))
                 rows += [
                     (Button(words.confirm_caution, Press(Action.CONFIRM, revision)),),
-                    (
-                        Button(words.skip, Press(Action.SKIP, revision)),
-                        Button(words.back, Press(Action.BACK, revision)),
-                        Button(words.stop, Press(Action.STOP, revision)),
-                    ),
+                    leave_row,
                 ]
             elif stage is Stage.STEP:
                 body.append(step.text)
@@ -699,13 +702,7 @@ class Engine:
                             Button(words.didnt_work, Press(Action.FAILED, revision)),
                         )
                     )
-                rows.append(
-                    (
-                        Button(words.skip, Press(Action.SKIP, revision)),
-                        Button(words.back, Press(Action.BACK, revision)),
-                        Button(words.stop, Press(Action.STOP, revision)),
-                    )
-                )
+                rows.append(leave_row)
             else:
                 body.append(fix.did_it_help)
                 rows += [
@@ -754,29 +751,25 @@ class Engine:
                     title=fix.title, progress=self._progress(session, fix).lower()
                 )
             )
-            restart = session.intent or ""
+            restart = Press(Action.PICK, revision, self._restart_target(session))
             rows += [
                 (Button(words.resume, Press(Action.RESUME, revision)),),
                 (
-                    Button(
-                        words.start_over,
-                        Press(Action.PICK, revision, restart or f"fix:{fix.id}"),
-                    ),
+                    Button(words.start_over, restart),
                     Button(words.stop, Press(Action.STOP, revision)),
                 ),
             ]
         else:
-            self._menu(draft, "\n\n".join([*header, words.topics_intro]))
+            self._menu(draft, "\n\n".join([*header, words.topics_intro]), notice)
             return
-        draft.replies.append(Reply("\n\n".join([*header, *body]), tuple(rows)))
+        draft.replies.append(Reply("\n\n".join([*header, *body]), tuple(rows), notice))
 
     def _progress(self, session: Session, fix: Fix) -> str:
-        step_id = session.step or fix.first_step.id
         done = len(session.path)
         if session.stage is Stage.DID_IT_HELP:
-            done, remaining = done, 0
+            remaining = 0
         else:
-            remaining = fix.longest_path_from(step_id)
+            remaining = fix.longest_path_from(session.step or fix.first_step.id)
         total = max(done + remaining, 1)
         current = min(done + 1, total)
         if len(session.plan) > 1:
@@ -790,12 +783,9 @@ class Engine:
             return self.catalog.intent(session.intent).title
         return fix.title
 
-    def _target_title(self, target: str) -> str:
-        if target.startswith("fix:") and target[4:] in self.catalog.fixes:
-            return self.catalog.fix(target[4:]).title
-        if target in self.catalog.intents:
-            return self.catalog.intent(target).title
-        return target
+    def _target_title(self, value: str) -> str:
+        target = self._target(value)
+        return target.title if target is not None else value
 
     @staticmethod
     def _stamp(reply: Reply, revision: int) -> Reply:
