@@ -75,3 +75,32 @@ def test_buttons_become_an_inline_keyboard_with_links_and_owners() -> None:
     assert decoded.owner == 42
     assert link.url == "https://example.com"
     assert render.keyboard(Reply("no buttons"), owner=42) is None
+
+
+async def test_html_that_telegram_refuses_is_sent_again_as_plain_text() -> None:
+    from telegram.constants import ParseMode
+    from telegram.error import BadRequest
+
+    from bot.transports.telegram.handlers import _html_or_plain
+
+    sent: list[tuple[str, ParseMode | None]] = []
+
+    async def deliver(text: str, mode: ParseMode | None) -> None:
+        sent.append((text, mode))
+        if mode is ParseMode.HTML:
+            raise BadRequest("Can't parse entities: unsupported start tag")
+
+    await _html_or_plain(1, "Open **Settings**", deliver)
+    assert sent == [("Open <b>Settings</b>", ParseMode.HTML), ("Open Settings", None)]
+
+
+async def test_other_refusals_are_not_hidden_by_the_plain_text_fallback() -> None:
+    from telegram.error import BadRequest
+
+    from bot.transports.telegram.handlers import _html_or_plain
+
+    async def deliver(text: str, mode: object) -> None:
+        raise BadRequest("Message is not modified")
+
+    with pytest.raises(BadRequest, match="not modified"):
+        await _html_or_plain(1, "x", deliver)

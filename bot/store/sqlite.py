@@ -115,7 +115,7 @@ class SQLiteStore(Store):
         self, key: SessionKey, session: Session, outcomes: Sequence[Outcome], at: float
     ) -> None:
         data = json.dumps(session.to_dict(), separators=(",", ":"))
-        rows = [(str(key), at, o.result, o.intent, o.fix, o.step, o.value) for o in outcomes]
+        rows = _outcome_rows(key, outcomes, at)
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append(((str(key), data, session.updated_at or at, rows), committed))
         if self._committer is None or self._committer.done():
@@ -147,8 +147,7 @@ class SQLiteStore(Store):
                 self._recent.popitem(last=False)
 
     async def record(self, key: SessionKey, outcomes: Sequence[Outcome], at: float) -> None:
-        rows = [(str(key), at, o.result, o.intent, o.fix, o.step, o.value) for o in outcomes]
-        await self._run(partial(_insert_outcomes, rows))
+        await self._run(partial(_insert_outcomes, _outcome_rows(key, outcomes, at)))
 
     async def delete(self, key: SessionKey) -> None:
         await self._run(partial(_write, "DELETE FROM sessions WHERE key = ?", (str(key),)))
@@ -202,6 +201,10 @@ def _select_session(key: str, db: sqlite3.Connection) -> tuple[str, float] | Non
 _OutcomeRow = tuple[str, float, str, str | None, str | None, str | None, str | None]
 _TurnRow = tuple[str, str, float, list[_OutcomeRow]]
 """(key, session JSON, updated_at, outcome rows): one turn, ready to write."""
+
+
+def _outcome_rows(key: SessionKey, outcomes: Sequence[Outcome], at: float) -> list[_OutcomeRow]:
+    return [(str(key), at, o.result, o.intent, o.fix, o.step, o.value) for o in outcomes]
 
 
 def _save_turns(turns: list[_TurnRow], db: sqlite3.Connection) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -216,37 +217,25 @@ async def _send(
 ) -> None:
     markup = _markup(context, message, reply, session, owner)
     parameters = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-    send = context.bot.send_message
+
+    async def deliver(text: str, mode: ParseMode | None) -> None:
+        await context.bot.send_message(
+            message.chat_id,
+            text,
+            parse_mode=mode,
+            reply_markup=markup,
+            message_thread_id=_thread(message),
+            reply_parameters=parameters,
+        )
+
     try:
-        try:
-            await send(
-                message.chat_id,
-                render.to_html(reply.text),
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                message_thread_id=_thread(message),
-                reply_parameters=parameters,
-            )
-        except BadRequest as exc:
-            if "parse entities" not in exc.message:
-                raise
-            log.warning(
-                "chat %s: Telegram refused the HTML (%s); sending plain text", message.chat_id, exc
-            )
-            await send(
-                message.chat_id,
-                render.to_plain(reply.text),
-                reply_markup=markup,
-                message_thread_id=_thread(message),
-                reply_parameters=parameters,
-            )
+        await _html_or_plain(message.chat_id, reply.text, deliver)
     except Forbidden as exc:
         # Blocked by the user, or a private chat they never started: nothing to answer,
         # but worth knowing about.
         log.warning("chat %s: cannot write there (%s)", message.chat_id, exc.message)
-        key = SessionKey(message.chat_id, owner, _thread(message))
         await services(context).conversations.record(
-            key, Outcome("undeliverable", value=exc.message[:200]), time.time()
+            _key(message, owner), Outcome("undeliverable", value=exc.message[:200]), time.time()
         )
 
 
@@ -258,24 +247,18 @@ async def _edit(
     owner: int,
 ) -> None:
     markup = _markup(context, message, reply, session, owner)
+
+    async def deliver(text: str, mode: ParseMode | None) -> None:
+        await context.bot.edit_message_text(
+            text,
+            chat_id=message.chat_id,
+            message_id=message.message_id,
+            parse_mode=mode,
+            reply_markup=markup,
+        )
+
     try:
-        try:
-            await context.bot.edit_message_text(
-                render.to_html(reply.text),
-                chat_id=message.chat_id,
-                message_id=message.message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
-        except BadRequest as exc:
-            if "parse entities" not in exc.message:
-                raise
-            await context.bot.edit_message_text(
-                render.to_plain(reply.text),
-                chat_id=message.chat_id,
-                message_id=message.message_id,
-                reply_markup=markup,
-            )
+        await _html_or_plain(message.chat_id, reply.text, deliver)
     except BadRequest as exc:
         text = exc.message.lower()
         if "not modified" in text:
@@ -284,6 +267,19 @@ async def _edit(
             await _send(context, message, reply, session, owner, reply_to=None)
             return
         raise
+
+
+async def _html_or_plain(
+    chat_id: int, text: str, deliver: Callable[[str, ParseMode | None], Awaitable[None]]
+) -> None:
+    """Deliver the text as HTML; if Telegram refuses the HTML, as plain text instead."""
+    try:
+        await deliver(render.to_html(text), ParseMode.HTML)
+    except BadRequest as exc:
+        if "parse entities" not in exc.message:
+            raise
+        log.warning("chat %s: Telegram refused the HTML (%s); sending plain text", chat_id, exc)
+        await deliver(render.to_plain(text), None)
 
 
 async def _answer(query: CallbackQuery, text: str | None) -> None:
