@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot import __version__
-from bot.catalog import Catalog, load_catalog
+from bot.catalog import load_catalog
 from bot.conversations import Conversations
 from bot.engine import Engine
 from bot.errors import ConfigError, ContentError, FixbotError
@@ -122,10 +122,6 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
-def _load(settings: Settings) -> Catalog:
-    return load_catalog(settings.content_dir)
-
-
 def _print_content_problems(exc: ContentError) -> None:
     print(f"The content has {len(exc.problems)} problem(s):", file=sys.stderr)
     for problem in exc.problems:
@@ -133,7 +129,7 @@ def _print_content_problems(exc: ContentError) -> None:
 
 
 def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    catalog = _load(settings)
+    catalog = load_catalog(settings.content_dir)
     summary = catalog.summary()
     print(f"Content in {settings.content_dir} is valid:")
     print(
@@ -148,7 +144,7 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_match(args: argparse.Namespace, settings: Settings) -> int:
-    matcher = Matcher(_load(settings))
+    matcher = Matcher(load_catalog(settings.content_dir))
     if args.text:
         result = matcher.match(" ".join(args.text))
         print(match_json(result) if args.json else describe_match(result))
@@ -206,7 +202,7 @@ def describe_match(result: Match) -> str:
 
 
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    catalog = _load(settings)
+    catalog = load_catalog(settings.content_dir)
     matcher = Matcher(catalog)
     report = evaluate(matcher, load_cases(args.file))
     print(report.render(f"Evaluation of {args.file}"))
@@ -221,7 +217,7 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
-    catalog = _load(settings)
+    catalog = load_catalog(settings.content_dir)
     fits = fit_thresholds(catalog, progress=lambda done: print(f"  scored {done}", file=sys.stderr))
     print("Best thresholds by leave-one-out utility (see bot/evaluation.py, UTILITY):")
     for fit in fits[:5]:
@@ -237,7 +233,7 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    engine = Engine(_load(settings))
+    engine = Engine(load_catalog(settings.content_dir))
     asyncio.run(_console(engine, settings))
     return EXIT_OK
 
@@ -251,7 +247,7 @@ async def _console(engine: Engine, settings: Settings) -> None:
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    catalog = _load(settings)
+    catalog = load_catalog(settings.content_dir)
     if not settings.has_token:
         print(
             "fixbot: no Telegram token, so here is a chat in this terminal instead.\n"
@@ -274,6 +270,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _serve(engine: Engine, settings: Settings) -> None:
     """Run the Telegram bot until SIGINT or SIGTERM, then shut down cleanly."""
+    # Imported here so that `check`, `match`, `eval` and `chat` never load Telegram's stack.
     from telegram.error import InvalidToken, NetworkError
 
     from bot.transports.telegram import (
