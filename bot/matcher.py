@@ -64,7 +64,7 @@ class Thresholds:
 
     accept: float = 0.54
     """The lowest score that can be a match at all."""
-    margin: float = 0.02
+    margin: float = 0.04
     """How far the best intent must lead the second to be a single match, not "did you mean"."""
     off_topic_lead: float = 0.0
     """An off-topic example this much better than the best intent rejects the message."""
