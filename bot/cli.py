@@ -286,7 +286,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with await open_store(settings.data_dir) as store:
-        services = Services(engine, Conversations(engine, store), Wording())
+        services = Services(Conversations(engine, store), Wording())
         config = TelegramConfig(
             settings.token,
             settings.telegram_base_url,

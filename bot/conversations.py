@@ -8,9 +8,11 @@ messages loses nothing the user has seen.
 
 from __future__ import annotations
 
-from bot.engine import Engine, Event, Outcome, Session, Turn
+from bot.engine import Engine
+from bot.events import Event, Turn
 from bot.locks import KeyedLocks
-from bot.store import SessionKey, Store
+from bot.session import Outcome, Session, SessionKey
+from bot.store import Store
 
 
 class Conversations:

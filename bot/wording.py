@@ -67,6 +67,7 @@ class Wording:
     why: str = "Why: {reason}"
     tried: str = "Tried so far: {fixes}"
     caution: str = "⚠️ **Before you go on**\n{caution}"
+    did_it_help: str = "Did that fix it?"
     resolved: str = "Great, glad it's working again! 🎉\nHow helpful was I, from 1 to 5?"
     rated: str = "Thanks for the feedback!"
     rated_skip: str = "All right. Happy to help any time."
@@ -98,3 +99,7 @@ class Wording:
     command_topics: str = "Everything I can help with"
     command_help: str = "How to use fixbot"
     command_cancel: str = "Stop the current walk"
+
+    def stars(self, rating: int) -> str:
+        """A rating button's label: ⭐, ⭐⭐, then 3⭐ to 5⭐ (five stars do not fit a phone)."""
+        return "⭐" * rating if rating < 3 else f"{rating}⭐"

@@ -26,7 +26,17 @@ def modules_after_importing(module: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "module", ["bot.catalog", "bot.matcher", "bot.engine", "bot.store", "bot.conversations"]
+    "module",
+    [
+        "bot.catalog",
+        "bot.matcher",
+        "bot.session",
+        "bot.events",
+        "bot.views",
+        "bot.engine",
+        "bot.store",
+        "bot.conversations",
+    ],
 )
 def test_the_core_never_imports_telegram(module: str) -> None:
     loaded = modules_after_importing(module)
@@ -38,3 +48,20 @@ def test_the_local_bot_api_knows_nothing_of_fixbot() -> None:
     loaded = modules_after_importing("bot.localapi")
     fixbot = {m for m in loaded if m.startswith("bot.") and not m.startswith("bot.localapi")}
     assert fixbot == set()
+
+
+@pytest.mark.parametrize("module", ["bot.store", "bot.session", "bot.events", "bot.views"])
+def test_what_is_stored_and_said_knows_nothing_of_the_engine(module: str) -> None:
+    loaded = modules_after_importing(module)
+    assert "bot.engine" not in loaded
+    assert "telegram" not in loaded
+
+
+def test_a_session_is_plain_data_that_imports_nothing_of_fixbot() -> None:
+    loaded = modules_after_importing("bot.session")
+    assert {m for m in loaded if m.startswith("bot.")} == {"bot.session"}
+
+
+def test_the_events_import_only_the_session() -> None:
+    loaded = modules_after_importing("bot.events")
+    assert {m for m in loaded if m.startswith("bot.")} == {"bot.events", "bot.session"}

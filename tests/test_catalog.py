@@ -9,6 +9,7 @@ import pytest
 
 from bot.catalog import MAX_TEXT_LENGTH, Catalog, load_catalog
 from bot.errors import ContentError, Problem
+from bot.wording import Wording
 
 CONTRACT_INTENTS = {
     "backup_stuck",
@@ -96,7 +97,7 @@ def test_backup_off_walks_the_setting_then_the_conditions(catalog: Catalog) -> N
 def test_the_article_facts_are_kept(catalog: Catalog) -> None:
     def words(fix_id: str) -> str:
         fix = catalog.fix(fix_id)
-        parts = [fix.reason, fix.did_it_help]
+        parts = [fix.reason, fix.did_it_help or ""]
         for step in fix.steps:
             parts += [step.text, step.caution or ""]
             parts += [c.label for c in step.choices]
@@ -390,7 +391,8 @@ def test_good_content_loads_into_frozen_objects(write_content) -> None:
     fix = catalog.fix("wifi")
     assert [s.id for s in fix.steps] == ["switch_on", "join"]
     assert fix.step_after("switch_on") == "join" and fix.step_after("join") is None
-    assert fix.did_it_help == "Did that fix it?"
+    assert fix.did_it_help is None  # the bot's own wording asks it
+    assert Wording().did_it_help == "Did that fix it?"
     with pytest.raises(Exception, match="frozen"):
         fix.title = "changed"  # type: ignore[misc]
 

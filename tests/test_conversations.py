@@ -11,7 +11,9 @@ import pytest
 
 from bot.catalog import Catalog
 from bot.conversations import Conversations
-from bot.engine import Action, ButtonPressed, Engine, Outcome, Press, Session, TextReceived
+from bot.engine import Engine
+from bot.events import Action, ButtonPressed, Press, TextReceived
+from bot.session import Outcome, Session
 from bot.store import MemoryStore, SessionKey, SQLiteStore
 
 

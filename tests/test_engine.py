@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bot.catalog import Catalog, Fix, Intent
-from bot.engine import Action, Engine, Press, Session, Stage
+from bot.engine import Engine
+from bot.events import Action, Press, Target
+from bot.session import Session, Stage, resume_payload
 from tests.transcript import Chat
 
 
@@ -220,7 +222,7 @@ def test_start_welcomes_and_a_deep_link_starts_a_fix(chat: Chat) -> None:
 def test_a_deep_link_can_resume_a_fix_at_a_step(chat: Chat, engine: Engine) -> None:
     chat.command("fix", "wifi")
     chat.press("Done")
-    payload = engine.resume_payload(chat.session)
+    payload = resume_payload(chat.session)
     assert payload == "fix_wifi-switch_on"
     elsewhere = Chat(engine)
     elsewhere.command("start", payload)
@@ -357,12 +359,12 @@ def test_a_button_of_a_finished_walk_says_so(chat: Chat) -> None:
 @pytest.mark.parametrize(
     "press",
     [
-        Press(Action.CHOOSE, 1, "99"),
-        Press(Action.CHOOSE, 1, "-1"),
-        Press(Action.CHOOSE, 1, "abc"),
-        Press(Action.RATE, 1, "7"),
-        Press(Action.PICK, 1, "no_such_intent"),
-        Press(Action.PICK, 1, "fix:no_such_fix"),
+        Press(Action.CHOOSE, 1, 99),
+        Press(Action.CHOOSE, 1, -1),
+        Press(Action.CHOOSE, 1, None),
+        Press(Action.RATE, 1, 7),
+        Press(Action.PICK, 1, Target("no_such_intent")),
+        Press(Action.PICK, 1, Target("no_such_fix", is_fix=True)),
         Press(Action.SWITCH, 1),
         Press(Action.FIXED, 1),
     ],
@@ -424,7 +426,7 @@ def test_every_shipped_fix_can_be_walked_to_its_end_by_its_buttons(
                     assert step.text in chat.text
                     chat.press("Done")
             assert chat.session.stage is Stage.DID_IT_HELP, fix.id
-            assert fix.did_it_help in chat.text
+            assert (fix.did_it_help or engine.wording.did_it_help) in chat.text
             chat.press("Yes, it's fixed")
             assert chat.session.stage is Stage.RATING
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Outcome, Session, Stage
+from bot.session import Outcome, Session, Stage
 from bot.settings import REPOSITORY_ROOT
 from bot.store import MemoryStore, SessionKey, SQLiteStore, Store
 from bot.store.sqlite import DATABASE_FILE, MIGRATIONS, SCHEMA_VERSION, migrate
@@ -202,7 +202,7 @@ WRITER = textwrap.dedent(
     """
     import asyncio, sys, time
     sys.path.insert(0, {root!r})
-    from bot.engine import Outcome, Session, Stage
+    from bot.session import Outcome, Session, Stage
     from bot.store import SQLiteStore, SessionKey
 
     async def main():

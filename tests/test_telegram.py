@@ -51,7 +51,7 @@ class Bot:
         self._stack = AsyncExitStack()
         store = await SQLiteStore.open(self.data_dir / "fixbot.sqlite3")
         self._stack.push_async_callback(store.close)
-        services = Services(self.engine, Conversations(self.engine, store), WORDING)
+        services = Services(Conversations(self.engine, store), WORDING)
         application = build_application(
             TelegramConfig(self.api.token, self.api.base_url, max_retries=5), services
         )
@@ -313,7 +313,7 @@ async def test_a_walk_through_a_webhook_with_the_secret_token(
     api: LocalBotApi, engine: Engine, tmp_path: Path
 ) -> None:
     store = await SQLiteStore.open(tmp_path / "fixbot.sqlite3")
-    services = Services(engine, Conversations(engine, store), WORDING)
+    services = Services(Conversations(engine, store), WORDING)
     application = build_application(TelegramConfig(api.token, api.base_url), services)
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram"

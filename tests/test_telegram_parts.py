@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import Action, Button, Press, Reply
+from bot.events import Action, Button, Press, Reply, Target
 from bot.localapi.server import render_html
 from bot.transports.telegram import callback_data, render
 
 
 def test_a_press_and_its_owner_survive_the_round_trip() -> None:
-    press = Press(Action.PICK, 12345, "backup_stuck")
+    press = Press(Action.PICK, 12345, Target("backup_stuck"))
     data = callback_data.encode(press, owner=987654321012)
     assert len(data.encode()) <= 64
     decoded = callback_data.decode(data)
@@ -20,13 +20,13 @@ def test_a_press_and_its_owner_survive_the_round_trip() -> None:
 
 
 def test_the_longest_button_the_content_allows_still_fits_64_bytes() -> None:
-    press = Press(Action.PICK, 10**9, "fix:" + "x" * 24)
+    press = Press(Action.PICK, 10**9, Target("x" * 24, is_fix=True))
     assert len(callback_data.encode(press, owner=10**13).encode()) <= 64
 
 
 def test_a_button_that_would_not_fit_is_refused_when_made() -> None:
     with pytest.raises(ValueError, match="cannot travel"):
-        callback_data.encode(Press(Action.PICK, 1, "x" * 40), owner=1)
+        callback_data.encode(Press(Action.PICK, 1, Target("x" * 40)), owner=1)
 
 
 @pytest.mark.parametrize(
@@ -41,6 +41,9 @@ def test_a_button_that_would_not_fit_is_refused_when_made() -> None:
         "f1|d|-1||5",
         "f1|d|1|UPPER|5",
         "f1|d|1||5|extra",
+        "f1|c|1|abc|5",
+        "f1|d|1|wifi|5",
+        "f1|p|1||5",
         "f1|d|one||5",
         "x" * 65,
     ],

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.engine import (
+from bot.engine import Engine
+from bot.events import (
     Button,
     ButtonPressed,
     CommandReceived,
-    Engine,
     OtherReceived,
-    Outcome,
     Press,
     Reply,
-    Session,
     TextReceived,
 )
+from bot.session import Outcome, Session
 
 
 @dataclass

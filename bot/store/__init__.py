@@ -4,7 +4,8 @@
 builds the default one (SQLite in the data directory).
 """
 
-from bot.store.base import OutcomeRow, SessionKey, Store
+from bot.session import SessionKey
+from bot.store.base import OutcomeRow, Store
 from bot.store.memory import MemoryStore
 from bot.store.sqlite import SQLiteStore, open_store
 

@@ -8,29 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from bot.engine import Outcome, Session
+from bot.session import Outcome, Session, SessionKey
 
 DEFAULT_TTL: Final = 24 * 3600.0
 """A session nobody touched for this many seconds is gone."""
-
-
-@dataclass(frozen=True, order=True)
-class SessionKey:
-    """Whose session: a chat, a person in it, and the forum topic when there is one, so that
-    several people in one group each walk their own fix."""
-
-    chat_id: int
-    user_id: int
-    topic_id: int | None = None
-
-    def __str__(self) -> str:
-        topic = "" if self.topic_id is None else str(self.topic_id)
-        return f"{self.chat_id}:{self.user_id}:{topic}"
-
-    @classmethod
-    def parse(cls, text: str) -> SessionKey:
-        chat, user, topic = text.split(":")
-        return cls(int(chat), int(user), int(topic) if topic else None)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bot.engine import Outcome, Session
-from bot.store.base import DEFAULT_TTL, OutcomeRow, SessionKey, Store
+from bot.session import Outcome, Session, SessionKey
+from bot.store.base import DEFAULT_TTL, OutcomeRow, Store
 
 
 class MemoryStore(Store):

@@ -24,9 +24,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from bot.engine import Outcome, Session
 from bot.errors import StoreError
-from bot.store.base import DEFAULT_TTL, OutcomeRow, SessionKey, Store
+from bot.session import Outcome, Session, SessionKey
+from bot.store.base import DEFAULT_TTL, OutcomeRow, Store
 
 DATABASE_FILE: Final = "fixbot.sqlite3"
 

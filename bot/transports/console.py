@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import IO, Final
 
 from bot.conversations import Conversations
-from bot.engine import (
+from bot.events import (
     Button,
     ButtonPressed,
     CommandReceived,
@@ -23,7 +23,7 @@ from bot.engine import (
     Reply,
     TextReceived,
 )
-from bot.store import SessionKey
+from bot.session import SessionKey
 
 CONSOLE_KEY: Final = SessionKey(chat_id=0, user_id=0)
 """The console's one conversation: a second `fixbot chat` resumes it."""

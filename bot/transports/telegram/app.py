@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from bot.locks import KeyedLocks
+from bot.session import SessionKey
 from bot.transports.telegram.handlers import (
     SERVICES,
     Services,
@@ -32,6 +33,7 @@ from bot.transports.telegram.handlers import (
     on_other,
     on_text,
 )
+from bot.transports.telegram.keys import conversation_key
 from bot.transports.telegram.request import AiohttpRequest
 from bot.wording import Wording
 
@@ -65,10 +67,10 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: KeyedLocks[tuple[int, int, int | None]] = KeyedLocks()
+        self._locks: KeyedLocks[SessionKey] = KeyedLocks()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _conversation(update)
+        key = conversation_key(update)
         if key is None:
             await coroutine
             return
@@ -80,15 +82,6 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to release."""
-
-
-def _conversation(update: object) -> tuple[int, int, int | None] | None:
-    if not isinstance(update, Update) or update.effective_chat is None:
-        return None
-    user = update.effective_user
-    message = update.effective_message
-    thread = message.message_thread_id if message and message.is_topic_message else None
-    return (update.effective_chat.id, user.id if user else 0, thread)
 
 
 def build_application(

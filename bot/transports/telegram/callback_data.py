@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from bot.engine import Action, Press
+from bot.events import Action, Press
 
 PREFIX: Final = "f1"
 SEPARATOR: Final = "|"
@@ -33,11 +33,10 @@ class ButtonData:
 
 
 def encode(press: Press, owner: int) -> str:
-    if not _VALUE.match(press.value):
-        raise ValueError(f"button value {press.value!r} cannot travel in callback data")
-    data = SEPARATOR.join(
-        (PREFIX, press.action.value, str(press.revision), press.value, str(owner))
-    )
+    value = press.format_value()
+    if not _VALUE.match(value):
+        raise ValueError(f"button value {value!r} cannot travel in callback data")
+    data = SEPARATOR.join((PREFIX, press.action.value, str(press.revision), value, str(owner)))
     if len(data.encode()) > MAX_BYTES:
         raise CallbackDataTooLong(f"{len(data.encode())} bytes: {data!r}")
     return data
@@ -51,10 +50,10 @@ def decode(data: str | None) -> ButtonData | None:
         return None
     _, action, revision, value, owner = parts
     try:
-        press = Press(Action(action), int(revision), value)
+        if not _VALUE.match(value) or int(revision) < 0:
+            return None
+        press = Press.parse(Action(action), int(revision), value)
         owner_id = int(owner)
     except ValueError:
-        return None
-    if press.revision < 0 or not _VALUE.match(value):
         return None
     return ButtonData(press, owner_id)

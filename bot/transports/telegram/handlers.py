@@ -28,20 +28,10 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversations import Conversations
-from bot.engine import (
-    ButtonPressed,
-    CommandReceived,
-    Engine,
-    Event,
-    OtherReceived,
-    Outcome,
-    Reply,
-    Session,
-    TextReceived,
-    Turn,
-)
-from bot.store import SessionKey
+from bot.events import ButtonPressed, CommandReceived, Event, OtherReceived, Reply, TextReceived
+from bot.session import Outcome, Session, SessionKey, resume_payload
 from bot.transports.telegram import callback_data, render
+from bot.transports.telegram.keys import conversation_key, thread
 from bot.wording import Wording
 
 log = logging.getLogger(__name__)
@@ -56,7 +46,6 @@ _COMMAND: Final = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]+))?(?:\s+
 class Services:
     """What the handlers need, built once with the application."""
 
-    engine: Engine
     conversations: Conversations
     wording: Wording
 
@@ -120,18 +109,20 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _answer(query, wording.dead_button)
         return
     message = query.message
-    if data.owner != query.from_user.id:
+    key = conversation_key(update)
+    if key is None:
+        return
+    if data.owner != key.user_id:
         name = await _first_name(context.bot, message.chat_id, data.owner)
         await _answer(query, wording.not_yours.format(name=name))
         return
-    key = _key(message, query.from_user.id)
     turn = await services(context).conversations.handle(key, ButtonPressed(data.press, time.time()))
     first, *rest = turn.replies or (None,)
     await _answer(query, first.notice if first else None)
     if first is not None:
-        await _edit(context, message, first, turn.session, query.from_user.id)
+        await _edit(context, message, first, turn.session, key)
     for reply in rest:
-        await _send(context, message, reply, turn.session, query.from_user.id, reply_to=None)
+        await _send(context, message, reply, turn.session, key, reply_to=None)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -148,7 +139,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(
                 update.effective_chat.id,
                 wording.error,
-                message_thread_id=_thread(update.effective_message),
+                message_thread_id=thread(update.effective_message),
             )
         except TelegramError as exc:
             log.warning("update %s: could not apologise: %s", update_id, exc)
@@ -160,23 +151,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
     message = update.effective_message
-    user = update.effective_user
-    if message is None or user is None:
+    key = conversation_key(update)
+    if message is None or key is None or update.effective_user is None:
         return
-    turn: Turn = await services(context).conversations.handle(_key(message, user.id), event)
+    turn = await services(context).conversations.handle(key, event)
     for reply in turn.replies:
         reply_to = message.message_id if _in_group(message) else None
-        await _send(context, message, reply, turn.session, user.id, reply_to=reply_to)
-
-
-def _key(message: Message, user_id: int) -> SessionKey:
-    return SessionKey(message.chat_id, user_id, _thread(message))
-
-
-def _thread(message: Message | None) -> int | None:
-    if message is None or not message.is_topic_message:
-        return None
-    return message.message_thread_id
+        await _send(context, message, reply, turn.session, key, reply_to=reply_to)
 
 
 def _in_group(message: Message) -> bool:
@@ -201,8 +182,7 @@ def _markup(
 ) -> InlineKeyboardMarkup | None:
     extra = None
     if _in_group(message) and session.walking and reply.buttons and context.bot.username:
-        payload = services(context).engine.resume_payload(session)
-        url = f"https://t.me/{context.bot.username}?start={payload}"
+        url = f"https://t.me/{context.bot.username}?start={resume_payload(session)}"
         extra = [InlineKeyboardButton(services(context).wording.continue_in_private, url=url)]
     return render.keyboard(reply, owner, extra)
 
@@ -212,10 +192,10 @@ async def _send(
     message: Message,
     reply: Reply,
     session: Session,
-    owner: int,
+    key: SessionKey,
     reply_to: int | None,
 ) -> None:
-    markup = _markup(context, message, reply, session, owner)
+    markup = _markup(context, message, reply, session, key.user_id)
     parameters = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
 
     async def deliver(text: str, mode: ParseMode | None) -> None:
@@ -224,7 +204,7 @@ async def _send(
             text,
             parse_mode=mode,
             reply_markup=markup,
-            message_thread_id=_thread(message),
+            message_thread_id=thread(message),
             reply_parameters=parameters,
         )
 
@@ -235,7 +215,7 @@ async def _send(
         # but worth knowing about.
         log.warning("chat %s: cannot write there (%s)", message.chat_id, exc.message)
         await services(context).conversations.record(
-            _key(message, owner), Outcome("undeliverable", value=exc.message[:200]), time.time()
+            key, Outcome("undeliverable", value=exc.message[:200]), time.time()
         )
 
 
@@ -244,9 +224,9 @@ async def _edit(
     message: Message,
     reply: Reply,
     session: Session,
-    owner: int,
+    key: SessionKey,
 ) -> None:
-    markup = _markup(context, message, reply, session, owner)
+    markup = _markup(context, message, reply, session, key.user_id)
 
     async def deliver(text: str, mode: ParseMode | None) -> None:
         await context.bot.edit_message_text(
@@ -264,7 +244,7 @@ async def _edit(
         if "not modified" in text:
             return  # a doubled press: the message already shows this
         if "not found" in text or "can't be edited" in text:
-            await _send(context, message, reply, session, owner, reply_to=None)
+            await _send(context, message, reply, session, key, reply_to=None)
             return
         raise
 

@@ -8,7 +8,7 @@ from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.engine import Reply
+from bot.events import Reply
 from bot.transports.telegram import callback_data
 
 MAX_MESSAGE: Final = 4096

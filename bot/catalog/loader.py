@@ -1,262 +1,42 @@
-"""The catalog: intents and fixes read from YAML, validated, and frozen.
+"""Reading a content folder into a `Catalog`, reporting every problem at once.
 
-Owns everything about content files: parsing with `yaml.safe_load` semantics, the schema,
-the cross-references between intents and fixes, and reporting every problem at once with
-its file, line and key path. Bad content never half-loads: `load_catalog` either returns a
-complete `Catalog` or raises `ContentError` with all problems found.
-
-Layout of a content folder (see docs/content.md):
-
-    intents/<intent>.yaml      one intent per file
-    intents/_vocabulary.yaml   optional: synonyms shared by all intents
-    intents/_off_topic.yaml    optional: messages that are *not* ours (negative examples)
-    fixes/<fix>.yaml           one fix per file
-    fixes/_support.yaml        optional: where to go when every fix has been tried
+Parsing with `yaml.safe_load` semantics (plus line numbers for every key path and duplicate
+keys caught), validating against the model, and the cross-references between intents and
+fixes. Bad content never half-loads: `load_catalog` either returns a complete `Catalog` or
+raises `ContentError` with every problem found, each with its file, line and key path.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
-from typing import Annotated, Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import ValidationError
 
+from bot.catalog.model import (
+    BOLD,
+    END,
+    ID_PATTERN,
+    OFF_TOPIC_FILE,
+    SUPPORT_FILE,
+    VOCABULARY_FILE,
+    Catalog,
+    ContentModel,
+    Fix,
+    Intent,
+    Link,
+    OffTopic,
+    Vocabulary,
+    alias_key,
+)
 from bot.errors import ContentError, Problem
 
-# Ids travel inside Telegram's 64-byte callback_data next to other fields, so they stay short
-# and ASCII.
-MAX_ID_LENGTH: Final = 24
-ID_PATTERN: Final = r"^[a-z][a-z0-9_]*$"
-# Telegram caps a message at 4,096 characters; a step is shown with a header, a progress line
-# and possibly a caution, so one text gets well under half of that.
-MAX_TEXT_LENGTH: Final = 1500
-MAX_TITLE_LENGTH: Final = 80
-# Telegram shows about 20-40 characters of a button label on a phone before cutting it.
-MAX_LABEL_LENGTH: Final = 40
-MAX_EXAMPLE_LENGTH: Final = 300
-END: Final = "end"
-"""The `next:` value that ends a fix (and leads to its "did it help?" question)."""
-
-BOLD: Final = "**"
-"""Content texts mark bold **like this**; everything else is plain text."""
-
-VOCABULARY_FILE: Final = "_vocabulary.yaml"
-OFF_TOPIC_FILE: Final = "_off_topic.yaml"
-SUPPORT_FILE: Final = "_support.yaml"
-"""In fixes/: where to send someone when every fix has been tried (a label and a URL)."""
-
-Id = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN),
-]
-Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_LENGTH)
-]
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE_LENGTH)
-]
-Label = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LABEL_LENGTH)
-]
-Phrase = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_EXAMPLE_LENGTH)
-]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https?://\S+$")]
-
-
-class _Content(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-_M = TypeVar("_M", bound=_Content)
-_Item = TypeVar("_Item", "Intent", "Fix")
-
-
-class Link(_Content):
-    """A button that opens a web page."""
-
-    label: Label
-    url: Url
-
-
-class Choice(_Content):
-    """One answer to a step's question; `next` is the step it leads to (or `end`)."""
-
-    label: Label
-    next: Id
-
-
-class Step(_Content):
-    """One thing the user does, or one question they answer.
-
-    A plain step is confirmed with a button; a step with `choices` is a question whose answer
-    picks the next step. A `caution` is shown first and must be confirmed explicitly.
-    """
-
-    id: Id
-    text: Text
-    caution: Text | None = None
-    link: Link | None = None
-    choices: tuple[Choice, ...] = ()
-    next: Id | None = None
-
-    @property
-    def is_question(self) -> bool:
-        return bool(self.choices)
-
-
-class Fix(_Content):
-    """One way of solving a problem, walked step by step."""
-
-    id: Id
-    title: Title
-    aliases: tuple[Phrase, ...] = ()
-    reason: Text
-    steps: tuple[Step, ...] = Field(min_length=1)
-    did_it_help: Text = "Did that fix it?"
-
-    @cached_property
-    def steps_by_id(self) -> Mapping[str, Step]:
-        return MappingProxyType({step.id: step for step in self.steps})
-
-    def step(self, step_id: str) -> Step:
-        try:
-            return self.steps_by_id[step_id]
-        except KeyError:
-            raise KeyError(f"fix {self.id!r} has no step {step_id!r}") from None
-
-    @property
-    def first_step(self) -> Step:
-        return self.steps[0]
-
-    def step_after(self, step_id: str) -> str | None:
-        """The id of the step that follows a plain step, or None when the fix ends there."""
-        step = self.step(step_id)
-        if step.next is not None:
-            return None if step.next == END else step.next
-        index = self.steps.index(step)
-        return self.steps[index + 1].id if index + 1 < len(self.steps) else None
-
-    def successors(self, step_id: str) -> list[str]:
-        """The steps that can come right after this one: a question's choices, or the next."""
-        step = self.step(step_id)
-        if step.is_question:
-            return [c.next for c in step.choices if c.next != END]
-        after = self.step_after(step_id)
-        return [after] if after is not None else []
-
-    def route_to(self, step_id: str) -> tuple[str, ...]:
-        """The steps passed on the shortest way from the first step to this one."""
-        routes: dict[str, tuple[str, ...]] = {self.first_step.id: ()}
-        queue = deque([self.first_step.id])
-        while queue:
-            current = queue.popleft()
-            if current == step_id:
-                return routes[current]
-            for target in self.successors(current):
-                if target not in routes:
-                    routes[target] = (*routes[current], current)
-                    queue.append(target)
-        return ()
-
-    def longest_path_from(self, step_id: str) -> int:
-        """How many steps remain, this one included, along the longest way to the end."""
-        rest = [self.longest_path_from(t) for t in self.successors(step_id)]
-        return 1 + max(rest, default=0)
-
-
-class Intent(_Content):
-    """A problem as users describe it, and the fixes to walk for it, first to last."""
-
-    id: Id
-    title: Title
-    description: Text | None = None
-    examples: tuple[Phrase, ...] = Field(min_length=1)
-    keywords: tuple[Phrase, ...] = ()
-    fixes: tuple[Id, ...] = Field(min_length=1)
-
-
-class Vocabulary(_Content):
-    """Words that mean the same to the matcher: each key stands for all of its variants."""
-
-    synonyms: Mapping[Phrase, tuple[Phrase, ...]] = Field(default_factory=dict)
-    stop_words: tuple[Phrase, ...] = ()
-
-
-class SmallTalk(_Content):
-    """Social messages that get a human answer rather than a fix."""
-
-    greeting: tuple[Phrase, ...] = ()
-    thanks: tuple[Phrase, ...] = ()
-    farewell: tuple[Phrase, ...] = ()
-
-
-class OffTopic(_Content):
-    """Messages that none of our intents should answer (negative examples)."""
-
-    examples: tuple[Phrase, ...] = ()
-    small_talk: SmallTalk = Field(default_factory=SmallTalk)
-
-    @property
-    def all_examples(self) -> tuple[str, ...]:
-        talk = self.small_talk
-        return (*self.examples, *talk.greeting, *talk.thanks, *talk.farewell)
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """All content, validated: intents and fixes in file order, looked up by id."""
-
-    intents: Mapping[str, Intent]
-    fixes: Mapping[str, Fix]
-    vocabulary: Vocabulary = field(default_factory=Vocabulary)
-    off_topic: OffTopic = field(default_factory=OffTopic)
-    support: Link | None = None
-    """Where to go when every fix has been tried (fixes/_support.yaml), if anywhere."""
-
-    @classmethod
-    def build(
-        cls,
-        intents: Iterable[Intent],
-        fixes: Iterable[Fix],
-        vocabulary: Vocabulary | None = None,
-        off_topic: OffTopic | None = None,
-        support: Link | None = None,
-    ) -> Catalog:
-        return cls(
-            intents=MappingProxyType({i.id: i for i in intents}),
-            fixes=MappingProxyType({f.id: f for f in fixes}),
-            vocabulary=vocabulary or Vocabulary(),
-            off_topic=off_topic or OffTopic(),
-            support=support,
-        )
-
-    def intent(self, intent_id: str) -> Intent:
-        return self.intents[intent_id]
-
-    def fix(self, fix_id: str) -> Fix:
-        return self.fixes[fix_id]
-
-    def summary(self) -> dict[str, int]:
-        return {
-            "intents": len(self.intents),
-            "fixes": len(self.fixes),
-            "steps": sum(len(f.steps) for f in self.fixes.values()),
-            "examples": sum(len(i.examples) for i in self.intents.values()),
-            "off_topic_examples": len(self.off_topic.all_examples),
-        }
-
-
-# --------------------------------------------------------------------------------------------
-# Loading
+_M = TypeVar("_M", bound=ContentModel)
+_Item = TypeVar("_Item", Intent, Fix)
 
 
 def load_catalog(content_dir: Path) -> Catalog:
@@ -532,11 +312,6 @@ class _Loader:
             self._check_markup(doc, ("description",), intent.description)
 
 
-def alias_key(alias: str) -> str:
-    """The key a fix is looked up by: no case, spaces, hyphens or underscores ('Wi-Fi' is 'wifi')."""
-    return re.sub(r"[\s_\-]+", "", alias.casefold())
-
-
 def _index_node(
     node: yaml.Node, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]
 ) -> Iterator[tuple[int, str, str]]:
@@ -575,7 +350,7 @@ def _did_you_mean(word: str, options: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _explain(error: Any, model: type[_Content]) -> str:
+def _explain(error: Any, model: type[ContentModel]) -> str:
     """Turn one pydantic error into a sentence a content author can act on."""
     kind: str = error["type"]
     loc: tuple[str | int, ...] = tuple(error["loc"])
@@ -621,9 +396,9 @@ def _explain(error: Any, model: type[_Content]) -> str:
     return str(error["msg"])
 
 
-def _known_keys(model: type[_Content], loc: tuple[str | int, ...]) -> list[str]:
+def _known_keys(model: type[ContentModel], loc: tuple[str | int, ...]) -> list[str]:
     """The keys allowed at `loc` inside `model`, for 'did you mean' hints."""
-    current: type[_Content] | None = model
+    current: type[ContentModel] | None = model
     for part in loc:
         if isinstance(part, int) or current is None:
             continue
@@ -632,8 +407,8 @@ def _known_keys(model: type[_Content], loc: tuple[str | int, ...]) -> list[str]:
     return list(current.model_fields) if current is not None else []
 
 
-def _model_in(annotation: Any) -> type[_Content] | None:
-    if isinstance(annotation, type) and issubclass(annotation, _Content):
+def _model_in(annotation: Any) -> type[ContentModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, ContentModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
         found = _model_in(arg)

@@ -1,0 +1,174 @@
+"""What comes into the engine and what goes out of it: events, presses, buttons, replies.
+
+Plain data that every transport speaks. A reply is text plus buttons, and each button
+carries the `Press` it produces, so a transport only has to render replies and hand presses
+back. Imports nothing from `bot/` but `session`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Final
+
+from bot.session import Outcome, Session
+
+
+class Action(StrEnum):
+    """What a button does. The values are short: they travel in Telegram's callback data."""
+
+    DONE = "d"
+    FAILED = "x"
+    SKIP = "s"
+    BACK = "b"
+    STOP = "q"
+    CHOOSE = "c"
+    CONFIRM = "k"
+    FIXED = "y"
+    NOT_FIXED = "n"
+    RATE = "r"
+    PICK = "p"
+    TOPICS = "t"
+    SWITCH = "w"
+    KEEP = "g"
+    RESUME = "u"
+
+
+TIMELESS_ACTIONS: Final = frozenset({Action.PICK, Action.TOPICS})
+"""Buttons that start something new are valid whenever they are pressed; the others belong
+to one moment of the walk and are stale once it has moved on."""
+
+FIX_TARGET: Final = "fix:"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a topic button starts: an intent's walk, or one fix on its own."""
+
+    id: str
+    is_fix: bool = False
+
+    def format(self) -> str:
+        return f"{FIX_TARGET}{self.id}" if self.is_fix else self.id
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        if text.startswith(FIX_TARGET):
+            return cls(text.removeprefix(FIX_TARGET), is_fix=True)
+        return cls(text)
+
+
+PressValue = int | Target | None
+"""What a press carries besides its action: the number of a choice (CHOOSE), a rating from
+1 to 5 or None for "no thanks" (RATE), what to start (PICK), or nothing."""
+
+
+@dataclass(frozen=True)
+class Press:
+    """What a button says when pressed: the action, the walk revision it was made for, and
+    the value its action needs."""
+
+    action: Action
+    revision: int
+    value: PressValue = None
+
+    @property
+    def target(self) -> Target | None:
+        return self.value if isinstance(self.value, Target) else None
+
+    @property
+    def number(self) -> int | None:
+        return self.value if isinstance(self.value, int) else None
+
+    def format_value(self) -> str:
+        """The value as text, for a transport that must carry it (Telegram's callback data)."""
+        if isinstance(self.value, Target):
+            return self.value.format()
+        return "" if self.value is None else str(self.value)
+
+    @classmethod
+    def parse(cls, action: Action, revision: int, value: str) -> Press:
+        """The press `format_value` wrote; ValueError for a value its action cannot carry."""
+        if action is Action.PICK:
+            if not value:
+                raise ValueError("a pick names what to start")
+            return cls(action, revision, Target.parse(value))
+        if action in (Action.CHOOSE, Action.RATE):
+            if value == "" and action is Action.RATE:
+                return cls(action, revision, None)
+            if not value.isdigit():
+                raise ValueError(f"{value!r} is not a number")
+            return cls(action, revision, int(value))
+        if value:
+            raise ValueError(f"action {action.name} carries no value")
+        return cls(action, revision)
+
+
+@dataclass(frozen=True)
+class TextReceived:
+    text: str
+    at: float
+
+
+@dataclass(frozen=True)
+class CommandReceived:
+    """A slash command, already stripped of '/' and any @botname; lower-case."""
+
+    command: str
+    argument: str
+    at: float
+
+
+@dataclass(frozen=True)
+class ButtonPressed:
+    press: Press
+    at: float
+
+
+@dataclass(frozen=True)
+class OtherReceived:
+    """Something that is not text: a sticker, a photo, a voice note, a file."""
+
+    kind: str
+    at: float
+
+
+Event = TextReceived | CommandReceived | ButtonPressed | OtherReceived
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: it either produces a `press` or opens a `url`."""
+
+    label: str
+    press: Press | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message: text in the content's markup (**bold**), rows of buttons, and a short
+    `notice` for the person who pressed a button (a toast on Telegram)."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    notice: str | None = None
+
+    def stamped(self, revision: int) -> Reply:
+        """The same reply with `revision` on every button's press (views draw them with 0)."""
+        rows = tuple(
+            tuple(
+                replace(b, press=replace(b.press, revision=revision)) if b.press else b for b in row
+            )
+            for row in self.buttons
+        )
+        return replace(self, buttons=rows)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one event did: the new session, the replies to show, the outcomes to record."""
+
+    session: Session
+    replies: tuple[Reply, ...]
+    outcomes: tuple[Outcome, ...] = ()

@@ -1,0 +1,158 @@
+"""The stored state of one conversation: whose it is, where the walk stands, what happened.
+
+Plain data, nothing else: the engine turns a `Session` into the next one, a store keeps it,
+a transport names it by its `SessionKey`. A session turns into a dict and back with a
+schema version, so an older stored session is upgraded and an unreadable one starts afresh.
+Imports nothing else from `bot/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
+
+SESSION_SCHEMA: Final = 1
+"""Version of `Session.to_dict()`; `Session.from_dict` upgrades anything older."""
+
+DEEP_LINK_PREFIX: Final = "fix_"
+"""/start payloads: fix_<topic> starts a fix; fix_<fix>-<step> resumes it at that step."""
+
+
+@dataclass(frozen=True, order=True)
+class SessionKey:
+    """Whose session: a chat, a person in it, and the forum topic when there is one, so that
+    several people in one group each walk their own fix."""
+
+    chat_id: int
+    user_id: int
+    topic_id: int | None = None
+
+    def __str__(self) -> str:
+        topic = "" if self.topic_id is None else str(self.topic_id)
+        return f"{self.chat_id}:{self.user_id}:{topic}"
+
+    @classmethod
+    def parse(cls, text: str) -> SessionKey:
+        chat, user, topic = text.split(":")
+        return cls(int(chat), int(user), int(topic) if topic else None)
+
+
+class Stage(StrEnum):
+    IDLE = "idle"
+    STEP = "step"
+    CAUTION = "caution"
+    DID_IT_HELP = "did_it_help"
+    RATING = "rating"
+    CHOOSING = "choosing"
+    SWITCHING = "switching"
+    RESUMING = "resuming"
+
+
+IN_A_FIX: Final = frozenset({Stage.STEP, Stage.CAUTION, Stage.DID_IT_HELP})
+"""The stages at which a fix and one of its steps are on screen."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """Where one person is: plain data, stored between messages.
+
+    `plan` is the fixes to walk, `fix_index` the one under way, `step` its current step and
+    `path` the steps already passed in it (for Back). `revision` grows with every change, so
+    a button made for an earlier moment is recognised as stale.
+    """
+
+    stage: Stage = Stage.IDLE
+    intent: str | None = None
+    plan: tuple[str, ...] = ()
+    fix_index: int = 0
+    step: str | None = None
+    path: tuple[str, ...] = ()
+    tried: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+    """Intents offered in a "did you mean", or the intent (or fix:<id>) waiting to switch to."""
+    resume_stage: Stage = Stage.IDLE
+    """The stage to go back to after a switch prompt or a welcome back."""
+    revision: int = 0
+    updated_at: float = 0.0
+
+    @property
+    def walking(self) -> bool:
+        return bool(self.plan) and self.stage not in (Stage.IDLE, Stage.RATING)
+
+    @property
+    def fix_id(self) -> str | None:
+        return self.plan[self.fix_index] if self.fix_index < len(self.plan) else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SESSION_SCHEMA,
+            "stage": self.stage.value,
+            "intent": self.intent,
+            "plan": list(self.plan),
+            "fix_index": self.fix_index,
+            "step": self.step,
+            "path": list(self.path),
+            "tried": list(self.tried),
+            "options": list(self.options),
+            "resume_stage": self.resume_stage.value,
+            "revision": self.revision,
+            "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Session:
+        """Read a stored session, upgrading older schemas; unreadable data starts afresh."""
+        if not isinstance(data, dict) or data.get("schema", 0) > SESSION_SCHEMA:
+            return cls()
+        try:
+            return cls(
+                stage=Stage(data.get("stage", "idle")),
+                intent=data.get("intent"),
+                plan=tuple(data.get("plan", ())),
+                fix_index=int(data.get("fix_index", 0)),
+                step=data.get("step"),
+                path=tuple(data.get("path", ())),
+                tried=tuple(data.get("tried", ())),
+                options=tuple(data.get("options", ())),
+                resume_stage=Stage(data.get("resume_stage", "idle")),
+                revision=int(data.get("revision", 0)),
+                updated_at=float(data.get("updated_at", 0.0)),
+            )
+        except (TypeError, ValueError):
+            return cls()
+
+
+def idle(**overrides: Any) -> dict[str, Any]:
+    """The fields of a session with no walk under way, changed by `overrides`."""
+    return {
+        "stage": Stage.IDLE,
+        "intent": None,
+        "plan": (),
+        "fix_index": 0,
+        "step": None,
+        "path": (),
+        "tried": (),
+        "options": (),
+        "resume_stage": Stage.IDLE,
+        **overrides,
+    }
+
+
+def resume_payload(session: Session) -> str:
+    """A /start payload that continues this session's fix at its step elsewhere."""
+    if session.fix_id is None:
+        return "start"
+    payload = f"{DEEP_LINK_PREFIX}{session.fix_id}"
+    return f"{payload}-{session.step}" if session.step else payload
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Something worth counting later: a walk started, a step done, a fix that helped."""
+
+    result: str
+    intent: str | None = None
+    fix: str | None = None
+    step: str | None = None
+    value: str | None = None
