@@ -91,10 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "eval", help="measure the matcher on a labelled YAML file of messages"
     )
-    evaluate.add_argument("file", type=Path, help="a YAML list of {text: ..., intent: id-or-null}")
+    evaluate.add_argument(
+        "file", type=Path, help="a YAML list of {text: ..., intent: id-or-null, also: [ids]}"
+    )
     evaluate.add_argument(
         "--loo", action="store_true", help="also run leave-one-out over the content's examples"
     )
+    evaluate.add_argument("--json", action="store_true", help="the figures as one JSON object")
     evaluate.set_defaults(handler=_cmd_eval)
 
     tune = commands.add_parser(
@@ -170,6 +173,7 @@ def match_json(result: Match) -> str:
             "text": result.text,
             "intent": result.intent,
             "decision": result.decision.value,
+            "options": list(result.choices),
             "score": result.score,
             "candidates": [{"intent": c.intent, "score": c.score} for c in result.candidates],
         },
@@ -205,6 +209,9 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.content_dir)
     matcher = Matcher(catalog)
     report = evaluate(matcher, load_cases(args.file))
+    if args.json:
+        print(json.dumps(report.summary(), ensure_ascii=False, indent=2))
+        return EXIT_OK
     print(report.render(f"Evaluation of {args.file}"))
     clashes = collisions(matcher)
     print(f"\nContent examples that match another intent at least as well ({len(clashes)}):")

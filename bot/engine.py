@@ -141,8 +141,8 @@ class Engine:
             self._on_text_mid_walk(draft, result.decision, result.intent, result.small_talk)
         elif result.decision is Decision.MATCH and result.intent:
             self._start_intent(draft, result.intent)
-        elif result.decision is Decision.AMBIGUOUS:
-            draft.record("ambiguous", intent=result.intent)
+        elif result.decision in (Decision.CONFIRM, Decision.AMBIGUOUS):
+            draft.record(result.decision.value, intent=result.intent)
             draft.move(**idle(stage=Stage.CHOOSING, options=tuple(result.choices)))
             self._show(draft)
         else:

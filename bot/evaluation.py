@@ -1,8 +1,9 @@
 """Measuring the matcher: labelled sets, leave-one-out over the content, threshold fitting.
 
-Owns what `fixbot eval` and `fixbot tune` compute. A case is right when the matcher's
-`intent` (the best intent for "match" and "ambiguous", None for "none") equals its label,
-which is how tools outside the project read `fixbot match --json`.
+Owns what `fixbot eval` and `fixbot tune` compute. What counts is the first reply a person
+gets: the right walk, a question that offers the right intent, a refusal, or a wrong walk.
+A case's `also` lists other acceptable intents ("none": a refusal is fine too). The strict
+reading (the matcher's best intent equals the label) is kept as `accuracy`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import yaml
 
@@ -26,10 +28,37 @@ class EvaluationError(FixbotError):
     """A labelled file cannot be read; the message says where and why."""
 
 
+NONE: Final = "none"
+"""In a case's `also`: saying "I can't help with that" is an acceptable answer too."""
+
+
 @dataclass(frozen=True)
 class Case:
+    """A labelled message: the intent a support agent would start with (None: none of ours)
+    and other acceptable answers (`also`; "none" allows a refusal)."""
+
     text: str
     intent: str | None
+    also: tuple[str, ...] = ()
+
+    @property
+    def acceptable(self) -> frozenset[str]:
+        """The intents whose walk or offer helps this person."""
+        return frozenset(i for i in (self.intent, *self.also) if i and i != NONE)
+
+    @property
+    def refusal_ok(self) -> bool:
+        return self.intent is None or NONE in self.also
+
+
+class Kind(StrEnum):
+    """The kinds of first reply, as the person sees them."""
+
+    RIGHT_WALK = "right walk"
+    HELPFUL_QUESTION = "helpful question"
+    UNHELPFUL_QUESTION = "unhelpful question"
+    REFUSAL = "refusal"
+    WRONG_WALK = "wrong walk"
 
 
 @dataclass(frozen=True)
@@ -39,12 +68,53 @@ class Outcome:
 
     @property
     def right(self) -> bool:
+        """The matcher's best intent is the label (None for no match): the strict reading."""
         return self.match.intent == self.case.intent
+
+    @property
+    def kind(self) -> Kind:
+        decision, offered = self.match.decision, self.match.choices
+        if decision is Decision.NONE:
+            return Kind.REFUSAL
+        if decision is Decision.MATCH:
+            good = self.match.intent in self.case.acceptable
+            return Kind.RIGHT_WALK if good else Kind.WRONG_WALK
+        good = any(i in self.case.acceptable for i in offered)
+        return Kind.HELPFUL_QUESTION if good else Kind.UNHELPFUL_QUESTION
+
+    @property
+    def helpful(self) -> bool:
+        """The first reply helps: the right walk, a question offering it, or a refusal
+        where a refusal is acceptable."""
+        kind = self.kind
+        if kind is Kind.REFUSAL:
+            return self.case.refusal_ok
+        return kind in (Kind.RIGHT_WALK, Kind.HELPFUL_QUESTION)
+
+    @property
+    def first_offer(self) -> str | None:
+        """The intent the bot would start with, or offer first; None for a refusal."""
+        if self.match.decision is Decision.NONE:
+            return None
+        return self.match.choices[0] if self.match.choices else self.match.intent
+
+
+@dataclass(frozen=True)
+class IntentFigures:
+    intent: str
+    precision: float
+    recall: float
+    support: int
+
+    @property
+    def f1(self) -> float:
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
 
 
 @dataclass
 class Report:
-    """What an evaluation found, ready to print."""
+    """What an evaluation found, ready to print or to write as JSON."""
 
     outcomes: list[Outcome] = field(default_factory=list)
 
@@ -53,16 +123,39 @@ class Report:
         return len(self.outcomes)
 
     @property
+    def in_scope(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.case.intent is not None]
+
+    @property
+    def off_topic(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.case.intent is None]
+
+    @property
     def accuracy(self) -> float:
         return _share(o.right for o in self.outcomes)
 
     @property
     def in_scope_accuracy(self) -> float:
-        return _share(o.right for o in self.outcomes if o.case.intent is not None)
+        return _share(o.right for o in self.in_scope)
+
+    @property
+    def helpful(self) -> float:
+        """In scope: the share of first replies that help (see `Outcome.helpful`)."""
+        return _share(o.helpful for o in self.in_scope)
 
     @property
     def off_topic_rejection(self) -> float:
-        return _share(o.right for o in self.outcomes if o.case.intent is None)
+        return _share(o.match.decision is Decision.NONE for o in self.off_topic)
+
+    @property
+    def wrong_walks(self) -> float:
+        """Of all messages: a walk of an intent that is not acceptable."""
+        return _share(o.kind is Kind.WRONG_WALK for o in self.outcomes)
+
+    @property
+    def questions(self) -> float:
+        """Of all messages: a question ("is it this?", "did you mean") instead of a walk."""
+        return _share(o.match.decision in QUESTIONS for o in self.outcomes)
 
     @property
     def ambiguity_rate(self) -> float:
@@ -71,41 +164,122 @@ class Report:
     @property
     def utility(self) -> float:
         """How well users are served, half in scope and half off-topic (see `UTILITY`)."""
-        in_scope = [_utility(o) for o in self.outcomes if o.case.intent is not None]
-        off_topic = [_utility(o) for o in self.outcomes if o.case.intent is None]
+        in_scope = [_utility(o) for o in self.in_scope]
+        off_topic = [_utility(o) for o in self.off_topic]
         return (_mean(in_scope) + _mean(off_topic)) / 2
 
     @property
     def misses(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.right]
+        """In scope: first replies that do not help; off-topic: anything but a refusal."""
+        return [
+            o
+            for o in self.outcomes
+            if (not o.helpful if o.case.intent else o.match.decision is not Decision.NONE)
+        ]
+
+    def kinds(self, outcomes: Sequence[Outcome]) -> Counter[Kind]:
+        return Counter(o.kind for o in outcomes)
 
     def confusion(self) -> Counter[tuple[str, str]]:
-        """(expected, got) -> count, with "-" standing for no intent."""
-        return Counter((o.case.intent or "-", o.match.intent or "-") for o in self.outcomes)
+        """(expected, first offered) -> count, with "-" standing for no intent."""
+        return Counter((o.case.intent or "-", o.first_offer or "-") for o in self.outcomes)
+
+    def per_intent(self) -> list[IntentFigures]:
+        """Precision (of the first offers of an intent, how many were acceptable) and recall
+        (of the messages labelled with it, how many got an acceptable first offer)."""
+        labels = sorted({o.case.intent for o in self.outcomes if o.case.intent})
+        offered = sorted({o.first_offer for o in self.outcomes if o.first_offer})
+        figures = []
+        for intent in sorted(set(labels) | set(offered)):
+            mine = [o for o in self.outcomes if o.first_offer == intent]
+            labelled = [o for o in self.outcomes if o.case.intent == intent]
+            precision = _share(intent in o.case.acceptable for o in mine)
+            recall = _share(o.first_offer in o.case.acceptable for o in labelled)
+            figures.append(IntentFigures(intent, precision, recall, len(labelled)))
+        return figures
+
+    def summary(self) -> dict[str, Any]:
+        """The figures as plain data (for `--json` and the tests)."""
+        return {
+            "messages": self.total,
+            "in_scope": len(self.in_scope),
+            "off_topic": len(self.off_topic),
+            "helpful_in_scope": round(self.helpful, 4),
+            "off_topic_rejected": round(self.off_topic_rejection, 4),
+            "wrong_walks": round(self.wrong_walks, 4),
+            "questions": round(self.questions, 4),
+            "strict_accuracy": round(self.accuracy, 4),
+            "first_replies": {
+                "in_scope": {k.value: n for k, n in self.kinds(self.in_scope).items()},
+                "off_topic": {k.value: n for k, n in self.kinds(self.off_topic).items()},
+            },
+            "per_intent": [
+                {
+                    "intent": f.intent,
+                    "precision": round(f.precision, 4),
+                    "recall": round(f.recall, 4),
+                    "f1": round(f.f1, 4),
+                    "support": f.support,
+                }
+                for f in self.per_intent()
+            ],
+            "confusion": [
+                {"expected": e, "got": g, "count": n}
+                for (e, g), n in sorted(self.confusion().items())
+                if e != g
+            ],
+            "misses": [_miss(o) for o in self.misses],
+        }
 
     def render(self, title: str = "Evaluation") -> str:
         lines = [
-            f"{title}: {self.total} messages",
-            f"  accuracy            {self.accuracy:7.1%}",
-            f"  in scope            {self.in_scope_accuracy:7.1%}"
-            f"  ({sum(1 for o in self.outcomes if o.case.intent)} messages)",
-            f"  off-topic rejected  {self.off_topic_rejection:7.1%}"
-            f"  ({sum(1 for o in self.outcomes if not o.case.intent)} messages)",
-            f"  ambiguity prompts   {self.ambiguity_rate:7.1%}",
+            f"{title}: {self.total} messages ({len(self.in_scope)} in scope, "
+            f"{len(self.off_topic)} off-topic)",
+            f"  helpful first replies, in scope  {self.helpful:7.1%}",
+            f"  off-topic rejected               {self.off_topic_rejection:7.1%}",
+            f"  wrong walks, of all messages     {self.wrong_walks:7.1%}",
+            f"  questions, of all messages       {self.questions:7.1%}",
+            f"  strict accuracy (label = intent) {self.accuracy:7.1%}",
             "",
-            "Confusion (expected -> got: count), mistakes only:",
+            "First replies by kind:",
         ]
+        for name, group in (("in scope", self.in_scope), ("off-topic", self.off_topic)):
+            counts = self.kinds(group)
+            listed = ", ".join(f"{k.value} {counts[k]}" for k in Kind if counts[k])
+            lines.append(f"  {name:<10} {listed or '-'}")
+        lines += ["", "Per intent (first offer):  precision  recall     F1  messages"]
+        for f in self.per_intent():
+            lines.append(
+                f"  {f.intent:<24} {f.precision:7.1%} {f.recall:7.1%} {f.f1:6.2f} {f.support:9}"
+            )
+        lines += ["", "Confusion (expected -> first offered: count), mistakes only:"]
         wrong = [(k, n) for k, n in sorted(self.confusion().items()) if k[0] != k[1]]
         lines += [f"  {e:>16} -> {g:<16} {n}" for (e, g), n in wrong] or ["  none"]
         lines += ["", f"Misses ({len(self.misses)}):"]
         for outcome in self.misses:
-            match = outcome.match
-            top = ", ".join(f"{c.intent} {c.score:.2f}" for c in match.candidates[:3]) or "-"
+            miss = _miss(outcome)
             lines.append(
-                f"  {outcome.case.text[:70]!r}: expected {outcome.case.intent or '-'}, "
-                f"got {match.intent or '-'} ({match.decision}; {top})"
+                f"  {miss['text'][:70]!r}: expected {miss['expected']}, {miss['kind']} "
+                f"({miss['decision']}; {miss['top']})"
             )
         return "\n".join(lines)
+
+
+QUESTIONS: Final = frozenset({Decision.CONFIRM, Decision.AMBIGUOUS})
+
+
+def _miss(outcome: Outcome) -> dict[str, Any]:
+    match = outcome.match
+    top = ", ".join(f"{c.intent} {c.score:.2f}" for c in match.candidates[:3]) or "-"
+    expected = "/".join([outcome.case.intent or "-", *outcome.case.also])
+    return {
+        "text": outcome.case.text,
+        "expected": expected,
+        "kind": outcome.kind.value,
+        "decision": match.decision.value,
+        "offered": list(match.choices),
+        "top": top,
+    }
 
 
 def _share(flags: Iterable[bool]) -> float:
@@ -118,28 +292,38 @@ def _mean(values: Sequence[float]) -> float:
 
 UTILITY: Final = {
     "right match": 1.0,
-    "right among did-you-mean": 0.75,  # one extra tap
+    "right confirmed": 0.85,  # one tap on "yes"
+    "right among did-you-mean": 0.75,  # one tap, after reading two or three
     "no match, topic menu": 0.25,  # the user can still pick the topic
-    "wrong did-you-mean": 0.1,
+    "wrong question": 0.1,
     "wrong match": 0.0,  # the worst: a wrong fix, confidently
 }
-"""What each outcome is worth to a user with a problem; the thresholds are fitted to it."""
+"""What each first reply is worth to a user with a problem; the thresholds are fitted to it.
+Off-topic, a refusal is worth 1 and a question 0.4 (one tap on "something else")."""
 
 
 def _utility(outcome: Outcome) -> float:
-    match, expected = outcome.match, outcome.case.intent
-    if expected is None:
-        return 1.0 if match.decision is Decision.NONE else 0.0
-    if match.decision is Decision.NONE:
-        return UTILITY["no match, topic menu"]
-    if match.decision is Decision.AMBIGUOUS:
-        offered = expected in match.choices
-        return UTILITY["right among did-you-mean" if offered else "wrong did-you-mean"]
-    return UTILITY["right match" if match.intent == expected else "wrong match"]
+    match, case = outcome.match, outcome.case
+    if case.intent is None:
+        if match.decision is Decision.NONE:
+            return 1.0
+        return 0.4 if match.decision in QUESTIONS else 0.0
+    kind = outcome.kind
+    if kind is Kind.REFUSAL:
+        return 1.0 if case.refusal_ok else UTILITY["no match, topic menu"]
+    if kind is Kind.RIGHT_WALK:
+        return UTILITY["right match"]
+    if kind is Kind.WRONG_WALK:
+        return UTILITY["wrong match"]
+    if kind is Kind.UNHELPFUL_QUESTION:
+        return UTILITY["wrong question"]
+    single = match.decision is Decision.CONFIRM
+    return UTILITY["right confirmed" if single else "right among did-you-mean"]
 
 
 def load_cases(path: Path) -> list[Case]:
-    """Read `- {text: ..., intent: id-or-null}` items from a YAML file."""
+    """Read `- {text: ..., intent: id-or-null, also: [ids, none]}` items from a YAML file;
+    other keys (source, note) are kept out of the way."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -155,12 +339,16 @@ def load_cases(path: Path) -> list[Case]:
         intent = item.get("intent")
         if intent is not None and not isinstance(intent, str):
             raise EvaluationError(f"{path}: item {number}: 'intent' must be an id or null")
-        cases.append(Case(item["text"], intent))
+        also = item.get("also") or []
+        if not isinstance(also, list) or not all(isinstance(a, str) for a in also):
+            raise EvaluationError(f"{path}: item {number}: 'also' must be a list of ids or none")
+        cases.append(Case(item["text"], intent, tuple(also)))
     return cases
 
 
 def evaluate(matcher: Matcher, cases: Sequence[Case]) -> Report:
-    unknown = {c.intent for c in cases if c.intent and c.intent not in matcher.catalog.intents}
+    named = {i for c in cases for i in (c.intent, *c.also) if i and i != NONE}
+    unknown = {i for i in named if i not in matcher.catalog.intents}
     if unknown:
         raise EvaluationError(
             f"labels name intents the content lacks: {', '.join(sorted(unknown))}"

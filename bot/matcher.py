@@ -63,7 +63,9 @@ class Thresholds:
     """
 
     accept: float = 0.54
-    """The lowest score that can be a match at all."""
+    """The lowest score that starts a walk without asking."""
+    confirm: float = 0.54
+    """The lowest score worth asking about ("is it this?"); under it, nothing."""
     margin: float = 0.04
     """How far the best intent must lead the second to be a single match, not "did you mean"."""
     off_topic_lead: float = 0.0
@@ -82,7 +84,11 @@ class Thresholds:
 
 class Decision(StrEnum):
     MATCH = "match"
+    """Clearly this intent: its walk starts."""
+    CONFIRM = "confirm"
+    """Probably this intent: "Sounds like Wi-Fi problems. Is that it?"."""
     AMBIGUOUS = "ambiguous"
+    """Two or three intents are close: "did you mean"."""
     NONE = "none"
 
 
@@ -116,7 +122,8 @@ class Match:
     small_talk: str | None = None
     """"greeting", "thanks" or "farewell" for a social message that matched nothing."""
     choices: tuple[str, ...] = ()
-    """The intents to offer: one for a match, two or three for "did you mean", none."""
+    """The intents to offer: one for a match or a confirm, two or three for "did you
+    mean", none for none."""
 
     @property
     def intent(self) -> str | None:
@@ -147,12 +154,16 @@ def decide(ranked: Sequence[Candidate], off_topic: Candidate | None, limits: Thr
         return Verdict(
             Decision.NONE, f"closest to something that is not ours: {off_topic.example!r}"
         )
-    if best.score < limits.accept:
-        return Verdict(Decision.NONE, f"best score {best.score:.2f} is under {limits.accept:.2f}")
+    floor = min(limits.confirm, limits.accept)
+    if best.score < floor:
+        return Verdict(Decision.NONE, f"best score {best.score:.2f} is under {floor:.2f}")
     close = tuple(c.intent for c in ranked if best.score - c.score < limits.margin)
     if len(close) > 1:
         reason = f"{best.intent} leads {ranked[1].intent} by less than {limits.margin:.2f}"
         return Verdict(Decision.AMBIGUOUS, reason, close[: limits.max_choices])
+    if best.score < limits.accept:
+        reason = f"{best.intent} scored {best.score:.2f}, under {limits.accept:.2f}: worth asking"
+        return Verdict(Decision.CONFIRM, reason, (best.intent,))
     return Verdict(Decision.MATCH, f"{best.intent} matched {best.example!r}", (best.intent,))
 
 

@@ -185,14 +185,15 @@ def _rating(page: _Page) -> Body:
 
 
 def _choosing(page: _Page) -> Body:
+    """ "Is it this?" for one intent, "did you mean" for two or three."""
     words, intents = page.wording, page.catalog.intents
-    rows: Rows = [
-        (Button(intents[i].title, Press(Action.PICK, 0, Target(i))),)
-        for i in page.session.options
-        if i in intents
-    ]
-    rows.append((Button(words.something_else, Press(Action.TOPICS, 0)),))
-    return [words.did_you_mean], rows
+    offered = [intents[i] for i in page.session.options if i in intents]
+    something_else = (Button(words.something_else, Press(Action.TOPICS, 0)),)
+    if len(offered) == 1:
+        yes = Button(words.confirm_yes, Press(Action.PICK, 0, Target(offered[0].id)))
+        return [words.confirm.format(title=offered[0].title)], [(yes,), something_else]
+    rows: Rows = [(Button(i.title, Press(Action.PICK, 0, Target(i.id))),) for i in offered]
+    return [words.did_you_mean], [*rows, something_else]
 
 
 def _switching(page: _Page) -> Body | None:

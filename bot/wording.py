@@ -52,6 +52,8 @@ class Wording:
     )
     empty_message: str = "Tell me in a few words what's wrong, or pick a topic:"
     did_you_mean: str = "Did you mean one of these?"
+    confirm: str = "Sounds like **{title}**. Is that it?"
+    confirm_yes: str = "✅ Yes, walk me through it"
     greeting: str = "Hello! Tell me what's wrong, or pick a topic:"
     thanks: str = "You're welcome! If anything else comes up, just tell me."
     farewell: str = "Bye! Come back any time something needs fixing."
