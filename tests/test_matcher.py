@@ -238,13 +238,14 @@ def test_match_json_answers_ten_thousand_lines_in_one_process() -> None:
         "text": "backup stuck",
         "intent": "backup_stuck",
         "decision": "match",
+        "options": ["backup_stuck"],
         "score": results[0]["score"],
         "candidates": results[0]["candidates"],
     }
     assert [r["intent"] for r in results[:4]] == ["backup_stuck", "storage_full", None, "wifi"]
     assert results[2]["decision"] == "none"
     assert {tuple(sorted(r)) for r in results} == {
-        ("candidates", "decision", "intent", "score", "text")
+        ("candidates", "decision", "intent", "options", "score", "text")
     }
 
 
