@@ -32,6 +32,7 @@ character rant matches on the sentence that matters.
 from __future__ import annotations
 
 import heapq
+import html
 import math
 import re
 import unicodedata
@@ -195,9 +196,32 @@ _UNITS: Final = re.compile(r"(\d+(?:[.,]\d+)?)\s*(gb|mb|tb|kb|gigs?|gigabytes?|%
 _REPEATS: Final = re.compile(r"([a-z])\1{2,}")
 _APOSTROPHES: Final = re.compile("['`\u2018\u2019\u00b4]")
 _WORD: Final = re.compile(r"[^\W_]+")
-_SENTENCE_END: Final = re.compile(r"[.!?;\n]+")
+_SENTENCE_END: Final = re.compile(r"[!?;\n]+|\.+(?=\s|$)")
+"""Where a sentence ends: not at the dots of "11.0.2" or "t.co"."""
 _MAX_WINDOW: Final = 24
-"""Words per window when a long message is scored window by window."""
+"""Terms per window when a long message is scored window by window."""
+_MIN_WINDOW: Final = 4
+"""Terms a window needs before it is scored alone: "Please fix." is no complaint by itself,
+so a short sentence is read together with the next one."""
+
+# Noise in real messages, turned into nothing or into a plain word before anything else.
+_URL: Final = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_HANDLE: Final = re.compile(r"(?<!\w)@\w+")
+_HASHTAG: Final = re.compile(r"#(\w+)")
+_CAMEL: Final = re.compile(r"(?<=[a-z]{2})(?=[A-Z][a-z])")
+_VERSION: Final = re.compile(
+    r"\b(?:(?:ios|ipados|macos|watchos|os\s?x)\s?)?\d+(?:\.\d+)+(?:\s?beta\s?\d*)?\b"
+    r"|\b(?:ios|ipados)\s?\d+(?:\s?beta\s?\d*)?\b",
+    re.I,
+)
+"""A version: "iOS 11.0.2", "ios11", "10.2", "iOS 9 beta 3". Which version says nothing about
+what is wrong; "since the update" does, and stays."""
+_DEVICE: Final = re.compile(
+    r"\b(?:iphone|ipad)(?:\s?(?:\d{1,2}[sc]?|x[rs]?|se)\b)?(?:\s?(?:plus|pro|max|mini|air)\b|\+)*"
+    r"|\b\d{1,2}\s?(?:s\s?)?plus\b",
+    re.I,
+)
+"""A device model: "iPhone 6s Plus", "iPhoneX", "my 7plus" all read as "iphone"."""
 _MAX_WORDS: Final = 2000
 """Words read from one message; a longer one is cut (a rant's point comes early)."""
 
@@ -232,9 +256,20 @@ def _stem(word: str) -> str:
     return str(_stemmer.stemWord(word)) if word.isalpha() else word
 
 
+def neutralise(text: str) -> str:
+    """Drop web addresses and @handles, unwrap #hashtags ("#iPhoneProblems" -> "iPhone
+    Problems"), and read versions and device models as plain words."""
+    text = html.unescape(text)
+    text = _URL.sub(" ", text)
+    text = _HANDLE.sub(" ", text)
+    text = _HASHTAG.sub(lambda m: " " + _CAMEL.sub(" ", m.group(1)) + " ", text)
+    text = _DEVICE.sub(" iphone ", text)
+    return _VERSION.sub(" ", text)
+
+
 def clean(text: str) -> str:
-    """Normalise Unicode, case, emoji, apostrophes, repeated letters and units."""
-    text = unicodedata.normalize("NFKC", text).casefold()
+    """Normalise noise, Unicode, case, emoji, apostrophes, repeated letters and units."""
+    text = unicodedata.normalize("NFKC", neutralise(text)).casefold()
     text = "".join(
         " " if unicodedata.category(ch)[0] in "SC" and ch not in "\n" else ch for ch in text
     )
@@ -332,15 +367,20 @@ class Normalizer:
         """The message's terms, one list per sentence-sized window."""
         windows: list[list[_Term]] = []
         budget = _MAX_WORDS
+        pending: list[_Term] = []
         for sentence in _SENTENCE_END.split(clean(text)):
             tokens = words(sentence)[:budget]
             budget -= len(tokens)
-            if tokens:
-                terms = self._sentence_terms(tokens, corrections)
-                for start in range(0, max(len(terms), 1), _MAX_WINDOW):
-                    windows.append(terms[start : start + _MAX_WINDOW])
+            pending += self._sentence_terms(tokens, corrections) if tokens else []
+            if len(pending) >= _MIN_WINDOW:
+                windows += _chunks(pending)
+                pending = []
             if budget <= 0:
                 break
+        if pending:
+            # A short last sentence belongs with the one before it.
+            last = windows.pop() if windows and len(windows[-1]) < _MAX_WINDOW else []
+            windows += _chunks(_dedupe(last + pending))
         return [w for w in windows if w]
 
     def _sentence_terms(
@@ -380,6 +420,10 @@ class Normalizer:
     def phrase_terms(self, text: str) -> list[_Term]:
         """The terms of a short content phrase (an example, a keyword)."""
         return _dedupe([t for window in self.terms(text) for t in window])
+
+
+def _chunks(terms: list[_Term]) -> list[list[_Term]]:
+    return [terms[start : start + _MAX_WINDOW] for start in range(0, len(terms), _MAX_WINDOW)]
 
 
 def _dedupe(terms: list[_Term]) -> list[_Term]:
