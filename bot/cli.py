@@ -12,17 +12,25 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from bot import __version__
-from bot.catalog import load_catalog
+from bot.catalog import MATCHER_FILE, load_catalog
 from bot.conversations import Conversations
 from bot.engine import Engine
 from bot.errors import ConfigError, ContentError, FixbotError
-from bot.evaluation import collisions, evaluate, fit_thresholds, leave_one_out, load_cases
+from bot.evaluation import (
+    collisions,
+    evaluate,
+    fit_thresholds,
+    leave_one_out,
+    load_cases,
+    tuning_yaml,
+)
 from bot.matcher import Match, Matcher
 from bot.settings import Settings
 from bot.store import Store, open_store
@@ -102,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
 
     tune = commands.add_parser(
         "tune", help="fit the matcher's thresholds by leave-one-out over the content"
+    )
+    tune.add_argument(
+        "--dry-run", action="store_true", help=f"print the best, do not write {MATCHER_FILE}"
     )
     tune.set_defaults(handler=_cmd_tune)
     return parser
@@ -225,17 +236,33 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.content_dir)
-    fits = fit_thresholds(catalog, progress=lambda done: print(f"  scored {done}", file=sys.stderr))
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        left = elapsed / done * (total - done)
+        print(
+            f"  leave-one-out {done}/{total}, {elapsed:.0f} s so far, about {left:.0f} s left",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    fits = fit_thresholds(catalog, progress=progress)
     print("Best thresholds by leave-one-out utility (see bot/evaluation.py, UTILITY):")
     for fit in fits[:5]:
         t, r = fit.thresholds, fit.report
         print(
             f"  utility {r.utility:.3f}  accuracy {r.accuracy:.1%}  off-topic rejected "
-            f"{r.off_topic_rejection:.1%}  ambiguous {r.ambiguity_rate:.1%}  <- accept={t.accept} "
-            f"margin={t.margin} example_weight={t.example_weight} "
+            f"{r.off_topic_rejection:.1%}  questions {r.questions:.1%}  <- accept={t.accept} "
+            f"confirm={t.confirm} margin={t.margin} example_weight={t.example_weight} "
             f"unknown_weight={t.unknown_weight} everyday_word_weight={t.everyday_word_weight}"
         )
-    print("Put the first line's values in bot/matcher.py, class Thresholds.")
+    target = settings.content_dir / "intents" / MATCHER_FILE
+    if args.dry_run:
+        print(f"Not written (--dry-run); the first line would go to {target}.")
+        return EXIT_OK
+    target.write_text(tuning_yaml(fits[0].thresholds, fits[0].report), encoding="utf-8")
+    print(f"Wrote the first line's values to {target}.")
     return EXIT_OK
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 import yaml
@@ -407,8 +408,8 @@ def _without(catalog: Catalog, intent_id: str | None, n: int) -> tuple[str, Cata
         return examples[0], catalog
     smaller = intent.model_copy(update={"examples": examples[:n] + examples[n + 1 :]})
     intents: list[Intent] = [smaller if i.id == intent_id else i for i in catalog.intents.values()]
-    return examples[n], Catalog.build(
-        intents, catalog.fixes.values(), catalog.vocabulary, catalog.off_topic
+    return examples[n], dataclasses.replace(
+        catalog, intents=MappingProxyType({i.id: i for i in intents})
     )
 
 
@@ -418,34 +419,60 @@ class Fit:
     report: Report
 
 
-def fit_thresholds(catalog: Catalog, progress: Callable[[str], None] | None = None) -> list[Fit]:
+SCORING_GRID: Final = tuple(itertools.product((0.6, 0.7, 0.8), (1.0, 1.25), (0.1, 0.2, 0.3, 0.4)))
+"""(example_weight, unknown_weight, everyday_word_weight): each needs a leave-one-out run."""
+DECISION_GRID: Final = tuple(
+    (accept / 100, (accept - below) / 100, margin / 100)
+    for accept in range(30, 71, 2)
+    for below in (0, 5, 10, 15, 20)
+    for margin in range(2, 16, 2)
+)
+"""(accept, confirm, margin): only change the decision, so they are swept over stored results."""
+
+
+def fit_thresholds(
+    catalog: Catalog, progress: Callable[[int, int], None] | None = None
+) -> list[Fit]:
     """Search the thresholds that do best in leave-one-out over the content; best first.
 
-    The scoring weights need a new leave-one-out run each; accept and margin only change the
-    decision, so they are swept over the stored results.
+    `progress(done, total)` is called after each of the scoring grid's leave-one-out runs.
+    typo_credit is not searched: the content has no typos, so leave-one-out cannot see it.
     """
     fits: list[Fit] = []
-    # typo_credit is not searched: the content has no typos, so leave-one-out cannot see it.
-    for example_weight, unknown_weight, everyday in itertools.product(
-        (0.6, 0.7, 0.8), (1.0, 1.25), (0.1, 0.2, 0.3, 0.4)
-    ):
+    for done, (example_weight, unknown_weight, everyday) in enumerate(SCORING_GRID, 1):
         base = Thresholds(
             example_weight=example_weight,
             unknown_weight=unknown_weight,
             everyday_word_weight=everyday,
         )
         report = leave_one_out(catalog, base)
-        for accept, margin in itertools.product(
-            [x / 100 for x in range(30, 71, 2)], [x / 100 for x in range(2, 16, 2)]
-        ):
-            thresholds = dataclasses.replace(base, accept=accept, margin=margin)
+        for accept, confirm, margin in DECISION_GRID:
+            thresholds = dataclasses.replace(base, accept=accept, confirm=confirm, margin=margin)
             fits.append(Fit(thresholds, _redecide(report, thresholds)))
         if progress:
-            progress(
-                f"example_weight={example_weight} unknown_weight={unknown_weight} everyday={everyday}"
-            )
-    fits.sort(key=lambda f: (-f.report.utility, -f.report.accuracy, f.report.ambiguity_rate))
+            progress(done, len(SCORING_GRID))
+    fits.sort(key=lambda f: (-f.report.utility, -f.report.accuracy, f.report.questions))
     return fits
+
+
+def tuning_yaml(thresholds: Thresholds, report: Report) -> str:
+    """intents/_matcher.yaml for these thresholds, saying where they came from."""
+    fitted = {
+        "accept": thresholds.accept,
+        "confirm": thresholds.confirm,
+        "margin": thresholds.margin,
+        "example_weight": thresholds.example_weight,
+        "unknown_weight": thresholds.unknown_weight,
+        "everyday_word_weight": thresholds.everyday_word_weight,
+    }
+    header = (
+        "# The matcher's numbers for this content, written by `fixbot tune` (leave-one-out over\n"
+        "# the content's own examples and off-topic examples). What each means: Thresholds in\n"
+        "# bot/matcher.py. Edit by hand if you like; `fixbot check` validates this file.\n"
+        f"# Leave-one-out: utility {report.utility:.3f}, strict accuracy {report.accuracy:.1%}, "
+        f"off-topic rejected {report.off_topic_rejection:.1%}, questions {report.questions:.1%}.\n"
+    )
+    return header + yaml.safe_dump(fitted, sort_keys=False)
 
 
 def _redecide(report: Report, thresholds: Thresholds) -> Report:

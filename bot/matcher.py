@@ -31,6 +31,7 @@ character rant matches on the sentence that matters.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import html
 import math
@@ -59,8 +60,9 @@ OFF_TOPIC: Final = "_off_topic"
 class Thresholds:
     """Every number the decision uses, in one place.
 
-    Fitted with `fixbot tune` (leave-one-out over the content's own examples and off-topic
-    examples: the evaluation set plays no part), then rounded.
+    The defaults below are a starting point; the content's own numbers live in
+    intents/_matcher.yaml, written by `fixbot tune` (leave-one-out over the content's own
+    examples and off-topic examples: no evaluation set plays a part).
     """
 
     accept: float = 0.54
@@ -81,6 +83,11 @@ class Thresholds:
     """How much the commonest English words weigh, as a share of a rare or domain word."""
     max_choices: int = 3
     """At most this many intents are offered in a "did you mean"."""
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> Thresholds:
+        """The defaults, with what the content's intents/_matcher.yaml sets."""
+        return dataclasses.replace(cls(), **catalog.tuning.given())
 
 
 class Decision(StrEnum):
@@ -483,8 +490,9 @@ class Matcher:
     """Matches messages to the intents of one catalog. Build once; `match` is cheap."""
 
     def __init__(self, catalog: Catalog, thresholds: Thresholds | None = None) -> None:
+        """`thresholds` default to the content's own (intents/_matcher.yaml)."""
         self.catalog = catalog
-        self.thresholds = thresholds or Thresholds()
+        self.thresholds = thresholds or Thresholds.of(catalog)
         vocabulary = catalog.vocabulary
         self.normalizer = Normalizer(
             dict(vocabulary.synonyms),

@@ -14,6 +14,7 @@ docs/content.md):
 from bot.catalog.loader import load_catalog
 from bot.catalog.model import (
     END,
+    MATCHER_FILE,
     MAX_ID_LENGTH,
     MAX_TEXT_LENGTH,
     Catalog,
@@ -24,12 +25,14 @@ from bot.catalog.model import (
     OffTopic,
     SmallTalk,
     Step,
+    Tuning,
     Vocabulary,
     alias_key,
 )
 
 __all__ = [
     "END",
+    "MATCHER_FILE",
     "MAX_ID_LENGTH",
     "MAX_TEXT_LENGTH",
     "Catalog",
@@ -40,6 +43,7 @@ __all__ = [
     "OffTopic",
     "SmallTalk",
     "Step",
+    "Tuning",
     "Vocabulary",
     "alias_key",
     "load_catalog",

@@ -21,6 +21,7 @@ from bot.catalog.model import (
     BOLD,
     END,
     ID_PATTERN,
+    MATCHER_FILE,
     OFF_TOPIC_FILE,
     SUPPORT_FILE,
     VOCABULARY_FILE,
@@ -30,6 +31,7 @@ from bot.catalog.model import (
     Intent,
     Link,
     OffTopic,
+    Tuning,
     Vocabulary,
     alias_key,
 )
@@ -74,19 +76,21 @@ class _Loader:
     def load(self) -> Catalog:
         intents: list[tuple[_Document, Intent]] = []
         fixes: list[tuple[_Document, Fix]] = []
-        vocabulary, off_topic = Vocabulary(), OffTopic()
+        vocabulary, off_topic, tuning = Vocabulary(), OffTopic(), Tuning()
         for doc in self._documents("intents"):
             filename = Path(doc.name).name
             if filename == VOCABULARY_FILE:
                 vocabulary = self._validate(doc, Vocabulary) or vocabulary
             elif filename == OFF_TOPIC_FILE:
                 off_topic = self._validate(doc, OffTopic) or off_topic
+            elif filename == MATCHER_FILE:
+                tuning = self._validate(doc, Tuning) or tuning
             elif filename.startswith("_"):
                 self.problem(
                     doc,
                     (),
-                    f"unknown special file; files starting with '_' are {VOCABULARY_FILE} "
-                    f"and {OFF_TOPIC_FILE}",
+                    f"unknown special file; files starting with '_' are {VOCABULARY_FILE}, "
+                    f"{OFF_TOPIC_FILE} and {MATCHER_FILE}",
                 )
             elif (intent := self._validate(doc, Intent)) is not None:
                 intents.append((doc, intent))
@@ -120,7 +124,7 @@ class _Loader:
         if self.problems:
             raise ContentError(self.problems)
         return Catalog.build(
-            (i for _, i in intents), (f for _, f in fixes), vocabulary, off_topic, support
+            (i for _, i in intents), (f for _, f in fixes), vocabulary, off_topic, support, tuning
         )
 
     # -- files -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -35,6 +35,8 @@ BOLD: Final = "**"
 
 VOCABULARY_FILE: Final = "_vocabulary.yaml"
 OFF_TOPIC_FILE: Final = "_off_topic.yaml"
+MATCHER_FILE: Final = "_matcher.yaml"
+"""In intents/: the matcher's fitted numbers, written by `fixbot tune`."""
 SUPPORT_FILE: Final = "_support.yaml"
 """In fixes/: where to send someone when every fix has been tried (a label and a URL)."""
 
@@ -193,6 +195,31 @@ class OffTopic(ContentModel):
         return (*self.examples, *talk.greeting, *talk.thanks, *talk.farewell)
 
 
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Tuning(ContentModel):
+    """The matcher's numbers, fitted to this content by `fixbot tune` (intents/_matcher.yaml).
+
+    Every key is optional: what is not given keeps the matcher's default. What each means is
+    documented on `bot.matcher.Thresholds`.
+    """
+
+    accept: Share | None = None
+    confirm: Share | None = None
+    margin: Share | None = None
+    off_topic_lead: Annotated[float, Field(ge=-1.0, le=1.0)] | None = None
+    example_weight: Share | None = None
+    typo_credit: Share | None = None
+    unknown_weight: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
+    everyday_word_weight: Share | None = None
+    max_choices: Annotated[int, Field(ge=2, le=5)] | None = None
+
+    def given(self) -> dict[str, Any]:
+        """The numbers this file sets."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 @dataclass(frozen=True)
 class Catalog:
     """All content, validated: intents and fixes in file order, looked up by id."""
@@ -203,6 +230,7 @@ class Catalog:
     off_topic: OffTopic = field(default_factory=OffTopic)
     support: Link | None = None
     """Where to go when every fix has been tried (fixes/_support.yaml), if anywhere."""
+    tuning: Tuning = field(default_factory=Tuning)
 
     @classmethod
     def build(
@@ -212,6 +240,7 @@ class Catalog:
         vocabulary: Vocabulary | None = None,
         off_topic: OffTopic | None = None,
         support: Link | None = None,
+        tuning: Tuning | None = None,
     ) -> Catalog:
         return cls(
             intents=MappingProxyType({i.id: i for i in intents}),
@@ -219,6 +248,7 @@ class Catalog:
             vocabulary=vocabulary or Vocabulary(),
             off_topic=off_topic or OffTopic(),
             support=support,
+            tuning=tuning or Tuning(),
         )
 
     def intent(self, intent_id: str) -> Intent:
