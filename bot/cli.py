@@ -19,19 +19,23 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot import __version__
-from bot.catalog import MATCHER_FILE, load_catalog
+from bot.catalog import MATCHER_FILE, Catalog, load_catalog
 from bot.conversations import Conversations
 from bot.engine import Engine
 from bot.errors import ConfigError, ContentError, FixbotError
 from bot.evaluation import (
+    Fit,
+    Report,
     collisions,
+    cross_validate,
     evaluate,
+    fit_decision,
     fit_thresholds,
     leave_one_out,
     load_cases,
     tuning_yaml,
 )
-from bot.matcher import Match, Matcher
+from bot.matcher import Match, Matcher, Thresholds
 from bot.settings import Settings
 from bot.store import Store, open_store
 from bot.transports.console import ConsoleChat
@@ -113,6 +117,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     tune.add_argument(
         "--dry-run", action="store_true", help=f"print the best, do not write {MATCHER_FILE}"
+    )
+    tune.add_argument(
+        "--cases",
+        type=Path,
+        help="labelled real messages to fit accept, confirm and margin on (see fixbot eval)",
+    )
+    tune.add_argument(
+        "--decision-only",
+        action="store_true",
+        help="keep the content's scoring weights; fit only accept, confirm and margin (fast)",
     )
     tune.set_defaults(handler=_cmd_tune)
     return parser
@@ -247,9 +261,15 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
             flush=True,
         )
 
-    fits = fit_thresholds(catalog, progress=progress)
-    print("Best thresholds by leave-one-out utility (see bot/evaluation.py, UTILITY):")
-    for fit in fits[:5]:
+    if args.decision_only and not args.cases:
+        print("fixbot tune: --decision-only needs --cases FILE", file=sys.stderr)
+        return EXIT_USAGE
+    if args.decision_only:
+        fits = [Fit(Thresholds.of(catalog), Report())]
+    else:
+        fits = fit_thresholds(catalog, progress=progress)
+        print("Best thresholds by leave-one-out utility (see bot/evaluation.py, UTILITY):")
+    for fit in fits[:5] if not args.decision_only else ():
         t, r = fit.thresholds, fit.report
         print(
             f"  utility {r.utility:.3f}  accuracy {r.accuracy:.1%}  off-topic rejected "
@@ -257,13 +277,35 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
             f"confirm={t.confirm} margin={t.margin} example_weight={t.example_weight} "
             f"unknown_weight={t.unknown_weight} everyday_word_weight={t.everyday_word_weight}"
         )
+    best, source = fits[0], ""
+    if args.cases:
+        best, source = _fit_on_cases(catalog, best.thresholds, args.cases), args.cases.name
     target = settings.content_dir / "intents" / MATCHER_FILE
     if args.dry_run:
-        print(f"Not written (--dry-run); the first line would go to {target}.")
+        print(f"Not written (--dry-run); these would go to {target}.")
         return EXIT_OK
-    target.write_text(tuning_yaml(fits[0].thresholds, fits[0].report), encoding="utf-8")
-    print(f"Wrote the first line's values to {target}.")
+    target.write_text(tuning_yaml(best.thresholds, best.report, source), encoding="utf-8")
+    print(f"Wrote {target}.")
     return EXIT_OK
+
+
+def _fit_on_cases(catalog: Catalog, base: Thresholds, path: Path) -> Fit:
+    """accept, confirm and margin fitted on labelled real messages, with an honest figure:
+    the same fit, cross-validated."""
+    matched = evaluate(Matcher(catalog, base), load_cases(path))
+    best = fit_decision(matched, base)
+    held_out = cross_validate(matched, base)
+    t = best.thresholds
+    print(
+        f"\nOn {path} ({matched.total} messages): accept={t.accept} confirm={t.confirm} margin={t.margin}"
+    )
+    for name, report in (("fitted on all", best.report), ("5-fold cross-validated", held_out)):
+        print(
+            f"  {name:<24} helpful {report.helpful:.1%}  off-topic rejected "
+            f"{report.off_topic_rejection:.1%}  wrong walks {report.wrong_walks:.1%}  "
+            f"questions {report.questions:.1%}"
+        )
+    return best
 
 
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:

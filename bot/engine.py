@@ -316,9 +316,12 @@ class Engine:
         target = press.target
         found = self._find(target) if target is not None else None
         session = draft.session
+        in_a_fix = session.stage in IN_A_FIX
         if target is None or found is None:
             self._menu(draft, self.wording.topics_intro)
-        elif isinstance(found, Intent) and session.stage in IN_A_FIX and found.id != session.intent:
+        elif isinstance(found, Intent) and in_a_fix and found.id == session.intent:
+            self._say_and_show(draft, self.wording.already_on_it)  # a doubled "yes"
+        elif isinstance(found, Intent) and in_a_fix:
             self._offer_switch(draft, target)
         else:
             self._start(draft, found)

@@ -149,6 +149,14 @@ class Report:
         return _share(o.match.decision is Decision.NONE for o in self.off_topic)
 
     @property
+    def off_topic_handled(self) -> float:
+        """Off-topic: refused, or answered with a walk or offer its `also` allows."""
+        return _share(
+            o.match.decision is Decision.NONE or o.kind in (Kind.RIGHT_WALK, Kind.HELPFUL_QUESTION)
+            for o in self.off_topic
+        )
+
+    @property
     def wrong_walks(self) -> float:
         """Of all messages: a walk of an intent that is not acceptable."""
         return _share(o.kind is Kind.WRONG_WALK for o in self.outcomes)
@@ -207,6 +215,7 @@ class Report:
             "off_topic": len(self.off_topic),
             "helpful_in_scope": round(self.helpful, 4),
             "off_topic_rejected": round(self.off_topic_rejection, 4),
+            "off_topic_handled": round(self.off_topic_handled, 4),
             "wrong_walks": round(self.wrong_walks, 4),
             "questions": round(self.questions, 4),
             "strict_accuracy": round(self.accuracy, 4),
@@ -237,7 +246,8 @@ class Report:
             f"{title}: {self.total} messages ({len(self.in_scope)} in scope, "
             f"{len(self.off_topic)} off-topic)",
             f"  helpful first replies, in scope  {self.helpful:7.1%}",
-            f"  off-topic rejected               {self.off_topic_rejection:7.1%}",
+            f"  off-topic rejected               {self.off_topic_rejection:7.1%}"
+            f"  (or a walk its label allows: {self.off_topic_handled:.1%})",
             f"  wrong walks, of all messages     {self.wrong_walks:7.1%}",
             f"  questions, of all messages       {self.questions:7.1%}",
             f"  strict accuracy (label = intent) {self.accuracy:7.1%}",
@@ -304,12 +314,7 @@ Off-topic, a refusal is worth 1 and a question 0.4 (one tap on "something else")
 
 
 def _utility(outcome: Outcome) -> float:
-    match, case = outcome.match, outcome.case
-    if case.intent is None:
-        if match.decision is Decision.NONE:
-            return 1.0
-        return 0.4 if match.decision in QUESTIONS else 0.0
-    kind = outcome.kind
+    case, kind = outcome.case, outcome.kind
     if kind is Kind.REFUSAL:
         return 1.0 if case.refusal_ok else UTILITY["no match, topic menu"]
     if kind is Kind.RIGHT_WALK:
@@ -317,8 +322,8 @@ def _utility(outcome: Outcome) -> float:
     if kind is Kind.WRONG_WALK:
         return UTILITY["wrong match"]
     if kind is Kind.UNHELPFUL_QUESTION:
-        return UTILITY["wrong question"]
-    single = match.decision is Decision.CONFIRM
+        return 0.4 if case.intent is None else UTILITY["wrong question"]
+    single = outcome.match.decision is Decision.CONFIRM
     return UTILITY["right confirmed" if single else "right among did-you-mean"]
 
 
@@ -455,7 +460,47 @@ def fit_thresholds(
     return fits
 
 
-def tuning_yaml(thresholds: Thresholds, report: Report) -> str:
+MAX_QUESTIONS: Final = 0.35
+"""At most this share of messages may get a question rather than a walk or a refusal."""
+UTILITY_TIE: Final = 0.005
+"""Fits whose utility differs by less than this are a tie."""
+MAX_WRONG_WALKS: Final = 0.06
+"""At most this share of messages may start a walk of a wrong intent."""
+
+
+def fit_decision(report: Report, base: Thresholds) -> Fit:
+    """The accept, confirm and margin that serve these matched messages best (utility),
+    asking no more questions and starting no more wrong walks than the limits allow."""
+    fits = []
+    for accept, confirm, margin in DECISION_GRID:
+        thresholds = dataclasses.replace(base, accept=accept, confirm=confirm, margin=margin)
+        fits.append(Fit(thresholds, _redecide(report, thresholds)))
+    allowed = [
+        f
+        for f in fits
+        if f.report.questions <= MAX_QUESTIONS and f.report.wrong_walks <= MAX_WRONG_WALKS
+    ] or fits
+    # Utilities this close are a tie on a few hundred messages: prefer fewer wrong walks
+    # (the worst first reply), then more helpful ones.
+    best = max(f.report.utility for f in allowed)
+    tied = [f for f in allowed if f.report.utility >= best - UTILITY_TIE]
+    return min(tied, key=lambda f: (f.report.wrong_walks, -f.report.helpful, f.report.questions))
+
+
+def cross_validate(report: Report, base: Thresholds, folds: int = 5) -> Report:
+    """How `fit_decision` does on messages it was not fitted on: each fold is decided with
+    the thresholds fitted on the others. Every fold keeps the set's share of off-topic."""
+    ordered = sorted(range(report.total), key=lambda i: report.outcomes[i].case.intent is None)
+    fold_of = {index: rank % folds for rank, index in enumerate(ordered)}
+    held_out: list[Outcome] = []
+    for fold in range(folds):
+        train = Report([o for i, o in enumerate(report.outcomes) if fold_of[i] != fold])
+        test = Report([o for i, o in enumerate(report.outcomes) if fold_of[i] == fold])
+        held_out += _redecide(test, fit_decision(train, base).thresholds).outcomes
+    return Report(held_out)
+
+
+def tuning_yaml(thresholds: Thresholds, report: Report, source: str = "") -> str:
     """intents/_matcher.yaml for these thresholds, saying where they came from."""
     fitted = {
         "accept": thresholds.accept,
@@ -466,17 +511,19 @@ def tuning_yaml(thresholds: Thresholds, report: Report) -> str:
         "everyday_word_weight": thresholds.everyday_word_weight,
     }
     header = (
-        "# The matcher's numbers for this content, written by `fixbot tune` (leave-one-out over\n"
-        "# the content's own examples and off-topic examples). What each means: Thresholds in\n"
-        "# bot/matcher.py. Edit by hand if you like; `fixbot check` validates this file.\n"
-        f"# Leave-one-out: utility {report.utility:.3f}, strict accuracy {report.accuracy:.1%}, "
+        "# The matcher's numbers for this content, written by `fixbot tune`: the scoring weights\n"
+        "# by leave-one-out over the content's own examples and off-topic examples"
+        + (f",\n# accept, confirm and margin on {source}" if source else "")
+        + ".\n# What each means: Thresholds in bot/matcher.py. `fixbot check` validates this file.\n"
+        f"# Fitted on: utility {report.utility:.3f}, helpful {report.helpful:.1%}, "
         f"off-topic rejected {report.off_topic_rejection:.1%}, questions {report.questions:.1%}.\n"
     )
     return header + yaml.safe_dump(fitted, sort_keys=False)
 
 
 def _redecide(report: Report, thresholds: Thresholds) -> Report:
-    """The same leave-one-out results, decided with other accept and margin thresholds."""
+    """The same matches, decided with other accept, confirm and margin thresholds (the
+    scores do not depend on them)."""
     outcomes = []
     for outcome in report.outcomes:
         match = outcome.match

@@ -9,6 +9,8 @@ import pytest
 
 from bot.catalog import MAX_TEXT_LENGTH, Catalog, load_catalog
 from bot.errors import ContentError, Problem
+from bot.evaluation import Report, tuning_yaml
+from bot.matcher import Thresholds
 from bot.wording import Wording
 
 CONTRACT_INTENTS = {
@@ -413,3 +415,31 @@ def test_an_unknown_special_file_is_reported(write_content) -> None:
     problem = the_problem(root)
     assert problem.file == "fixes/_extra.yaml"
     assert "_support.yaml" in problem.message
+
+
+def test_the_matchers_numbers_are_content_and_are_checked(write_content) -> None:
+    good = write_content(
+        {
+            "fixes/wifi.yaml": GOOD_FIX,
+            "intents/wifi.yaml": GOOD_INTENT,
+            "intents/_matcher.yaml": "accept: 0.6\nconfirm: 0.35\n",
+        }
+    )
+    thresholds = Thresholds.of(load_catalog(good))
+    assert (thresholds.accept, thresholds.confirm) == (0.6, 0.35)
+    assert thresholds.margin == Thresholds().margin  # not given: the default
+
+    (good / "intents" / "_matcher.yaml").write_text("accept: 1.5\nconfrim: 0.3\n")
+    messages = {p.path: p.message for p in problems_of(good)}
+    assert "less than or equal to 1" in messages["accept"]
+    assert "did you mean 'confirm'" in messages["confrim"]
+
+
+def test_tune_writes_a_matcher_file_that_loads(write_content) -> None:
+    root = write_content({"fixes/wifi.yaml": GOOD_FIX, "intents/wifi.yaml": GOOD_INTENT})
+    catalog = load_catalog(root)
+    fitted = Thresholds(accept=0.5, confirm=0.42, margin=0.06)
+    (root / "intents" / "_matcher.yaml").write_text(tuning_yaml(fitted, Report()))
+    thresholds = Thresholds.of(load_catalog(root))
+    assert (thresholds.accept, thresholds.confirm, thresholds.margin) == (0.5, 0.42, 0.06)
+    assert catalog.tuning.given() == {}

@@ -8,6 +8,7 @@ import pytest
 from bot.catalog import Catalog, Fix, Intent
 from bot.engine import Engine
 from bot.events import Action, Press, Target
+from bot.matcher import Matcher, Thresholds
 from bot.session import Session, Stage, resume_payload
 from tests.transcript import Chat
 
@@ -285,6 +286,43 @@ def test_close_intents_get_a_did_you_mean_with_something_else() -> None:
     chat.press("Dim screen")
     assert "**Wipe it**" in chat.text
     assert chat.session.intent == "dim"
+
+
+def unsure_engine(catalog: Catalog) -> Engine:
+    """An engine that asks about everything it is not all but certain of."""
+    return Engine(catalog, Matcher(catalog, Thresholds(accept=0.99, confirm=0.2)))
+
+
+def test_a_probable_intent_gets_is_that_it_and_yes_starts_the_walk(catalog: Catalog) -> None:
+    chat = Chat(unsure_engine(catalog))
+    chat.say("my wifi keeps dropping, any idea?")
+    assert chat.text == "Sounds like **Wi-Fi problems**. Is that it?"
+    assert chat.labels(chat.last) == ["✅ Yes, walk me through it", "Something else"]
+    assert chat.results() == ["confirm"]
+    chat.press("Yes, walk me through it")
+    assert "**Get onto Wi-Fi**" in chat.text
+    assert chat.session.intent == "wifi"
+
+
+def test_something_else_after_is_that_it_shows_the_topics(catalog: Catalog) -> None:
+    chat = Chat(unsure_engine(catalog))
+    chat.say("my wifi keeps dropping, any idea?")
+    chat.press("Something else")
+    assert "Pick one" in chat.text
+    assert "Wi-Fi problems" in chat.labels(chat.last)
+
+
+def test_an_old_is_that_it_button_still_starts_its_walk_once(catalog: Catalog) -> None:
+    chat = Chat(unsure_engine(catalog))
+    chat.say("my wifi keeps dropping, any idea?")
+    question = chat.last
+    chat.press("Yes, walk me through it")
+    chat.press("Done")
+    assert "Step 2 of 4" in chat.text
+    chat.press("Yes, walk me through it", question)
+    assert "We're already working on that" in chat.text
+    assert "Step 2 of 4" in chat.text  # the walk is not restarted
+    assert chat.results().count("started") == 1
 
 
 # -- mid-walk ----------------------------------------------------------------------------------------

@@ -335,3 +335,58 @@ async def test_a_walk_through_a_webhook_with_the_secret_token(
             assert forged.status_code == 403
     finally:
         await store.close()
+
+
+# -- long, noisy messages ------------------------------------------------------------------------
+
+LONG_COMPLAINT = (
+    "@AppleSupport ok so here is my morning. I was on the train, checked my iPhone 12 Pro "
+    "(iOS 17.1.2) and something felt off. My iCloud backup has not finished in three days, "
+    "it just sits there estimating the time left!!! I have tried nothing else yet, no idea "
+    "what to do. #fail https://example.com/screenshot 😤"
+)
+
+
+async def walk_or_offer(api: LocalBotApi, person, chat, first, title: str, topic: str):
+    """The first reply to a complaint: the walk itself, or a one-tap question whose button
+    starts it. Returns the walk."""
+    assert WORDING.no_match not in first.text, "a refusal is not a helpful first reply"
+    if title in first.text:
+        return first
+    assert topic in first.labels or any("Yes" in label for label in first.labels), first.text
+    label = topic if topic in first.labels else next(x for x in first.labels if "Yes" in x)
+    await api.press_button(person, first, label)
+    walk = await api.wait_for_edit(chat, first.message_id, first.text)
+    assert title in walk.text
+    return walk
+
+
+async def test_a_long_noisy_message_in_private_gets_the_walk_or_a_one_tap_question(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    frank = api.user("Frank")
+    chat = api.private_chat(frank)
+    await api.send(frank, chat, LONG_COMPLAINT)
+    first = await api.wait_for_bot_message(chat, 1)
+    walk = await walk_or_offer(
+        api, frank, chat, first, "Turn on iCloud Backup", "iCloud backup fails or never finishes"
+    )
+    assert "Fix 1 of 9" in walk.text
+
+
+async def test_a_long_noisy_message_in_a_group_gets_the_walk_or_a_one_tap_question(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    grace, heidi = api.user("Grace"), api.user("Heidi")
+    group = api.group("Support", [grace, heidi])
+    await api.send(grace, group, "@fixbot_local_bot " + LONG_COMPLAINT)
+    first = await api.wait_for_bot_message(group, 1)
+    if "Turn on iCloud Backup" not in first.text:
+        # Someone else's question is not theirs to answer.
+        await api.press_button(heidi, first, first.labels[0])
+        await api.settle()
+        assert any("belongs to Grace" in toast for toast in api.toasts(heidi))
+    walk = await walk_or_offer(
+        api, grace, group, first, "Turn on iCloud Backup", "iCloud backup fails or never finishes"
+    )
+    assert "Fix 1 of 9" in walk.text
