@@ -38,6 +38,24 @@ def test_at_least_93_percent_of_off_topic_messages_are_rejected(matcher: Matcher
     assert report.off_topic_rejection >= 0.93, report.render()
 
 
+def test_first_replies_help_and_rarely_walk_the_wrong_way(matcher: Matcher) -> None:
+    report = evaluate(matcher, load_cases(COMPLAINTS))
+    assert report.helpful >= 0.97, report.render()
+    assert report.wrong_walks <= 0.03, report.render()
+    assert report.questions <= 0.10, report.render()
+
+
+def test_labels_with_also_and_none_are_judged_as_a_person_would(matcher: Matcher) -> None:
+    from bot.evaluation import Case, Kind, Outcome
+
+    walk = matcher.match("my wifi won't connect")
+    assert Outcome(Case("x", "update_ios", ("wifi",)), walk).kind is Kind.RIGHT_WALK
+    assert Outcome(Case("x", "update_ios"), walk).kind is Kind.WRONG_WALK
+    refusal = matcher.match("how do i cook pasta")
+    assert Outcome(Case("x", "restart", ("none",)), refusal).helpful
+    assert not Outcome(Case("x", "restart"), refusal).helpful
+
+
 def test_every_content_example_matches_its_own_intent_best(matcher: Matcher) -> None:
     assert collisions(matcher) == []
 
