@@ -3,6 +3,9 @@
     python benchmarks/telegram.py                 # 1,000 chats, 50 ms a Bot API call
     python benchmarks/telegram.py --chats 200     # quicker
 
+Last, one chat floods (200 messages at once) and ten other chats each send /help: their reply
+latency shows that a busy chat does not keep the others waiting.
+
 Each chat sends two commands (/fix wifi, /fix storage) and then presses a button on the bot's
 latest message: a mix of texts and presses, 3 updates a chat. The same bot (`fixbot run`, in
 its own process against the local server in this one) runs twice: with fixbot's
@@ -106,6 +109,29 @@ async def run(chats: int, concurrent: int, latency: float) -> Result:
         return Result(mode, chats, chats * 3, seconds, latencies, order_kept)
 
 
+async def flood(latency: float, flood: int = 200, others: int = 10) -> list[float]:
+    """One chat sends `flood` messages at once; then `others` chats each send /help.
+    Returns the other chats' reply latencies (seconds)."""
+    async with LocalBotApi() as api:
+        api.latency = latency
+        with tempfile.TemporaryDirectory() as data:
+            async with bot_process(api, Path(data), 64):
+                loud = api.user("loud")
+                loud_chat = api.private_chat(loud)
+                for n in range(flood):
+                    await api.send(loud, loud_chat, f"hello {n}")
+                quiet = [api.user(f"quiet{n}") for n in range(others)]
+                rooms = [api.private_chat(user) for user in quiet]
+                asked = {}
+                for user, room in zip(quiet, rooms, strict=True):
+                    asked[room.id] = time.perf_counter()
+                    await api.send(user, room, "/help")
+                times = api.reply_times
+                await api.wait_for(lambda: all(times.get(r.id) for r in rooms), timeout=600)
+                await api.wait_for(lambda: len(times.get(loud_chat.id, ())) >= flood, 3600)
+                return [times[r.id][0] - asked[r.id] for r in rooms]
+
+
 @asynccontextmanager
 async def bot_process(api: LocalBotApi, data: Path, concurrent: int) -> AsyncIterator[None]:
     """`fixbot run` in its own process (and so on its own core), as it runs in production."""
@@ -153,6 +179,12 @@ async def main() -> None:
         print("| " + " | ".join(result.row()) + " |")
     speedup = (fast.updates / fast.seconds) / (slow.updates / slow.seconds)
     print(f"\nThroughput: {speedup:.1f}x one-at-a-time.")
+    waits = sorted(await flood(args.latency))
+    print(
+        f"While one chat sends 200 messages at once, another chat's /help is answered in "
+        f"{statistics.median(waits) * 1000:.0f} ms (median of {len(waits)} chats; slowest "
+        f"{waits[-1] * 1000:.0f} ms) at {args.latency * 1000:.0f} ms a Bot API call."
+    )
 
 
 if __name__ == "__main__":

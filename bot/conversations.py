@@ -11,7 +11,7 @@ from __future__ import annotations
 from bot.engine import Engine
 from bot.events import Event, Turn
 from bot.locks import KeyedLocks
-from bot.session import Outcome, Session, SessionKey
+from bot.session import Outcome, Session, SessionKey, fresh
 from bot.store import Store
 
 
@@ -24,7 +24,7 @@ class Conversations:
     async def handle(self, key: SessionKey, event: Event) -> Turn:
         """Apply `event` to the session under `key` and persist the result."""
         async with self._locks.hold(key):
-            session = await self.store.load(key) or Session()
+            session = await self.store.load(key) or fresh(event.at)
             turn = self.engine.handle(session, event)
             if turn.session != session or turn.outcomes:
                 await self.store.save_turn(key, turn.session, turn.outcomes, event.at)

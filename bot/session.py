@@ -123,6 +123,17 @@ class Session:
             return cls()
 
 
+def fresh(at: float) -> Session:
+    """The session of someone with nothing stored (new, or their walk expired and was purged).
+
+    Its revisions count on from the clock's milliseconds rather than from 0, so they never
+    repeat those of an earlier, expired session under the same key: a day-old button is
+    stale, and never moves a new walk. (A walk would need more than a thousand turns a second
+    to catch up with the clock.) Thirteen digits still fit Telegram's 64-byte button data.
+    """
+    return Session(revision=int(at * 1000), updated_at=at)
+
+
 def idle(**overrides: Any) -> dict[str, Any]:
     """The fields of a session with no walk under way, changed by `overrides`."""
     return {

@@ -4,6 +4,7 @@ API server on 127.0.0.1. Each test is what people in a chat would do and see."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -43,17 +44,22 @@ async def api() -> AsyncIterator[LocalBotApi]:
 class Bot:
     """The running bot, which a test can restart."""
 
-    def __init__(self, api: LocalBotApi, engine: Engine, data_dir: Path) -> None:
+    def __init__(self, api: LocalBotApi, engine: Engine, data_dir: Path, **config) -> None:
         self.api, self.engine, self.data_dir = api, engine, data_dir
+        self.config = {"max_retries": 5, **config}
+        self.hours_later = 0.0
+        """Moves the store's clock forward, so that sessions expire."""
         self._stack: AsyncExitStack | None = None
 
     async def start(self) -> None:
         self._stack = AsyncExitStack()
-        store = await SQLiteStore.open(self.data_dir / "fixbot.sqlite3")
+        store = await SQLiteStore.open(
+            self.data_dir / "fixbot.sqlite3", clock=lambda: time.time() + self.hours_later * 3600
+        )
         self._stack.push_async_callback(store.close)
         services = Services(Conversations(self.engine, store), WORDING)
         application = build_application(
-            TelegramConfig(self.api.token, self.api.base_url, max_retries=5), services
+            TelegramConfig(self.api.token, self.api.base_url, **self.config), services
         )
         await self._stack.enter_async_context(polling(application, poll_timeout=1))
 
@@ -390,3 +396,44 @@ async def test_a_long_noisy_message_in_a_group_gets_the_walk_or_a_one_tap_questi
         api, grace, group, first, "Turn on iCloud Backup", "iCloud backup fails or never finishes"
     )
     assert "Fix 1 of 9" in walk.text
+
+
+# -- one busy chat, many quiet ones ---------------------------------------------------------------
+
+
+async def test_one_chat_flooding_does_not_keep_another_chat_waiting(
+    api: LocalBotApi, engine: Engine, tmp_path: Path
+) -> None:
+    busy = Bot(api, engine, tmp_path, max_concurrent_updates=4)
+    await busy.start()
+    try:
+        api.latency = 0.02
+        alice, bob = api.user("Alice"), api.user("Bob")
+        alices, bobs = api.private_chat(alice), api.private_chat(bob)
+        for n in range(40):
+            await api.send(alice, alices, f"hello {n}")
+        await api.send(bob, bobs, "/help")
+        await api.wait_for_bot_message(bobs, 1, timeout=30)
+        # Bob's turn came after one or two of Alice's, not after her whole backlog.
+        assert len(api.bot_messages(alices)) < 10
+        await api.wait_for_bot_message(alices, 40, timeout=30)
+        texts = [m.text for m in api.bot_messages(alices)]
+        assert len(texts) == 40  # and every one of Alice's messages was answered
+    finally:
+        await busy.stop()
+
+
+async def test_a_day_old_button_does_not_move_a_new_walk(api: LocalBotApi, bot: Bot) -> None:
+    alice = api.user("Alice")
+    chat = api.private_chat(alice)
+    await api.send(alice, chat, "/fix wifi")
+    old = await api.wait_for_bot_message(chat, 1)
+    bot.hours_later = 25  # the walk expires; a new one starts the next day
+    await api.send(alice, chat, "/fix wifi")
+    new = await api.wait_for_bot_message(chat, 2)
+    bot.hours_later = 0  # (the test's clock jumps only across the expiry)
+    await api.press_button(alice, old, "Done")
+    await api.settle()
+    assert any("earlier step" in toast for toast in api.toasts(alice))
+    messages = {m.message_id: m for m in api.bot_messages(chat)}
+    assert "Step 1 of 4" in messages[new.message_id].text  # the new walk did not move

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable
@@ -60,21 +61,37 @@ class TelegramConfig:
     """Updates in progress at once; 1 handles them one at a time."""
 
 
+_WIDE_OPEN: Final = 1_000_000
+"""python-telegram-bot's own limit, set out of the way (see PerConversationUpdateProcessor)."""
+
+
 class PerConversationUpdateProcessor(BaseUpdateProcessor):
     """Updates run concurrently, but two of the same (chat, user, topic) run one after the
     other, in the order they arrived: python-telegram-bot alone would either run everything
-    one at a time or lose that order."""
+    one at a time or lose that order.
+
+    An update first waits for its conversation, then for one of `max_concurrent_updates`
+    slots. python-telegram-bot takes its slot before calling `do_process_update` (and that
+    method is final), so with its limit in force one chat's queued updates would hold every
+    slot while they wait for their own conversation, and every other chat would wait too.
+    Its limit is therefore set wide open and the real one is kept here.
+    """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(_WIDE_OPEN)
+        if max_concurrent_updates < 1:
+            raise ValueError("max_concurrent_updates must be at least 1")
+        self.slots = max_concurrent_updates
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: KeyedLocks[SessionKey] = KeyedLocks()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = conversation_key(update)
         if key is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
-        async with self._locks.hold(key):
+        async with self._locks.hold(key), self._slots:
             await coroutine
 
     async def initialize(self) -> None:
