@@ -10,11 +10,13 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Final
 
 from pydantic import ValidationError
 
@@ -38,6 +40,7 @@ from bot.evaluation import (
 from bot.matcher import Match, Matcher, Thresholds
 from bot.settings import Settings
 from bot.store import Store, open_store
+from bot.store.sqlite import DATABASE_FILE
 from bot.transports.console import ConsoleChat
 from bot.wording import Wording
 
@@ -56,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         settings = _settings()
-        _configure_logging(settings.log_level)
+        _configure_logging(settings.log_level, settings.log_messages)
         return int(args.handler(args, settings))
     except ContentError as exc:
         _print_content_problems(exc)
@@ -140,7 +143,7 @@ def _settings() -> Settings:
         raise ConfigError(f"invalid setting(s): {wrong}; see .env.example") from None
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, log_messages: bool = False) -> None:
     logging.basicConfig(
         level=level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -148,6 +151,10 @@ def _configure_logging(level: str) -> None:
     # At INFO httpx logs every request URL, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    if not log_messages:
+        # At DEBUG python-telegram-bot logs whole updates and requests: people's messages,
+        # names and ids. Only FIXBOT_LOG_MESSAGES=true lets them into the log.
+        logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
 
 
 def _print_content_problems(exc: ContentError) -> None:
@@ -333,15 +340,30 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         )
         asyncio.run(_console(Engine(catalog), settings))
         return EXIT_OK
-    if settings.webhook_url and not settings.webhook_secret:
-        raise ConfigError(
-            "FIXBOT_WEBHOOK_URL is set but FIXBOT_WEBHOOK_SECRET is not: a webhook without a "
-            "secret would take updates from anyone. Set FIXBOT_WEBHOOK_SECRET (1-256 of "
-            "A-Z, a-z, 0-9, _ and -)."
-        )
+    if settings.webhook_url:
+        _check_webhook_secret(settings)
     _hide_from_logs(settings.token)
     asyncio.run(_serve(Engine(catalog), settings))
     return EXIT_OK
+
+
+WEBHOOK_SECRET: Final = re.compile(r"[A-Za-z0-9_-]{16,256}")
+"""Telegram allows 1-256 of these characters; fewer than 16 can be guessed."""
+
+
+def _check_webhook_secret(settings: Settings) -> None:
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if not secret:
+        raise ConfigError(
+            "FIXBOT_WEBHOOK_URL is set but FIXBOT_WEBHOOK_SECRET is not: a webhook without a "
+            "secret would take updates from anyone. Set FIXBOT_WEBHOOK_SECRET (16-256 of "
+            "A-Z, a-z, 0-9, _ and -)."
+        )
+    if not WEBHOOK_SECRET.fullmatch(secret):
+        raise ConfigError(
+            f"FIXBOT_WEBHOOK_SECRET is {len(secret)} characters long or holds characters "
+            "Telegram does not allow: use 16-256 of A-Z, a-z, 0-9, _ and -."
+        )
 
 
 async def _serve(engine: Engine, settings: Settings) -> None:
@@ -361,7 +383,15 @@ async def _serve(engine: Engine, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with await open_store(settings.data_dir) as store:
+    conflict = asyncio.Event()
+
+    def on_conflict() -> None:
+        conflict.set()
+        stop.set()
+
+    keep = settings.keep_outcomes_days * 24 * 3600.0
+    async with await open_store(settings.data_dir, keep_outcomes=keep) as store:
+        log.info("data: %s", (settings.data_dir / DATABASE_FILE).resolve())
         services = Services(Conversations(engine, store), Wording())
         config = TelegramConfig(
             settings.token,
@@ -381,7 +411,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
             )
             mode = f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
         else:
-            runner = polling(application)
+            runner = polling(application, on_conflict=on_conflict)
             mode = "long polling"
         try:
             async with runner:
@@ -389,6 +419,12 @@ async def _serve(engine: Engine, settings: Settings) -> None:
                 purging = asyncio.create_task(_purge_expired(store))
                 await stop.wait()
                 purging.cancel()
+            if conflict.is_set():
+                raise ConfigError(
+                    "another program is receiving this bot's updates (Telegram answered 409); "
+                    "only one may poll a token: stop the other one, or give this bot its own "
+                    "token"
+                )
         except InvalidToken:
             raise ConfigError("Telegram refused the token: check TELEGRAM_BOT_TOKEN") from None
         except NetworkError as exc:
@@ -399,10 +435,14 @@ async def _serve(engine: Engine, settings: Settings) -> None:
 
 
 async def _purge_expired(store: Store, every: float = 3600.0) -> None:
+    """Purge at start, then every hour; a failed purge is logged and tried again next time."""
     while True:
+        try:
+            gone = await store.purge_expired()
+            log.info("purged %d expired session(s) and outcomes past their keeping time", gone)
+        except Exception:
+            log.exception("purging failed; trying again in %.0f minutes", every / 60)
         await asyncio.sleep(every)
-        gone = await store.purge_expired()
-        log.info("purged %d expired session(s)", gone)
 
 
 class _Redact(logging.Filter):

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     webhook_path: str = Field(
         default="telegram", validation_alias=AliasChoices("FIXBOT_WEBHOOK_PATH")
     )
+    keep_outcomes_days: int = Field(
+        default=90, ge=1, le=3650, validation_alias=AliasChoices("FIXBOT_KEEP_OUTCOMES_DAYS")
+    )
+    log_messages: bool = Field(default=False, validation_alias=AliasChoices("FIXBOT_LOG_MESSAGES"))
 
     @property
     def token(self) -> str:

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 from bot.localapi import LocalBotApi
+from bot.session import Outcome, SessionKey
 from bot.settings import REPOSITORY_ROOT
+from bot.store import SQLiteStore
 
 
 async def start_bot(api: LocalBotApi, data_dir: Path, **extra: str) -> asyncio.subprocess.Process:
@@ -99,3 +101,104 @@ async def test_a_wrong_token_says_so_without_showing_it(tmp_path: Path) -> None:
 
 def test_repository_root_is_where_the_content_is() -> None:
     assert (REPOSITORY_ROOT / "intents").is_dir()
+
+
+# -- one bot per data folder and per token; start-up failures are one clear line ----------------
+
+
+async def refused(api: LocalBotApi, data_dir: Path, **extra: str) -> str:
+    """Start `fixbot run`, expect it to refuse with exit code 1; return what it said."""
+    bot = await start_bot(api, data_dir, **extra)
+    _, stderr = await asyncio.wait_for(bot.communicate(), 60)
+    text = stderr.decode()
+    assert bot.returncode == 1, text
+    assert "Traceback" not in text
+    return text
+
+
+async def test_a_second_bot_on_the_same_data_folder_refuses_to_start(tmp_path: Path) -> None:
+    async with LocalBotApi() as api:
+        first = await start_bot(api, tmp_path)
+        try:
+            await api.wait_for(lambda: api.calls["getupdates"] > 0, timeout=60)
+            text = await refused(api, tmp_path)
+            assert "already using the data folder" in text
+            assert str(first.pid) in text
+        finally:
+            await stop_bot(first)
+
+
+async def test_two_bots_polling_one_token_are_told_so_and_not_retried_forever(
+    tmp_path: Path,
+) -> None:
+    """Two programs on one token cannot both work (each update reaches one of them at
+    random); instead of cutting each other off forever, both stop and say why."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    async with LocalBotApi() as api:
+        first = await start_bot(api, tmp_path / "one")
+        await api.wait_for(lambda: api.calls["getupdates"] > 0, timeout=60)
+        second = await start_bot(api, tmp_path / "two")
+        for bot in (first, second):
+            _, stderr = await asyncio.wait_for(bot.communicate(), 60)
+            text = stderr.decode()
+            assert bot.returncode == 1, text
+            assert "another program is receiving this bot's updates" in text
+            assert "Traceback" not in text
+
+
+async def test_start_up_failures_are_one_clear_line(tmp_path: Path) -> None:
+    async with LocalBotApi() as api:
+        a_file = tmp_path / "not-a-folder"
+        a_file.write_text("x")
+        text = await refused(api, tmp_path, FIXBOT_DATA_DIR=str(a_file))
+        assert "is a file" in text
+
+        damaged = tmp_path / "damaged"
+        damaged.mkdir()
+        (damaged / "fixbot.sqlite3").write_bytes(b"this is not a database" * 100)
+        text = await refused(api, damaged)
+        assert "not a SQLite database, or it is damaged" in text
+        assert "fixbot.sqlite3" in text
+
+        text = await refused(
+            api,
+            tmp_path,
+            FIXBOT_WEBHOOK_URL="https://example.invalid/hook",
+            FIXBOT_WEBHOOK_SECRET="short",
+        )
+        assert "FIXBOT_WEBHOOK_SECRET is 5 characters long" in text
+
+
+async def test_the_data_is_private_and_messages_stay_out_of_debug_logs(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with LocalBotApi() as api:
+        bot = await start_bot(api, tmp_path, FIXBOT_DATA_DIR=str(data))
+        try:
+            nina = api.user("Nina")
+            chat = api.private_chat(nina)
+            await api.send(nina, chat, "my secret wifi complaint xyzzy")
+            await api.wait_for_bot_message(chat, 1, timeout=60)
+        finally:
+            log = await stop_bot(bot)
+    assert (data.stat().st_mode & 0o777) == 0o700
+    assert (data / "fixbot.sqlite3").stat().st_mode & 0o777 == 0o600
+    assert "xyzzy" not in log  # the log level is DEBUG (see start_bot)
+    assert "Nina" not in log
+
+
+async def test_old_outcomes_are_purged_at_start(tmp_path: Path) -> None:
+    long_ago = 1_000_000.0
+    store = await SQLiteStore.open(tmp_path / "fixbot.sqlite3", clock=lambda: long_ago)
+    await store.record(SessionKey(1, 1), [Outcome("started", intent="wifi")], long_ago)
+    await store.close()
+    async with LocalBotApi() as api:
+        bot = await start_bot(api, tmp_path, FIXBOT_KEEP_OUTCOMES_DAYS="30")
+        try:
+            await api.wait_for(lambda: api.calls["getupdates"] > 0, timeout=60)
+        finally:
+            log = await stop_bot(bot)
+    assert "purged" in log
+    reader = await SQLiteStore.open(tmp_path / "fixbot.sqlite3", read_only=True)
+    assert await reader.outcomes() == []
+    await reader.close()

@@ -105,6 +105,15 @@ class TestStoreContract:
         assert await store.purge_expired() == 1
         assert await store.load(BOB) is not None
 
+    async def test_purging_drops_outcomes_past_their_keeping_time(
+        self, store: Store, clock: Clock
+    ) -> None:
+        store.keep_outcomes = 90 * 86400
+        await store.record(ALICE, [Outcome("started", intent="wifi")], clock.now - 91 * 86400)
+        await store.record(BOB, [Outcome("started", intent="power")], clock.now - 89 * 86400)
+        await store.purge_expired()
+        assert [row.key for row in await store.outcomes()] == [BOB]
+
     async def test_delete_forgets_a_session(self, store: Store) -> None:
         await store.save_turn(ALICE, walking(), [], 1_000_000.0)
         await store.delete(ALICE)

@@ -279,7 +279,7 @@ async def test_a_blocked_user_is_recorded_not_crashed_on(api: LocalBotApi, bot: 
     await api.settle()
     await api.wait_for(lambda: any("blocked" in e for _, e in api.errors))
     await api.settle()
-    reader = await SQLiteStore.open(bot.data_dir / "fixbot.sqlite3")
+    reader = await SQLiteStore.open(bot.data_dir / "fixbot.sqlite3", read_only=True)
     undeliverable = [r for r in await reader.outcomes() if r.outcome.result == "undeliverable"]
     await reader.close()
     assert undeliverable[0].key.user_id == ivan.id
@@ -437,3 +437,18 @@ async def test_a_day_old_button_does_not_move_a_new_walk(api: LocalBotApi, bot: 
     assert any("earlier step" in toast for toast in api.toasts(alice))
     messages = {m.message_id: m for m in api.bot_messages(chat)}
     assert "Step 1 of 4" in messages[new.message_id].text  # the new walk did not move
+
+
+async def test_a_press_whose_edit_fails_gets_the_step_as_a_new_message(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    ivan = api.user("Ivan")
+    chat = api.private_chat(ivan)
+    await api.send(ivan, chat, "/fix wifi")
+    walk = await api.wait_for_bot_message(chat, 1)
+    api.fail("editMessageText", code=500, count=10)  # Telegram has a bad minute
+    await api.press_button(ivan, walk, "Done")
+    step = await api.wait_for_bot_message(chat, 2)
+    assert "Step 2 of 4" in step.text  # never silence: the step comes as a new message
+    await api.settle()
+    assert api.pending_callbacks() == 0

@@ -286,6 +286,7 @@ class LocalBotApi:
         self._updates: deque[dict[str, Any]] = deque()
         self._update_ids = itertools.count(1)
         self._new_update = asyncio.Event()
+        self._poll_generation = 0
         self._changed = asyncio.Condition()
         self._webhook: dict[str, Any] | None = None
         self._webhook_task: asyncio.Task[None] | None = None
@@ -598,9 +599,20 @@ class LocalBotApi:
         limit = min(max(_int(params.get("limit"), 100), 1), 100)
         timeout = min(max(float(params.get("timeout") or 0), 0.0), MAX_LONG_POLL)
         allowed = _json(params.get("allowed_updates"))
+        # As Telegram does: a new long poll ends the one still waiting with 409, so two
+        # programs polling one token keep cutting each other off.
+        self._poll_generation += 1
+        mine = self._poll_generation
+        self._new_update.set()
         self._confirm(offset)
         deadline = time.monotonic() + timeout
         while True:
+            if self._poll_generation != mine:
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only "
+                    "one bot instance is running",
+                )
             ready = [u for u in self._updates if _allowed(u, allowed)][:limit]
             remaining = deadline - time.monotonic()
             if ready or remaining <= 0:

@@ -12,6 +12,8 @@ from bot.session import Outcome, Session, SessionKey
 
 DEFAULT_TTL: Final = 24 * 3600.0
 """A session nobody touched for this many seconds is gone."""
+DEFAULT_KEEP_OUTCOMES: Final = 90 * 24 * 3600.0
+"""Outcomes older than this many seconds are purged (FIXBOT_KEEP_OUTCOMES_DAYS)."""
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,15 @@ class OutcomeRow:
 class Store(ABC):
     """Sessions and outcomes. Every method is safe to call from many tasks at once."""
 
-    def __init__(self, ttl: float = DEFAULT_TTL, clock: Callable[[], float] | None = None):
+    def __init__(
+        self,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float] | None = None,
+        keep_outcomes: float = DEFAULT_KEEP_OUTCOMES,
+    ):
         self.ttl = ttl
         self.clock = clock or time.time
+        self.keep_outcomes = keep_outcomes
 
     def expired(self, updated_at: float) -> bool:
         return self.clock() - updated_at > self.ttl
@@ -57,7 +65,8 @@ class Store(ABC):
 
     @abstractmethod
     async def purge_expired(self) -> int:
-        """Delete expired sessions; return how many went."""
+        """Delete expired sessions, and outcomes older than `keep_outcomes`; return how many
+        sessions went."""
 
     @abstractmethod
     async def close(self) -> None:

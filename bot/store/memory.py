@@ -6,14 +6,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.session import Outcome, Session, SessionKey
-from bot.store.base import DEFAULT_TTL, OutcomeRow, Store
+from bot.store.base import DEFAULT_KEEP_OUTCOMES, DEFAULT_TTL, OutcomeRow, Store
 
 
 class MemoryStore(Store):
     """Sessions are kept as dicts, as a real backend would serialise them."""
 
-    def __init__(self, ttl: float = DEFAULT_TTL, clock: Callable[[], float] | None = None):
-        super().__init__(ttl, clock)
+    def __init__(
+        self,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float] | None = None,
+        keep_outcomes: float = DEFAULT_KEEP_OUTCOMES,
+    ):
+        super().__init__(ttl, clock, keep_outcomes)
         self._sessions: dict[SessionKey, dict[str, Any]] = {}
         self._outcomes: list[OutcomeRow] = []
 
@@ -46,6 +51,8 @@ class MemoryStore(Store):
         gone = [k for k, v in self._sessions.items() if self.expired(v["updated_at"])]
         for key in gone:
             del self._sessions[key]
+        cutoff = self.clock() - self.keep_outcomes
+        self._outcomes = [row for row in self._outcomes if row.at >= cutoff]
         return len(gone)
 
     async def close(self) -> None:

@@ -15,20 +15,23 @@ trips, not SQLite, would set the pace of the whole bot.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import IO, Any, Final, TypeVar
 
 from bot.errors import StoreError
 from bot.session import Outcome, Session, SessionKey
-from bot.store.base import DEFAULT_TTL, OutcomeRow, Store
+from bot.store.base import DEFAULT_KEEP_OUTCOMES, DEFAULT_TTL, OutcomeRow, Store
 
 DATABASE_FILE: Final = "fixbot.sqlite3"
+LOCK_FILE: Final = "fixbot.lock"
 
 MIGRATIONS: Final[tuple[str, ...]] = (
     # 1: sessions
@@ -54,6 +57,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX outcomes_key ON outcomes (key, id);
     CREATE INDEX sessions_updated_at ON sessions (updated_at);
     """,
+    # 3: outcomes are kept for a number of days, then purged
+    """
+    CREATE INDEX outcomes_at ON outcomes (at);
+    """,
 )
 """Migration N (1-based) takes the schema from version N-1 to N. Only ever append."""
 
@@ -72,10 +79,13 @@ class SQLiteStore(Store):
         worker: ThreadPoolExecutor,
         ttl: float = DEFAULT_TTL,
         clock: Callable[[], float] | None = None,
+        keep_outcomes: float = DEFAULT_KEEP_OUTCOMES,
+        lock: DataFolderLock | None = None,
     ) -> None:
-        super().__init__(ttl, clock)
+        super().__init__(ttl, clock, keep_outcomes)
         self._db = connection
         self._worker = worker
+        self._lock = lock
         self._pending: list[tuple[_TurnRow, asyncio.Future[None]]] = []
         self._committer: asyncio.Task[None] | None = None
         # Write-through cache of recent sessions: this process is the database's only writer
@@ -84,17 +94,34 @@ class SQLiteStore(Store):
 
     @classmethod
     async def open(
-        cls, path: Path, ttl: float = DEFAULT_TTL, clock: Callable[[], float] | None = None
+        cls,
+        path: Path,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float] | None = None,
+        keep_outcomes: float = DEFAULT_KEEP_OUTCOMES,
+        read_only: bool = False,
     ) -> SQLiteStore:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (or create) the database at `path`, as the only process writing in its folder.
+
+        Raises StoreError, with one sentence naming the file or folder, when the folder is a
+        file or cannot be made, another fixbot holds it, or the database cannot be read or
+        written: all found here, at start, rather than on someone's first walk. `read_only`
+        opens an existing database for reading beside a running bot (reports, tests).
+        """
+        lock = None
+        if not read_only:
+            _make_private_folder(path.parent)
+            lock = DataFolderLock.take(path.parent)
         worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fixbot-sqlite")
         loop = asyncio.get_running_loop()
         try:
-            connection = await loop.run_in_executor(worker, _connect, path)
+            connection = await loop.run_in_executor(worker, _connect, path, read_only)
         except BaseException:
             worker.shutdown(wait=False)
+            if lock is not None:
+                lock.release()
             raise
-        return cls(connection, worker, ttl, clock)
+        return cls(connection, worker, ttl, clock, keep_outcomes, lock)
 
     async def _run(self, function: Callable[[sqlite3.Connection], _T]) -> _T:
         loop = asyncio.get_running_loop()
@@ -161,9 +188,13 @@ class SQLiteStore(Store):
         ]
 
     async def purge_expired(self) -> int:
-        cutoff = self.clock() - self.ttl
+        now = self.clock()
+        cutoff = now - self.ttl
         for key in [k for k, (_, updated_at) in self._recent.items() if updated_at < cutoff]:
             self._remember(key, None)
+        await self._run(
+            partial(_write, "DELETE FROM outcomes WHERE at < ?", (now - self.keep_outcomes,))
+        )
         return await self._run(
             partial(_write, "DELETE FROM sessions WHERE updated_at < ?", (cutoff,))
         )
@@ -173,24 +204,106 @@ class SQLiteStore(Store):
             await asyncio.gather(self._committer, return_exceptions=True)
         await self._run(lambda db: db.close())
         self._worker.shutdown(wait=True)
+        if self._lock is not None:
+            self._lock.release()
 
 
 # --------------------------------------------------------------------------------------------
 # On the worker thread
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+class DataFolderLock:
+    """One fixbot per data folder: two processes writing the same walks would undo each
+    other's steps (an overlapping deploy, a second `fixbot run`). An exclusive lock on a file
+    in the folder, held while the store is open; the system drops it if the process dies."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self._handle: IO[str] | None = handle
+
+    @classmethod
+    def take(cls, folder: Path) -> DataFolderLock:
+        path = folder / LOCK_FILE
+        try:
+            handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create {path} ({exc.strerror}); check FIXBOT_DATA_DIR"
+            ) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise StoreError(
+                f"another fixbot (process {holder}) is already using the data folder {folder}; "
+                "stop it first, or give this one its own FIXBOT_DATA_DIR"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        return cls(handle)
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def _make_private_folder(folder: Path) -> None:
+    """The data folder, made readable by its owner only when fixbot creates it."""
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"the data folder {folder} is a file; point FIXBOT_DATA_DIR at a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise StoreError(f"cannot create the data folder {folder} ({exc.strerror})") from None
+
+
+def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
     # The connection is made and used on the one worker thread only.
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        if read_only:
+            connection = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+            )
+            connection.execute("SELECT count(*) FROM sessions").fetchone()
+            return connection
+        # People's walks are nobody else's business: the database is its owner's only. SQLite
+        # gives its -wal and -shm files the database file's permissions.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open the database {path} ({_reason(exc)})") from None
     try:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=5000")
         migrate(connection)
+        # A database that can be read but not written is found now, not on the first walk.
+        with _transaction(connection):
+            connection.execute("CREATE TABLE IF NOT EXISTS _write_check (x)")
+            connection.execute("DROP TABLE _write_check")
+    except sqlite3.Error as exc:
+        connection.close()
+        raise StoreError(f"cannot use the database {path} ({_reason(exc)})") from None
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def _reason(exc: OSError | sqlite3.Error) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    text = str(exc)
+    if "not a database" in text:
+        return "it is not a SQLite database, or it is damaged; move it aside to start afresh"
+    if "readonly" in text or "read-only" in text:
+        return "it cannot be written: check the file's and the folder's permissions"
+    return text
 
 
 def _select_session(key: str, db: sqlite3.Connection) -> tuple[str, float] | None:
@@ -274,6 +387,8 @@ def migrate(connection: sqlite3.Connection) -> int:
     return start
 
 
-async def open_store(data_dir: Path, ttl: float = DEFAULT_TTL) -> SQLiteStore:
+async def open_store(
+    data_dir: Path, ttl: float = DEFAULT_TTL, keep_outcomes: float = DEFAULT_KEEP_OUTCOMES
+) -> SQLiteStore:
     """The default store: SQLite in `data_dir`."""
-    return await SQLiteStore.open(data_dir / DATABASE_FILE, ttl)
+    return await SQLiteStore.open(data_dir / DATABASE_FILE, ttl, keep_outcomes=keep_outcomes)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
 from telegram import BotCommand, Update
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, Conflict, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -156,15 +156,37 @@ async def register_commands(application: Application[Any, Any, Any, Any, Any, An
 
 @asynccontextmanager
 async def polling(
-    application: Application[Any, Any, Any, Any, Any, Any], poll_timeout: float = 10
+    application: Application[Any, Any, Any, Any, Any, Any],
+    poll_timeout: float = 10,
+    on_conflict: Callable[[], None] | None = None,
 ) -> AsyncIterator[None]:
-    """Run the application with long polling inside the current event loop."""
+    """Run the application with long polling inside the current event loop.
+
+    `on_conflict` is called when Telegram says another program is polling with the same token
+    (409): retrying would only make the two cut each other off forever.
+    """
+
+    def polling_failed(error: TelegramError) -> None:
+        if isinstance(error, Conflict) and "getupdates" in error.message.lower():
+            log.error(
+                "Telegram says another program is receiving this bot's updates (%s). Only one "
+                "may: stop the other one, or give this bot its own token.",
+                error.message,
+            )
+            if on_conflict is not None:
+                on_conflict()
+            return
+        log.warning("polling failed, retrying: %s", error)
+
     async with application:
         await register_commands(application)
         await application.start()
         updater = _updater(application)
         await updater.start_polling(
-            poll_interval=0, timeout=int(poll_timeout), allowed_updates=ALLOWED_UPDATES
+            poll_interval=0,
+            timeout=int(poll_timeout),
+            allowed_updates=ALLOWED_UPDATES,
+            error_callback=polling_failed,
         )
         try:
             yield

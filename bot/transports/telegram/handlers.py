@@ -247,6 +247,11 @@ async def _edit(
             await _send(context, message, reply, session, key, reply_to=None)
             return
         raise
+    except TelegramError as exc:
+        # The step is saved; the person must see it. A new message is the next best thing
+        # to an edit (Telegram failing, or timing out, on the edit).
+        log.warning("chat %s: could not edit (%s); sending the step anew", message.chat_id, exc)
+        await _send(context, message, reply, session, key, reply_to=None)
 
 
 async def _html_or_plain(
