@@ -452,3 +452,46 @@ async def test_a_press_whose_edit_fails_gets_the_step_as_a_new_message(
     assert "Step 2 of 4" in step.text  # never silence: the step comes as a new message
     await api.settle()
     assert api.pending_callbacks() == 0
+
+
+# -- anonymous admins and channels ---------------------------------------------------------------
+
+
+async def test_an_anonymous_admin_walks_as_the_group_and_only_admins_press_for_it(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    olga, paul, rita = api.user("Olga"), api.user("Paul"), api.user("Rita")
+    group = api.group("Support", {olga: "administrator", paul: "administrator", rita: "member"})
+    await api.send(olga, group, "/fix wifi", as_chat=group)  # posted as the group
+    walk = await api.wait_for_bot_message(group, 1)
+    assert "Get onto Wi-Fi" in walk.text
+    await api.press_button(rita, walk, "Done")  # a member is not the group's admin
+    await api.settle()
+    assert any("belongs to the admins of Support" in t for t in api.toasts(rita))
+    await api.press_button(olga, walk, "Done")  # Telegram names the real admin on a press
+    walk = await api.wait_for_edit(group, walk.message_id, walk.text)
+    assert "Step 2 of 4" in walk.text
+    # Another anonymous admin speaks for the group too, and it is the same walk.
+    await api.send(paul, group, "@fixbot_local_bot my icloud storage is full", as_chat=group)
+    switch = await api.wait_for_bot_message(group, 2)
+    assert "We're in the middle of" in switch.text
+
+
+async def test_people_posting_as_a_channel_own_their_walk_apart_from_the_group(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    sam, tess = api.user("Sam"), api.user("Tess")
+    news = api.channel("News", admins=[sam])
+    group = api.group("Support", [tess, sam])
+    await api.send(sam, group, "/fix wifi", as_chat=news)
+    await api.send(tess, group, "/fix wifi")
+    await api.wait_for_bot_message(group, 2)
+    channels, tesss = api.bot_messages(group)
+    await api.press_button(tess, channels, "Done")
+    await api.settle()
+    assert any("belongs to a channel's admins" in t for t in api.toasts(tess))
+    await api.press_button(sam, channels, "Done")
+    channels = await api.wait_for_edit(group, channels.message_id, channels.text)
+    assert "Step 2 of 4" in channels.text
+    tesss = {m.message_id: m for m in api.bot_messages(group)}[tesss.message_id]
+    assert "Step 1 of 4" in tesss.text  # separate walks

@@ -38,6 +38,10 @@ import tornado.web
 log = logging.getLogger(__name__)
 
 MAX_TEXT: Final = 4096
+ANONYMOUS_ADMIN_ID: Final = 1087968824
+"""GroupAnonymousBot: the sender Telegram shows for an admin posting as the group."""
+CHANNEL_BOT_ID: Final = 136817688
+"""Channel_Bot: the sender Telegram shows for a message posted as a channel."""
 MAX_CALLBACK_DATA: Final = 64
 CALLBACK_TIMEOUT: Final = 15.0
 """Seconds within which a callback query must be answered."""
@@ -168,6 +172,8 @@ class _Message:
     reply_to: _Message | None = None
     sticker: bool = False
     edit_date: int | None = None
+    sender_chat: Chat | None = None
+    """Who the message is shown as: the group itself (an anonymous admin) or a channel."""
 
     def view(self) -> MessageView:
         rows = []
@@ -340,6 +346,17 @@ class LocalBotApi:
             self._add_chat(chat)
         return chat
 
+    def channel(self, title: str, admins: list[User]) -> Chat:
+        """A channel whose `admins` may post as it (in a group it is linked to, say)."""
+        chat = Chat(
+            -1_000_000_000_000 - next(self._group_ids),
+            "channel",
+            title=title,
+            members={u.id: "administrator" for u in admins},
+        )
+        self._add_chat(chat)
+        return chat
+
     def group(
         self,
         title: str,
@@ -388,8 +405,13 @@ class LocalBotApi:
         text: str,
         thread: int | None = None,
         reply_to: int | None = None,
+        as_chat: Chat | None = None,
     ) -> MessageView:
-        """The user writes `text`; commands and @mentions get their entities, as Telegram does."""
+        """The user writes `text`; commands and @mentions get their entities, as Telegram does.
+
+        `as_chat`: posted as the group itself (an anonymous admin) or as a channel; Telegram
+        then names GroupAnonymousBot or Channel_Bot as the sender and the chat as sender_chat.
+        """
         entities = []
         command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
         if command:
@@ -401,7 +423,13 @@ class LocalBotApi:
                 )
         replied = self._messages[chat.id].get(reply_to) if reply_to else None
         message = self._new_message(
-            chat, user, text=text, entities=entities, thread_id=thread, reply_to=replied
+            chat,
+            user,
+            text=text,
+            entities=entities,
+            thread_id=thread,
+            reply_to=replied,
+            sender_chat=as_chat,
         )
         if chat.type == "private":
             chat.started = True
@@ -870,6 +898,15 @@ class LocalBotApi:
                 "first_name": "fixbot (local)",
                 "username": self.username,
             }
+        elif message.sender_chat is not None:
+            anonymous = message.sender_chat.id == message.chat.id
+            data["from"] = {
+                "id": ANONYMOUS_ADMIN_ID if anonymous else CHANNEL_BOT_ID,
+                "is_bot": True,
+                "first_name": "Group" if anonymous else "Channel",
+                "username": "GroupAnonymousBot" if anonymous else "Channel_Bot",
+            }
+            data["sender_chat"] = message.sender_chat.to_api()
         else:
             data["from"] = message.sender.to_api()
         if message.text is not None:

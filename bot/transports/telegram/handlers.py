@@ -17,6 +17,7 @@ from typing import Final
 from telegram import (
     Bot,
     CallbackQuery,
+    ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -112,8 +113,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     key = conversation_key(update)
     if key is None:
         return
-    if data.owner != key.user_id:
-        name = await _first_name(context.bot, message.chat_id, data.owner)
+    presser = query.from_user.id
+    if data.owner != presser and not await _speaks_for(context.bot, data.owner, presser):
+        name = await _owner_name(context.bot, message, data.owner)
         await _answer(query, wording.not_yours.format(name=name))
         return
     turn = await services(context).conversations.handle(key, ButtonPressed(data.press, time.time()))
@@ -279,9 +281,27 @@ async def _answer(query: CallbackQuery, text: str | None) -> None:
         raise
 
 
-async def _first_name(bot: Bot, chat_id: int, user_id: int) -> str:
+async def _owner_name(bot: Bot, message: Message, owner: int) -> str:
+    """Who a button belongs to, as the presser would call them."""
+    if owner == message.chat_id:
+        return f"the admins of {message.chat.title or 'this group'}"
+    if owner < 0:
+        return "a channel's admins"
     try:
-        member = await bot.get_chat_member(chat_id, user_id)
+        member = await bot.get_chat_member(message.chat_id, owner)
         return member.user.first_name
     except TelegramError:
         return "someone else"
+
+
+async def _speaks_for(bot: Bot, owner: int, presser: int) -> bool:
+    """Whether `presser` may press a button whose owner is a chat: an admin of the group
+    (its anonymous admins post as the group) or of the channel the walk was started as.
+    Telegram names the real person on a button press, so this is asked of Telegram."""
+    if owner >= 0:
+        return False  # a person's button is theirs alone
+    try:
+        member = await bot.get_chat_member(owner, presser)
+    except TelegramError:
+        return False  # the bot cannot see that chat's admins: refuse rather than guess
+    return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)

@@ -9,16 +9,28 @@ from __future__ import annotations
 from telegram import Message, Update
 
 from bot.session import SessionKey
+from bot.transports.telegram import callback_data
 
 
 def conversation_key(update: object) -> SessionKey | None:
-    """(chat, person, forum topic) of a message or button press; None for anything else."""
+    """(chat, whose, forum topic) of a message or button press; None for anything else.
+
+    Whose: the person who wrote, or the chat a message was posted as (an anonymous admin
+    posts as the group, a channel as itself), so that those senders own their walks. A press
+    acts on the conversation of the button's owner.
+    """
     if not isinstance(update, Update) or update.effective_chat is None:
         return None
-    user = update.effective_user
-    return SessionKey(
-        update.effective_chat.id, user.id if user else 0, thread(update.effective_message)
-    )
+    message = update.effective_message
+    query = update.callback_query
+    pressed = callback_data.decode(query.data) if query is not None else None
+    if pressed is not None:
+        whose = pressed.owner
+    elif message is not None and message.sender_chat is not None and query is None:
+        whose = message.sender_chat.id
+    else:
+        whose = update.effective_user.id if update.effective_user else 0
+    return SessionKey(update.effective_chat.id, whose, thread(message))
 
 
 def thread(message: Message | None) -> int | None:
