@@ -114,6 +114,20 @@ class TestStoreContract:
         await store.purge_expired()
         assert [row.key for row in await store.outcomes()] == [BOB]
 
+    async def test_the_inbox_hands_out_unhandled_updates_once_and_knows_redeliveries(
+        self, store: Store, clock: Clock
+    ) -> None:
+        assert await store.inbox_add(7, '{"update_id": 7}', clock.now)
+        assert await store.inbox_add(5, '{"update_id": 5}', clock.now)
+        assert not await store.inbox_add(7, '{"update_id": 7}', clock.now)  # redelivered
+        assert await store.inbox_pending() == [(5, '{"update_id": 5}'), (7, '{"update_id": 7}')]
+        await store.inbox_done(5)
+        assert await store.inbox_pending() == [(7, '{"update_id": 7}')]
+        assert not await store.inbox_add(5, '{"update_id": 5}', clock.now)  # handled already
+        clock.now += 2 * 86400
+        await store.purge_expired()
+        assert await store.inbox_pending() == [(7, '{"update_id": 7}')]  # unhandled stays
+
     async def test_delete_forgets_a_session(self, store: Store) -> None:
         await store.save_turn(ALICE, walking(), [], 1_000_000.0)
         await store.delete(ALICE)

@@ -12,6 +12,8 @@ from bot.session import Outcome, Session, SessionKey
 
 DEFAULT_TTL: Final = 24 * 3600.0
 """A session nobody touched for this many seconds is gone."""
+INBOX_MEMORY: Final = 24 * 3600.0
+"""Handled update ids are remembered this long, to recognise a redelivery."""
 DEFAULT_KEEP_OUTCOMES: Final = 90 * 24 * 3600.0
 """Outcomes older than this many seconds are purged (FIXBOT_KEEP_OUTCOMES_DAYS)."""
 
@@ -63,10 +65,25 @@ class Store(ABC):
     async def outcomes(self, key: SessionKey | None = None) -> list[OutcomeRow]:
         """Recorded outcomes, oldest first; only `key`'s when given."""
 
+    # -- the inbox: updates received but not yet handled ---------------------------------------
+
+    @abstractmethod
+    async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
+        """Keep a received update until it is handled; False when this id was seen before
+        (a redelivery), in which case nothing is kept."""
+
+    @abstractmethod
+    async def inbox_done(self, update_id: int) -> None:
+        """The update has been handled: never hand it out again."""
+
+    @abstractmethod
+    async def inbox_pending(self) -> list[tuple[int, str]]:
+        """Updates received but not handled (a crash or a stop came between), oldest first."""
+
     @abstractmethod
     async def purge_expired(self) -> int:
-        """Delete expired sessions, and outcomes older than `keep_outcomes`; return how many
-        sessions went."""
+        """Delete expired sessions, outcomes older than `keep_outcomes` and handled updates
+        older than a day; return how many sessions went."""
 
     @abstractmethod
     async def close(self) -> None:

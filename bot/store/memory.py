@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.session import Outcome, Session, SessionKey
-from bot.store.base import DEFAULT_KEEP_OUTCOMES, DEFAULT_TTL, OutcomeRow, Store
+from bot.store.base import DEFAULT_KEEP_OUTCOMES, DEFAULT_TTL, INBOX_MEMORY, OutcomeRow, Store
 
 
 class MemoryStore(Store):
@@ -21,6 +21,8 @@ class MemoryStore(Store):
         super().__init__(ttl, clock, keep_outcomes)
         self._sessions: dict[SessionKey, dict[str, Any]] = {}
         self._outcomes: list[OutcomeRow] = []
+        self._inbox: dict[int, tuple[str, float, bool]] = {}
+        """update id -> (data, received at, handled)."""
 
     async def load(self, key: SessionKey) -> Session | None:
         data = self._sessions.get(key)
@@ -53,7 +55,23 @@ class MemoryStore(Store):
             del self._sessions[key]
         cutoff = self.clock() - self.keep_outcomes
         self._outcomes = [row for row in self._outcomes if row.at >= cutoff]
+        forget = self.clock() - INBOX_MEMORY
+        self._inbox = {k: v for k, v in self._inbox.items() if not (v[2] and v[1] < forget)}
         return len(gone)
+
+    async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
+        if update_id in self._inbox:
+            return False
+        self._inbox[update_id] = (data, at, False)
+        return True
+
+    async def inbox_done(self, update_id: int) -> None:
+        if update_id in self._inbox:
+            data, at, _ = self._inbox[update_id]
+            self._inbox[update_id] = (data, at, True)
+
+    async def inbox_pending(self) -> list[tuple[int, str]]:
+        return sorted((k, v[0]) for k, v in self._inbox.items() if not v[2])
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -28,7 +28,7 @@ from typing import IO, Any, Final, TypeVar
 
 from bot.errors import StoreError
 from bot.session import Outcome, Session, SessionKey
-from bot.store.base import DEFAULT_KEEP_OUTCOMES, DEFAULT_TTL, OutcomeRow, Store
+from bot.store.base import DEFAULT_KEEP_OUTCOMES, DEFAULT_TTL, INBOX_MEMORY, OutcomeRow, Store
 
 DATABASE_FILE: Final = "fixbot.sqlite3"
 LOCK_FILE: Final = "fixbot.lock"
@@ -60,6 +60,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     # 3: outcomes are kept for a number of days, then purged
     """
     CREATE INDEX outcomes_at ON outcomes (at);
+    """,
+    # 4: the inbox: updates are written here before Telegram is told they arrived
+    """
+    CREATE TABLE inbox (
+        update_id INTEGER PRIMARY KEY,
+        data      TEXT NOT NULL,
+        at        REAL NOT NULL,
+        handled   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX inbox_pending ON inbox (handled, update_id);
     """,
 )
 """Migration N (1-based) takes the schema from version N-1 to N. Only ever append."""
@@ -195,9 +205,25 @@ class SQLiteStore(Store):
         await self._run(
             partial(_write, "DELETE FROM outcomes WHERE at < ?", (now - self.keep_outcomes,))
         )
+        await self._run(
+            partial(_write, "DELETE FROM inbox WHERE handled = 1 AND at < ?", (now - INBOX_MEMORY,))
+        )
         return await self._run(
             partial(_write, "DELETE FROM sessions WHERE updated_at < ?", (cutoff,))
         )
+
+    async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
+        statement = "INSERT OR IGNORE INTO inbox (update_id, data, at) VALUES (?, ?, ?)"
+        return await self._run(partial(_write, statement, (update_id, data, at))) == 1
+
+    async def inbox_done(self, update_id: int) -> None:
+        statement = "UPDATE inbox SET handled = 1 WHERE update_id = ?"
+        await self._run(partial(_write, statement, (update_id,)))
+
+    async def inbox_pending(self) -> list[tuple[int, str]]:
+        statement = "SELECT update_id, data FROM inbox WHERE handled = 0 ORDER BY update_id"
+        rows = await self._run(lambda db: db.execute(statement).fetchall())
+        return [(int(update_id), str(data)) for update_id, data in rows]
 
     async def close(self) -> None:
         if self._committer is not None:

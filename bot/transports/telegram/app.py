@@ -34,6 +34,7 @@ from bot.transports.telegram.handlers import (
     on_other,
     on_text,
 )
+from bot.transports.telegram.inbox import DurableUpdateQueue
 from bot.transports.telegram.keys import conversation_key
 from bot.transports.telegram.request import AiohttpRequest
 from bot.wording import Wording
@@ -77,11 +78,14 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
     Its limit is therefore set wide open and the real one is kept here.
     """
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    def __init__(
+        self, max_concurrent_updates: int = 64, inbox: DurableUpdateQueue | None = None
+    ) -> None:
         super().__init__(_WIDE_OPEN)
         if max_concurrent_updates < 1:
             raise ValueError("max_concurrent_updates must be at least 1")
         self.slots = max_concurrent_updates
+        self.inbox = inbox
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: KeyedLocks[SessionKey] = KeyedLocks()
 
@@ -90,9 +94,13 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
         if key is None:
             async with self._slots:
                 await coroutine
-            return
-        async with self._locks.hold(key), self._slots:
-            await coroutine
+        else:
+            async with self._locks.hold(key), self._slots:
+                await coroutine
+        # python-telegram-bot hands a handler's errors to the error handler and returns: an
+        # update that failed is handled too, and is not replayed forever.
+        if self.inbox is not None:
+            await self.inbox.handled(update)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -104,7 +112,9 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
 def build_application(
     config: TelegramConfig, services: Services
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The whole bot: handlers, the rate limiter with retries, per-conversation ordering."""
+    """The whole bot: handlers, the rate limiter with retries, per-conversation ordering,
+    and the inbox that makes intake at-least-once."""
+    inbox = DurableUpdateQueue(services.conversations.store)
     file_url = config.base_url.rstrip("/")
     file_url = (file_url[: -len("/bot")] if file_url.endswith("/bot") else file_url) + "/file/bot"
     application = (
@@ -117,7 +127,8 @@ def build_application(
                 overall_max_rate=config.max_sends_per_second, max_retries=config.max_retries
             )
         )
-        .concurrent_updates(PerConversationUpdateProcessor(config.max_concurrent_updates))
+        .concurrent_updates(PerConversationUpdateProcessor(config.max_concurrent_updates, inbox))
+        .update_queue(inbox)
         .request(AiohttpRequest(connection_pool_size=config.max_concurrent_updates + 8))
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .build()
@@ -181,6 +192,7 @@ async def polling(
     async with application:
         await register_commands(application)
         await application.start()
+        await _replay(application)
         updater = _updater(application)
         await updater.start_polling(
             poll_interval=0,
@@ -209,6 +221,7 @@ async def webhook(
     async with application:
         await register_commands(application)
         await application.start()
+        await _replay(application)
         updater = _updater(application)
         await updater.start_webhook(
             listen=listen,
@@ -223,6 +236,11 @@ async def webhook(
         finally:
             await updater.stop()
             await application.stop()
+
+
+async def _replay(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    if isinstance(application.update_queue, DurableUpdateQueue):
+        await application.update_queue.replay(application.bot)
 
 
 def _updater(application: Application[Any, Any, Any, Any, Any, Any]) -> Updater:
