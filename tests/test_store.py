@@ -123,6 +123,7 @@ class TestStoreContract:
         assert await store.inbox_pending() == [(5, '{"update_id": 5}'), (7, '{"update_id": 7}')]
         await store.inbox_done(5)
         assert await store.inbox_pending() == [(7, '{"update_id": 7}')]
+        assert await store.inbox_seen() == [5, 7]
         assert not await store.inbox_add(5, '{"update_id": 5}', clock.now)  # handled already
         clock.now += 2 * 86400
         await store.purge_expired()

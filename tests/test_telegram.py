@@ -3,6 +3,7 @@ API server on 127.0.0.1. Each test is what people in a chat would do and see."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -498,3 +499,56 @@ async def test_people_posting_as_a_channel_own_their_walk_apart_from_the_group(
     assert "Step 2 of 4" in channels.text
     tesss = {m.message_id: m for m in api.bot_messages(group)}[tesss.message_id]
     assert "Step 1 of 4" in tesss.text  # separate walks
+
+
+async def test_the_webhook_refuses_before_reading_and_handles_a_repeated_update_once(
+    api: LocalBotApi, engine: Engine, tmp_path: Path
+) -> None:
+    store = await SQLiteStore.open(tmp_path / "fixbot.sqlite3")
+    services = Services(Conversations(engine, store), WORDING)
+    application = build_application(TelegramConfig(api.token, api.base_url), services)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    secret = "a-long-enough-secret-token"
+    try:
+        async with webhook(application, "127.0.0.1", port, url, secret=secret):
+            # 10 MB announced, nothing sent, no secret: answered at once, nothing read.
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                b"POST /telegram HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 10000000\r\n\r\n"
+            )
+            await writer.drain()
+            status = await asyncio.wait_for(reader.readline(), 10)
+            assert b" 403 " in status
+            writer.close()
+            async with httpx.AsyncClient() as client:
+                headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
+                too_big = await client.post(url, content=b"x" * (2 * 1024 * 1024), headers=headers)
+                assert too_big.status_code == 413
+                malformed = await client.post(url, content=b"{not json", headers=headers)
+                assert malformed.status_code == 400
+                not_an_update = await client.post(url, content=b"[1, 2]", headers=headers)
+                assert not_an_update.status_code == 400
+                # Telegram retrying an update it thinks failed: handled once.
+                lucy = api.user("Lucy")
+                chat = api.private_chat(lucy)
+                chat.started = True  # as if she had written to the bot before
+                update = {
+                    "update_id": 424242,
+                    "message": {
+                        "message_id": 1,
+                        "date": 1,
+                        "chat": {"id": chat.id, "type": "private", "first_name": "Lucy"},
+                        "from": {"id": lucy.id, "is_bot": False, "first_name": "Lucy"},
+                        "text": "/help",
+                    },
+                }
+                for _ in range(3):
+                    answer = await client.post(url, json=update, headers=headers)
+                    assert answer.status_code == 200
+            await api.wait_for_bot_message(chat, 1)
+            await asyncio.sleep(0.3)
+            assert len(api.bot_messages(chat)) == 1
+    finally:
+        await store.close()

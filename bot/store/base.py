@@ -77,6 +77,10 @@ class Store(ABC):
         """The update has been handled: never hand it out again."""
 
     @abstractmethod
+    async def inbox_seen(self) -> list[int]:
+        """Every update id the inbox remembers, handled or not (the last day's)."""
+
+    @abstractmethod
     async def inbox_pending(self) -> list[tuple[int, str]]:
         """Updates received but not handled (a crash or a stop came between), oldest first."""
 

@@ -70,6 +70,9 @@ class MemoryStore(Store):
             data, at, _ = self._inbox[update_id]
             self._inbox[update_id] = (data, at, True)
 
+    async def inbox_seen(self) -> list[int]:
+        return sorted(self._inbox)
+
     async def inbox_pending(self) -> list[tuple[int, str]]:
         return sorted((k, v[0]) for k, v in self._inbox.items() if not v[2])
 

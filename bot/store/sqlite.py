@@ -22,6 +22,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, Final, TypeVar
@@ -96,7 +97,7 @@ class SQLiteStore(Store):
         self._db = connection
         self._worker = worker
         self._lock = lock
-        self._pending: list[tuple[_TurnRow, asyncio.Future[None]]] = []
+        self._pending: list[tuple[_Write, asyncio.Future[Any]]] = []
         self._committer: asyncio.Task[None] | None = None
         # Write-through cache of recent sessions: this process is the database's only writer
         # (one bot polls one token), so a session it saved is the session on disk.
@@ -153,17 +154,22 @@ class SQLiteStore(Store):
     ) -> None:
         data = json.dumps(session.to_dict(), separators=(",", ":"))
         rows = _outcome_rows(key, outcomes, at)
-        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(((str(key), data, session.updated_at or at, rows), committed))
+        await self._commit(_Turn(str(key), data, session.updated_at or at, rows))
+
+    async def _commit(self, write: _Write) -> Any:
+        """Write in the next group commit: whatever is waiting is committed together, in one
+        transaction on the worker thread, while the event loop goes on."""
+        committed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((write, committed))
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_pending())
-        await committed
+        return await committed
 
     async def _commit_pending(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await self._run(partial(_save_turns, [turn for turn, _ in batch]))
+                results = await self._run(partial(_write_batch, [w for w, _ in batch]))
             except BaseException as exc:
                 for _, committed in batch:
                     if not committed.done():
@@ -171,10 +177,11 @@ class SQLiteStore(Store):
                 if not isinstance(exc, Exception):
                     raise
             else:
-                for (key, data, updated_at, _), committed in batch:
-                    self._remember(key, (data, updated_at))
+                for (write, committed), result in zip(batch, results, strict=True):
+                    if isinstance(write, _Turn):
+                        self._remember(write.key, (write.data, write.updated_at))
                     if not committed.done():
-                        committed.set_result(None)
+                        committed.set_result(result)
 
     def _remember(self, key: str, row: tuple[str, float] | None) -> None:
         self._recent.pop(key, None)
@@ -213,12 +220,14 @@ class SQLiteStore(Store):
         )
 
     async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
-        statement = "INSERT OR IGNORE INTO inbox (update_id, data, at) VALUES (?, ?, ?)"
-        return await self._run(partial(_write, statement, (update_id, data, at))) == 1
+        return bool(await self._commit(_InboxAdd(update_id, data, at)))
 
     async def inbox_done(self, update_id: int) -> None:
-        statement = "UPDATE inbox SET handled = 1 WHERE update_id = ?"
-        await self._run(partial(_write, statement, (update_id,)))
+        await self._commit(_InboxDone(update_id))
+
+    async def inbox_seen(self) -> list[int]:
+        rows = await self._run(lambda db: db.execute("SELECT update_id FROM inbox").fetchall())
+        return sorted(int(row[0]) for row in rows)
 
     async def inbox_pending(self) -> list[tuple[int, str]]:
         statement = "SELECT update_id, data FROM inbox WHERE handled = 0 ORDER BY update_id"
@@ -338,24 +347,61 @@ def _select_session(key: str, db: sqlite3.Connection) -> tuple[str, float] | Non
 
 
 _OutcomeRow = tuple[str, float, str, str | None, str | None, str | None, str | None]
-_TurnRow = tuple[str, str, float, list[_OutcomeRow]]
-"""(key, session JSON, updated_at, outcome rows): one turn, ready to write."""
 
 
 def _outcome_rows(key: SessionKey, outcomes: Sequence[Outcome], at: float) -> list[_OutcomeRow]:
     return [(str(key), at, o.result, o.intent, o.fix, o.step, o.value) for o in outcomes]
 
 
-def _save_turns(turns: list[_TurnRow], db: sqlite3.Connection) -> None:
-    """Write turns in one transaction, in the order they were handled."""
+@dataclass(frozen=True)
+class _Turn:
+    key: str
+    data: str
+    updated_at: float
+    outcomes: list[_OutcomeRow]
+
+
+@dataclass(frozen=True)
+class _InboxAdd:
+    update_id: int
+    data: str
+    at: float
+
+
+@dataclass(frozen=True)
+class _InboxDone:
+    update_id: int
+
+
+_Write = _Turn | _InboxAdd | _InboxDone
+"""One write of a group commit."""
+
+
+def _write_batch(writes: list[_Write], db: sqlite3.Connection) -> list[object]:
+    """Write a batch in one transaction, in the order it was asked for; one result each
+    (for an inbox insert: whether the update id was new)."""
+    results: list[object] = []
     with _transaction(db):
-        db.executemany(
-            "INSERT INTO sessions (key, data, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
-            "updated_at = excluded.updated_at",
-            [(key, data, updated_at) for key, data, updated_at, _ in turns],
-        )
-        _insert_outcome_rows([row for *_, rows in turns for row in rows], db)
+        for write in writes:
+            if isinstance(write, _Turn):
+                db.execute(
+                    "INSERT INTO sessions (key, data, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
+                    "updated_at = excluded.updated_at",
+                    (write.key, write.data, write.updated_at),
+                )
+                _insert_outcome_rows(write.outcomes, db)
+                results.append(None)
+            elif isinstance(write, _InboxAdd):
+                inserted = db.execute(
+                    "INSERT OR IGNORE INTO inbox (update_id, data, at) VALUES (?, ?, ?)",
+                    (write.update_id, write.data, write.at),
+                ).rowcount
+                results.append(inserted == 1)
+            else:
+                db.execute("UPDATE inbox SET handled = 1 WHERE update_id = ?", (write.update_id,))
+                results.append(None)
+    return results
 
 
 def _insert_outcomes(rows: list[_OutcomeRow], db: sqlite3.Connection) -> None:

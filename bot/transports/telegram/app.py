@@ -23,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.errors import ConfigError
 from bot.locks import KeyedLocks
 from bot.session import SessionKey
 from bot.transports.telegram.handlers import (
@@ -36,7 +37,8 @@ from bot.transports.telegram.handlers import (
 )
 from bot.transports.telegram.inbox import DurableUpdateQueue
 from bot.transports.telegram.keys import conversation_key
-from bot.transports.telegram.request import AiohttpRequest
+from bot.transports.telegram.request import AiohttpRequest, GatedRequest
+from bot.transports.telegram.webhook import server as webhook_server
 from bot.wording import Wording
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,7 @@ def build_application(
         .concurrent_updates(PerConversationUpdateProcessor(config.max_concurrent_updates, inbox))
         .update_queue(inbox)
         .request(AiohttpRequest(connection_pool_size=config.max_concurrent_updates + 8))
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        .get_updates_request(GatedRequest(inbox.flush, connection_pool_size=1))
         .build()
     )
     application.bot_data[SERVICES] = services
@@ -216,25 +218,29 @@ async def webhook(
     secret: str,
     path: str = "telegram",
 ) -> AsyncIterator[None]:
-    """Run the application as a webhook inside the current event loop; updates whose
-    X-Telegram-Bot-Api-Secret-Token header is not `secret` are refused with 403."""
+    """Run the application as a webhook inside the current event loop (see
+    `bot.transports.telegram.webhook`): requests without `secret` in the
+    X-Telegram-Bot-Api-Secret-Token header are refused with 403 before they are read."""
     async with application:
         await register_commands(application)
         await application.start()
         await _replay(application)
-        updater = _updater(application)
-        await updater.start_webhook(
-            listen=listen,
-            port=port,
-            url_path=path,
-            webhook_url=url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
+        http = webhook_server(application.bot, application.update_queue, secret, path)
         try:
+            http.listen(port, address=listen)
+        except OSError as exc:
+            raise ConfigError(
+                f"the webhook server cannot listen on {listen}:{port} ({exc.strerror}); check "
+                "FIXBOT_WEBHOOK_LISTEN and FIXBOT_WEBHOOK_PORT"
+            ) from None
+        try:
+            await application.bot.set_webhook(
+                url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            )
             yield
         finally:
-            await updater.stop()
+            http.stop()
+            await http.close_all_connections()
             await application.stop()
 
 

@@ -2,8 +2,10 @@
 
 python-telegram-bot puts each fetched update on its `update_queue` and acknowledges it with
 its next `getUpdates`, which comes only after `put` returns; its webhook server answers
-Telegram only after `put` too. So a queue whose `put` first writes the update to the store's
-inbox makes every acknowledged update durable, in both modes. The update processor marks an
+Telegram only after `put` too. So a queue whose `put` starts writing the update to the
+store's inbox, and a `flush` awaited before the next getUpdates goes out (and before the
+webhook answers), makes every acknowledged update durable, in both modes, without making
+intake wait for one commit per update. The update processor marks an
 update handled once its handler has run; at start, whatever a crash (or a stop with updates
 still queued) left unhandled is replayed. An update id seen before, a redelivery by Telegram
 or a webhook retry, is dropped: it is handled once.
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from telegram import Bot, Update
+from telegram.error import NetworkError
 
 from bot.store import Store
 
@@ -29,17 +32,45 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         super().__init__()
         self.store = store
         self.clock = clock
+        self._writing: list[tuple[asyncio.Future[bool], tuple[int, str, float]]] = []
+        self._known: set[int] = set()
+        self._highest = 0
 
     async def put(self, item: object) -> None:
+        """Queue an update at once; its write to the store is under way (see `flush`)."""
         if isinstance(item, Update):
-            data = json.dumps(item.to_dict(), separators=(",", ":"))
-            if not await self.store.inbox_add(item.update_id, data, self.clock()):
+            if item.update_id in self._known:
                 log.info("update %s arrived before; handled once already", item.update_id)
                 return
+            self._remember(item.update_id)
+            data = json.dumps(item.to_dict(), separators=(",", ":"))
+            self._write(item.update_id, data, self.clock())
         await super().put(item)
+
+    async def flush(self) -> None:
+        """Return once every update queued so far is in the store: called before Telegram is
+        told they arrived (the next getUpdates, or the webhook's 200). If a write failed,
+        raise NetworkError (so nothing is acknowledged; python-telegram-bot tries again
+        later) and write it again on the next flush."""
+        writing, self._writing = self._writing, []
+        if not writing:
+            return
+        await asyncio.gather(*(future for future, _ in writing), return_exceptions=True)
+        failed = [args for future, args in writing if future.exception() is not None]
+        for args in failed:
+            self._write(*args)
+        if failed:
+            log.error("could not keep %d update(s) in the store; not acknowledging", len(failed))
+            raise NetworkError("the store could not keep the updates received")
+
+    def _write(self, update_id: int, data: str, at: float) -> None:
+        future = asyncio.ensure_future(self.store.inbox_add(update_id, data, at))
+        self._writing.append((future, (update_id, data, at)))
 
     async def replay(self, bot: Bot) -> int:
         """Queue the updates a crash or a stop left unhandled; return how many."""
+        for update_id in await self.store.inbox_seen():
+            self._remember(update_id)
         pending = await self.store.inbox_pending()
         for update_id, data in pending:
             try:
@@ -56,3 +87,15 @@ class DurableUpdateQueue(asyncio.Queue[object]):
     async def handled(self, update: object) -> None:
         if isinstance(update, Update):
             await self.store.inbox_done(update.update_id)
+
+    def _remember(self, update_id: int) -> None:
+        # Telegram's update ids only grow; a redelivery is a recent one. Remember a window.
+        self._known.add(update_id)
+        self._highest = max(self._highest, update_id)
+        if len(self._known) > 2 * REMEMBERED:
+            floor = self._highest - REMEMBERED
+            self._known = {u for u in self._known if u > floor}
+
+
+REMEMBERED = 100_000
+"""Update ids remembered in memory to recognise a redelivery (the store keeps a day's)."""

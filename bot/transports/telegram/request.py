@@ -9,6 +9,7 @@ busy bot is CPU-bound on exactly that, so the swap is what lets it handle many c
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -88,3 +89,17 @@ def _seconds(value: ODVInput[float], default: float | None) -> float | None:
     if isinstance(value, DefaultValue):
         return default
     return value
+
+
+class GatedRequest(AiohttpRequest):
+    """A request that waits for `gate()` before each call: python-telegram-bot's getUpdates
+    request, so that the offset acknowledging earlier updates goes out only once they are in
+    the store (see `bot.transports.telegram.inbox`)."""
+
+    def __init__(self, gate: Callable[[], Awaitable[None]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._gate = gate
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        await self._gate()
+        return await super().do_request(*args, **kwargs)
