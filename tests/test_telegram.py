@@ -59,10 +59,10 @@ class Bot:
         )
         self._stack.push_async_callback(store.close)
         services = Services(Conversations(self.engine, store), WORDING)
-        application = build_application(
+        self.application = build_application(
             TelegramConfig(self.api.token, self.api.base_url, **self.config), services
         )
-        await self._stack.enter_async_context(polling(application, poll_timeout=1))
+        await self._stack.enter_async_context(polling(self.application, poll_timeout=1))
 
     async def stop(self) -> None:
         if self._stack is not None:
@@ -552,3 +552,19 @@ async def test_the_webhook_refuses_before_reading_and_handles_a_repeated_update_
             assert len(api.bot_messages(chat)) == 1
     finally:
         await store.close()
+
+
+async def test_many_chats_leave_nothing_behind_in_the_application(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    people = [api.user(f"U{n}") for n in range(50)]
+    for person in people:
+        await api.send(person, api.private_chat(person), "/help")
+    for person in people:
+        await api.wait_for_bot_message(api.private_chat(person), 1)
+    # python-telegram-bot notes every chat and user for a persistence fixbot does not use;
+    # without one, nothing would ever empty those notes.
+    application = bot.application
+    assert not application._chat_ids_to_be_updated_in_persistence
+    assert not application._user_ids_to_be_updated_in_persistence
+    assert not application.chat_data and not application.user_data

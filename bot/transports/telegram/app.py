@@ -111,6 +111,18 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
         """Nothing to release."""
 
 
+class FixbotApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """python-telegram-bot's application, minus one leak: it notes every chat and user id it
+    sees for its persistence to save, and only persistence ever empties those sets. fixbot
+    keeps its state in its own store and runs without persistence, so nothing is noted."""
+
+    def _mark_for_persistence_update(
+        self, *, update: object | None = None, job: Any = None
+    ) -> None:
+        if self.persistence is not None:
+            super()._mark_for_persistence_update(update=update, job=job)
+
+
 def build_application(
     config: TelegramConfig, services: Services
 ) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -121,6 +133,7 @@ def build_application(
     file_url = (file_url[: -len("/bot")] if file_url.endswith("/bot") else file_url) + "/file/bot"
     application = (
         ApplicationBuilder()
+        .application_class(FixbotApplication)
         .token(config.token)
         .base_url(config.base_url)
         .base_file_url(file_url)
