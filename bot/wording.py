@@ -96,6 +96,10 @@ class Wording:
     dead_button: str = "This button doesn't work any more. Send /fix to start again."
     continue_in_private: str = "💬 Continue in private chat"
     error: str = "Sorry, something went wrong on my side. Please try again."
+    slowed_down: str = (
+        "Telegram asks me to slow down in this chat; your step will appear in about "
+        "{seconds} seconds."
+    )
     command_start: str = "Start, or continue where you left off"
     command_fix: str = "Fix a problem: /fix wifi, /fix storage, ..."
     command_topics: str = "Everything I can help with"

@@ -568,3 +568,33 @@ async def test_many_chats_leave_nothing_behind_in_the_application(
     assert not application._chat_ids_to_be_updated_in_persistence
     assert not application._user_ids_to_be_updated_in_persistence
     assert not application.chat_data and not application.user_data
+
+
+# -- Telegram's flood limits ---------------------------------------------------------------------
+
+
+async def test_a_flood_limit_in_one_chat_delays_that_chat_only(api: LocalBotApi, bot: Bot) -> None:
+    alice, bob = api.user("Alice"), api.user("Bob")
+    alices, bobs = api.private_chat(alice), api.private_chat(bob)
+    api.fail("sendMessage", code=429, retry_after=3, chat=alices)
+    await api.send(alice, alices, "/help")
+    await api.wait_for(lambda: any("Too Many Requests" in e for _, e in api.errors))
+    await api.send(bob, bobs, "/help")
+    await api.wait_for_bot_message(bobs, 1)
+    assert api.bot_messages(alices) == []  # Alice still waits out her chat's limit...
+    await api.wait_for_bot_message(alices, 1)  # ...and then gets her answer
+
+
+async def test_a_press_in_a_group_that_must_wait_is_told_so(api: LocalBotApi, bot: Bot) -> None:
+    alice, carl = api.user("Alice"), api.user("Carl")
+    group = api.group("Support", [alice, carl])
+    await api.send(carl, group, "/fix wifi")
+    walk = await api.wait_for_bot_message(group, 1)
+    # Alice's message hits the group's flood limit: the whole group must wait.
+    api.fail("sendMessage", code=429, retry_after=6, chat=group)
+    await api.send(alice, group, "/help")
+    await api.wait_for(lambda: any("Too Many Requests" in e for _, e in api.errors))
+    await api.press_button(carl, walk, "Done")
+    await api.wait_for(lambda: any("slow down" in t for t in api.toasts(carl)))
+    walk = await api.wait_for_edit(group, walk.message_id, walk.text, timeout=20)
+    assert "Step 2 of 4" in walk.text

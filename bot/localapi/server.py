@@ -208,6 +208,8 @@ class _Fault:
     code: int
     count: int
     retry_after: int | None = None
+    chat_id: int | None = None
+    """Only calls for this chat fail (Telegram's flood limits are often per chat)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -545,14 +547,30 @@ class LocalBotApi:
 
     # -- faults ------------------------------------------------------------------------------
 
-    def fail(self, method: str, code: int = 429, count: int = 1, retry_after: int = 1) -> None:
-        """The next `count` calls of `method` fail with `code` (429: with retry_after)."""
+    def fail(
+        self,
+        method: str,
+        code: int = 429,
+        count: int = 1,
+        retry_after: int = 1,
+        chat: Chat | None = None,
+    ) -> None:
+        """The next `count` calls of `method` (for `chat` only, if given) fail with `code`
+        (429: with retry_after)."""
         self._faults.append(
-            _Fault(method.lower(), code, count, retry_after if code == 429 else None)
+            _Fault(
+                method.lower(),
+                code,
+                count,
+                retry_after if code == 429 else None,
+                chat.id if chat is not None else None,
+            )
         )
 
-    def _take_fault(self, method: str) -> ApiError | None:
+    def _take_fault(self, method: str, params: dict[str, Any]) -> ApiError | None:
         for fault in self._faults:
+            if fault.chat_id is not None and _int(params.get("chat_id"), 0) != fault.chat_id:
+                continue
             if fault.method == method and fault.count > 0:
                 fault.count -= 1
                 if fault.code == 429:
@@ -591,7 +609,7 @@ class LocalBotApi:
         try:
             if name != "getupdates" and self.latency:
                 await asyncio.sleep(self.latency)
-            fault = self._take_fault(name)
+            fault = self._take_fault(name, params)
             if fault is not None:
                 raise fault
             return await handler(params)

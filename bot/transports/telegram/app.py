@@ -13,7 +13,6 @@ from typing import Any, Final
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, Conflict, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
@@ -37,6 +36,7 @@ from bot.transports.telegram.handlers import (
 )
 from bot.transports.telegram.inbox import DurableUpdateQueue
 from bot.transports.telegram.keys import conversation_key
+from bot.transports.telegram.limits import PerChatRateLimiter
 from bot.transports.telegram.request import AiohttpRequest, GatedRequest
 from bot.transports.telegram.webhook import server as webhook_server
 from bot.wording import Wording
@@ -137,11 +137,7 @@ def build_application(
         .token(config.token)
         .base_url(config.base_url)
         .base_file_url(file_url)
-        .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=config.max_sends_per_second, max_retries=config.max_retries
-            )
-        )
+        .rate_limiter(PerChatRateLimiter(config.max_sends_per_second, config.max_retries))
         .concurrent_updates(PerConversationUpdateProcessor(config.max_concurrent_updates, inbox))
         .update_queue(inbox)
         .request(AiohttpRequest(connection_pool_size=config.max_concurrent_updates + 8))

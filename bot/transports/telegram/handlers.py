@@ -8,6 +8,7 @@ group are addressed to the bot, editing a message in place, and Telegram's own e
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -33,12 +34,16 @@ from bot.events import ButtonPressed, CommandReceived, Event, OtherReceived, Rep
 from bot.session import Outcome, Session, SessionKey, resume_payload
 from bot.transports.telegram import callback_data, render
 from bot.transports.telegram.keys import conversation_key, thread
+from bot.transports.telegram.limits import PerChatRateLimiter
 from bot.wording import Wording
 
 log = logging.getLogger(__name__)
 
 SERVICES: Final = "fixbot"
 """The `bot_data` key under which the handlers find their `Services`."""
+
+SLOW_NOTICE: Final = 3.0
+"""Seconds of a chat's flood pause after which a press is told its step will take a while."""
 
 _COMMAND: Final = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
 
@@ -120,7 +125,13 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     turn = await services(context).conversations.handle(key, ButtonPressed(data.press, time.time()))
     first, *rest = turn.replies or (None,)
-    await _answer(query, first.notice if first else None)
+    notice = first.notice if first else None
+    limiter = context.bot.rate_limiter
+    delay = limiter.paused_for(message.chat_id) if isinstance(limiter, PerChatRateLimiter) else 0
+    if delay >= SLOW_NOTICE:
+        # The toast goes out at once (it is tied to no chat); the step will take a while.
+        notice = wording.slowed_down.format(seconds=math.ceil(delay))
+    await _answer(query, notice)
     if first is not None:
         await _edit(context, message, first, turn.session, key)
     for reply in rest:

@@ -1,0 +1,90 @@
+"""Telegram's flood limits, kept per chat.
+
+python-telegram-bot's AIORateLimiter paces the bot across chats and retries after Telegram's
+"Too Many Requests: retry after N", but it pauses *every* request for those N seconds, though
+Telegram's limits are mostly per chat: one busy group would hold up every private chat. Here a
+429 for a chat pauses that chat only; a 429 for a request tied to no chat pauses them all, as
+before. `paused_for(chat)` says how long a chat still waits, so that a person pressing a
+button in it can be told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import AIORateLimiter
+
+log = logging.getLogger(__name__)
+
+_ALL = "all chats"
+
+
+class PerChatRateLimiter(AIORateLimiter):
+    def __init__(self, overall_max_rate: float, max_retries: int) -> None:
+        super().__init__(overall_max_rate=overall_max_rate, max_retries=max_retries)
+        self.retries = max_retries
+        self._paused_until: dict[object, float] = {}
+
+    def paused_for(self, chat_id: int) -> float:
+        """Seconds until requests for `chat_id` may go out again (0: now)."""
+        now = time.monotonic()
+        until = max(self._paused_until.get(chat_id, 0.0), self._paused_until.get(_ALL, 0.0))
+        return max(until - now, 0.0)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat_id: Any = data.get("chat_id")
+        with contextlib.suppress(ValueError, TypeError):
+            chat_id = int(chat_id)
+        group: int | str | bool = (
+            chat_id
+            if isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0)
+            else False
+        )
+        key = chat_id if chat_id is not None else _ALL
+        retries = rate_limit_args or self.retries
+        for attempt in range(retries + 1):
+            wait = self.paused_for(chat_id) if chat_id is not None else self._wait_all()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                return await self._run_request(
+                    chat=chat_id is not None,
+                    group=group,
+                    allow_paid_broadcast=bool(data.get("allow_paid_broadcast", False)),
+                    callback=callback,
+                    args=args,
+                    kwargs=kwargs,
+                )
+            except RetryAfter as exc:
+                if attempt == retries:
+                    log.warning("%s: still rate limited after %d retries", endpoint, retries)
+                    raise
+                pause = exc.retry_after
+                seconds = pause.total_seconds() if hasattr(pause, "total_seconds") else pause
+                until = time.monotonic() + float(seconds) + 0.1
+                self._paused_until[key] = max(self._paused_until.get(key, 0.0), until)
+                self._forget_old()
+                log.info("%s: Telegram asks to wait %.0f s in %s", endpoint, seconds, key)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait_all(self) -> float:
+        return max(self._paused_until.get(_ALL, 0.0) - time.monotonic(), 0.0)
+
+    def _forget_old(self) -> None:
+        now = time.monotonic()
+        if len(self._paused_until) > 1024:
+            self._paused_until = {k: v for k, v in self._paused_until.items() if v > now}
