@@ -167,6 +167,8 @@ async def test_a_doubled_press_advances_once_and_the_spinner_always_stops(
     await api.press_button(frank, walk, "Done")
     await api.press_button(frank, walk, "Done")
     await api.settle()
+    # The last press in line draws the message (after it answers its own callback).
+    await api.wait_for(lambda: "Step 2" in api.last_bot_message(chat).text)
     now = api.last_bot_message(chat)
     assert "Step 2 of 4" in now.text
     assert WORDING.stale_button in api.toasts(frank)
@@ -598,3 +600,42 @@ async def test_a_press_in_a_group_that_must_wait_is_told_so(api: LocalBotApi, bo
     await api.wait_for(lambda: any("slow down" in t for t in api.toasts(carl)))
     walk = await api.wait_for_edit(group, walk.message_id, walk.text, timeout=20)
     assert "Step 2 of 4" in walk.text
+
+
+async def test_presses_piling_up_behind_a_slow_edit_end_in_one_edit_of_the_latest_step(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    dana = api.user("Dana")
+    chat = api.private_chat(dana)
+    await api.send(dana, chat, "/fix wifi")
+    walk = await api.wait_for_bot_message(chat, 1)
+    api.latency = 0.3  # Telegram is slow to take edits; Dana keeps pressing meanwhile
+    edits_before = api.calls["editmessagetext"]
+    for _ in range(4):
+        await api.press(dana, walk, walk.button("Done").callback_data)
+    await api.settle()
+    await asyncio.sleep(1)
+    edits = api.calls["editmessagetext"] - edits_before
+    assert edits < 4  # the presses waiting behind another did not each redraw
+    final = {m.message_id: m for m in api.bot_messages(chat)}[walk.message_id]
+    assert "earlier step" in " ".join(api.toasts(dana))  # the doubled presses were stale
+    assert "Step 2 of" in final.text  # and the message shows where she really is
+
+
+async def test_the_backlog_stays_bounded_when_telegram_is_the_bottleneck(
+    api: LocalBotApi, engine: Engine, tmp_path: Path
+) -> None:
+    slow = Bot(api, engine, tmp_path, max_backlog=10, max_concurrent_updates=4)
+    await slow.start()
+    try:
+        api.latency = 0.02
+        people = [api.user(f"B{n}") for n in range(150)]
+        for person in people:
+            await api.send(person, api.private_chat(person), "/help")
+        for person in people:
+            await api.wait_for_bot_message(api.private_chat(person), 1, timeout=60)
+        inbox = slow.application.update_queue
+        assert inbox.most_backlog <= 10 + 100  # the limit, plus at most one fetch
+        assert inbox.backlog == 0
+    finally:
+        await slow.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from telegram.ext import (
 from bot.errors import ConfigError
 from bot.locks import KeyedLocks
 from bot.session import SessionKey
+from bot.transports.telegram import callback_data
 from bot.transports.telegram.handlers import (
     SERVICES,
     Services,
@@ -62,6 +64,9 @@ class TelegramConfig:
     0 leaves pacing to Telegram's 429 answers alone."""
     max_concurrent_updates: int = 64
     """Updates in progress at once; 1 handles them one at a time."""
+    max_backlog: int = 1000
+    """Updates fetched but not handled, at most (plus one fetch of up to 100): when Telegram's
+    pace is the limit, the bot stops fetching rather than pile up work."""
 
 
 _WIDE_OPEN: Final = 1_000_000
@@ -90,15 +95,29 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
         self.inbox = inbox
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: KeyedLocks[SessionKey] = KeyedLocks()
+        self._presses: Counter[tuple[SessionKey, int]] = Counter()
+
+    def presses_waiting(self, key: SessionKey, message_id: int) -> int:
+        """Presses on this message of this conversation being handled or waiting their turn."""
+        return self._presses[(key, message_id)]
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = conversation_key(update)
-        if key is None:
-            async with self._slots:
-                await coroutine
-        else:
-            async with self._locks.hold(key), self._slots:
-                await coroutine
+        press = _pressed_message(update)
+        if key is not None and press is not None:
+            self._presses[(key, press)] += 1
+        try:
+            if key is None:
+                async with self._slots:
+                    await coroutine
+            else:
+                async with self._locks.hold(key), self._slots:
+                    await coroutine
+        finally:
+            if key is not None and press is not None:
+                self._presses[(key, press)] -= 1
+                if not self._presses[(key, press)]:
+                    del self._presses[(key, press)]
         # python-telegram-bot hands a handler's errors to the error handler and returns: an
         # update that failed is handled too, and is not replayed forever.
         if self.inbox is not None:
@@ -123,12 +142,24 @@ class FixbotApplication(Application[Any, Any, Any, Any, Any, Any]):
             super()._mark_for_persistence_update(update=update, job=job)
 
 
+def _pressed_message(update: object) -> int | None:
+    """The message a person pressed their own button on (a stranger's press, refused later,
+    must never stand in for the owner's)."""
+    if not isinstance(update, Update) or update.callback_query is None:
+        return None
+    query = update.callback_query
+    data = callback_data.decode(query.data)
+    if query.message is None or data is None or data.owner != query.from_user.id:
+        return None
+    return query.message.message_id
+
+
 def build_application(
     config: TelegramConfig, services: Services
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The whole bot: handlers, the rate limiter with retries, per-conversation ordering,
     and the inbox that makes intake at-least-once."""
-    inbox = DurableUpdateQueue(services.conversations.store)
+    inbox = DurableUpdateQueue(services.conversations.store, max_backlog=config.max_backlog)
     file_url = config.base_url.rstrip("/")
     file_url = (file_url[: -len("/bot")] if file_url.endswith("/bot") else file_url) + "/file/bot"
     application = (
@@ -141,7 +172,7 @@ def build_application(
         .concurrent_updates(PerConversationUpdateProcessor(config.max_concurrent_updates, inbox))
         .update_queue(inbox)
         .request(AiohttpRequest(connection_pool_size=config.max_concurrent_updates + 8))
-        .get_updates_request(GatedRequest(inbox.flush, connection_pool_size=1))
+        .get_updates_request(GatedRequest(inbox.ready_to_acknowledge, connection_pool_size=1))
         .build()
     )
     application.bot_data[SERVICES] = services

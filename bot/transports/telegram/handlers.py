@@ -132,7 +132,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The toast goes out at once (it is tied to no chat); the step will take a while.
         notice = wording.slowed_down.format(seconds=math.ceil(delay))
     await _answer(query, notice)
-    if first is not None:
+    if first is not None and not _later_press_will_draw(context, key, message.message_id):
         await _edit(context, message, first, turn.session, key)
     for reply in rest:
         await _send(context, message, reply, turn.session, key, reply_to=None)
@@ -265,6 +265,16 @@ async def _edit(
         # to an edit (Telegram failing, or timing out, on the edit).
         log.warning("chat %s: could not edit (%s); sending the step anew", message.chat_id, exc)
         await _send(context, message, reply, session, key, reply_to=None)
+
+
+def _later_press_will_draw(
+    context: ContextTypes.DEFAULT_TYPE, key: SessionKey, message_id: int
+) -> bool:
+    """Whether another press on this message waits its turn behind this one: then only the
+    last draws the message, with the latest state (one edit, not five, when Telegram's pace
+    is the limit and someone keeps pressing)."""
+    counts = getattr(context.application.update_processor, "presses_waiting", None)
+    return counts is not None and int(counts(key, message_id)) > 1
 
 
 async def _html_or_plain(

@@ -28,10 +28,17 @@ log = logging.getLogger(__name__)
 
 
 class DurableUpdateQueue(asyncio.Queue[object]):
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, clock: Callable[[], float] = time.time, max_backlog: int = 1000
+    ) -> None:
         super().__init__()
         self.store = store
         self.clock = clock
+        self.max_backlog = max_backlog
+        self.backlog = 0
+        """Updates queued and not yet handled."""
+        self.most_backlog = 0
+        self._room = asyncio.Condition()
         self._writing: list[tuple[asyncio.Future[bool], tuple[int, str, float]]] = []
         self._known: set[int] = set()
         self._highest = 0
@@ -45,7 +52,17 @@ class DurableUpdateQueue(asyncio.Queue[object]):
             self._remember(item.update_id)
             data = json.dumps(item.to_dict(), separators=(",", ":"))
             self._write(item.update_id, data, self.clock())
+            self._grow(1)
         await super().put(item)
+
+    async def room(self) -> None:
+        """Return once the backlog is under `max_backlog` (backpressure on intake)."""
+        async with self._room:
+            await self._room.wait_for(lambda: self.backlog < self.max_backlog)
+
+    def _grow(self, by: int) -> None:
+        self.backlog += by
+        self.most_backlog = max(self.most_backlog, self.backlog)
 
     async def flush(self) -> None:
         """Return once every update queued so far is in the store: called before Telegram is
@@ -79,6 +96,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
                 log.warning("update %s in the inbox cannot be read (%s); dropped", update_id, exc)
                 await self.store.inbox_done(update_id)
                 continue
+            self._grow(1)
             await super().put(update)
         if pending:
             log.info("replaying %d update(s) received but not handled before", len(pending))
@@ -86,7 +104,15 @@ class DurableUpdateQueue(asyncio.Queue[object]):
 
     async def handled(self, update: object) -> None:
         if isinstance(update, Update):
+            async with self._room:
+                self.backlog -= 1
+                self._room.notify_all()
             await self.store.inbox_done(update.update_id)
+
+    async def ready_to_acknowledge(self) -> None:
+        """Before the next getUpdates: room in the backlog, and everything so far stored."""
+        await self.room()
+        await self.flush()
 
     def _remember(self, update_id: int) -> None:
         # Telegram's update ids only grow; a redelivery is a recent one. Remember a window.

@@ -63,6 +63,9 @@ class UpdateHandler(tornado.web.RequestHandler):
             update = None
         if update is None:
             raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST, reason="not an update")
+        room = getattr(self.queue, "room", None)
+        if room is not None:
+            await room()  # a full backlog slows Telegram's deliveries down
         await self.queue.put(update)
         flush = getattr(self.queue, "flush", None)
         if flush is not None:
