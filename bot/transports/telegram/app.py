@@ -172,7 +172,9 @@ def build_application(
         .concurrent_updates(PerConversationUpdateProcessor(config.max_concurrent_updates, inbox))
         .update_queue(inbox)
         .request(AiohttpRequest(connection_pool_size=config.max_concurrent_updates + 8))
-        .get_updates_request(GatedRequest(inbox.ready_to_acknowledge, connection_pool_size=1))
+        .get_updates_request(
+            GatedRequest(inbox.ready_to_acknowledge, inbox.received, connection_pool_size=1)
+        )
         .build()
     )
     application.bot_data[SERVICES] = services

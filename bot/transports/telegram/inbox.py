@@ -39,6 +39,8 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         """Updates queued and not yet handled."""
         self.most_backlog = 0
         self._room = asyncio.Condition()
+        self._stored_ahead: set[int] = set()
+        """Updates already on their way to the store from Telegram's own JSON (polling)."""
         self._writing: list[tuple[asyncio.Future[bool], tuple[int, str, float]]] = []
         self._known: set[int] = set()
         self._highest = 0
@@ -46,14 +48,33 @@ class DurableUpdateQueue(asyncio.Queue[object]):
     async def put(self, item: object) -> None:
         """Queue an update at once; its write to the store is under way (see `flush`)."""
         if isinstance(item, Update):
-            if item.update_id in self._known:
+            if item.update_id in self._stored_ahead:
+                self._stored_ahead.discard(item.update_id)
+            elif item.update_id in self._known:
                 log.info("update %s arrived before; handled once already", item.update_id)
                 return
-            self._remember(item.update_id)
-            data = json.dumps(item.to_dict(), separators=(",", ":"))
-            self._write(item.update_id, data, self.clock())
+            else:  # a webhook's update
+                self._remember(item.update_id)
+                data = json.dumps(item.to_dict(), separators=(",", ":"))
+                self._write(item.update_id, data, self.clock())
             self._grow(1)
         await super().put(item)
+
+    def received(self, payload: bytes) -> None:
+        """A getUpdates answer as Telegram sent it: start storing its new updates now, from
+        their own JSON (cheaper than serialising python-telegram-bot's objects again)."""
+        try:
+            updates = json.loads(payload).get("result")
+        except (ValueError, AttributeError):
+            return  # python-telegram-bot reports a malformed answer itself
+        now = self.clock()
+        for update in updates if isinstance(updates, list) else ():
+            update_id = update.get("update_id") if isinstance(update, dict) else None
+            if not isinstance(update_id, int) or update_id in self._known:
+                continue
+            self._remember(update_id)
+            self._stored_ahead.add(update_id)
+            self._write(update_id, json.dumps(update, separators=(",", ":")), now)
 
     async def room(self) -> None:
         """Return once the backlog is under `max_backlog` (backpressure on intake)."""
@@ -121,6 +142,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         if len(self._known) > 2 * REMEMBERED:
             floor = self._highest - REMEMBERED
             self._known = {u for u in self._known if u > floor}
+            self._stored_ahead = {u for u in self._stored_ahead if u > floor}
 
 
 REMEMBERED = 100_000

@@ -92,14 +92,24 @@ def _seconds(value: ODVInput[float], default: float | None) -> float | None:
 
 
 class GatedRequest(AiohttpRequest):
-    """A request that waits for `gate()` before each call: python-telegram-bot's getUpdates
-    request, so that the offset acknowledging earlier updates goes out only once they are in
-    the store (see `bot.transports.telegram.inbox`)."""
+    """python-telegram-bot's getUpdates request, wrapped for the inbox (see
+    `bot.transports.telegram.inbox`): each call first waits for `gate()`, so the offset that
+    acknowledges earlier updates goes out only once they are in the store; each answer is
+    shown to `received` as it came, so the updates are stored from Telegram's own JSON."""
 
-    def __init__(self, gate: Callable[[], Awaitable[None]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        gate: Callable[[], Awaitable[None]],
+        received: Callable[[bytes], None],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._gate = gate
+        self._received = received
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         await self._gate()
-        return await super().do_request(*args, **kwargs)
+        code, payload = await super().do_request(*args, **kwargs)
+        if code == 200:
+            self._received(payload)
+        return code, payload
