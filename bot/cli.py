@@ -14,9 +14,10 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -371,13 +372,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
     # Imported here so that `check`, `match`, `eval` and `chat` never load Telegram's stack.
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.transports.telegram import (
-        Services,
-        TelegramConfig,
-        build_application,
-        polling,
-        webhook,
-    )
+    from bot.transports.telegram import Services, TelegramConfig, build_application
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -400,19 +395,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
             max_concurrent_updates=settings.max_concurrent_updates,
         )
         application = build_application(config, services)
-        if settings.webhook_url and settings.webhook_secret:
-            runner = webhook(
-                application,
-                settings.webhook_listen,
-                settings.webhook_port,
-                settings.webhook_url,
-                settings.webhook_secret.get_secret_value(),
-                settings.webhook_path,
-            )
-            mode = f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
-        else:
-            runner = polling(application, on_conflict=on_conflict)
-            mode = "long polling"
+        runner, mode = _runner(application, settings, on_conflict)
         try:
             async with runner:
                 log.info("fixbot is running (%s); stop with Ctrl-C or SIGTERM", mode)
@@ -432,6 +415,25 @@ async def _serve(engine: Engine, settings: Settings) -> None:
                 f"cannot reach the Bot API at {settings.telegram_base_url} ({exc.message})"
             ) from None
     log.info("fixbot stopped")
+
+
+def _runner(
+    application: Any, settings: Settings, on_conflict: Callable[[], None]
+) -> tuple[AbstractAsyncContextManager[None], str]:
+    """Long polling, or a webhook when FIXBOT_WEBHOOK_URL is set; and how to say which."""
+    from bot.transports.telegram import polling, webhook
+
+    if settings.webhook_url and settings.webhook_secret:
+        runner = webhook(
+            application,
+            settings.webhook_listen,
+            settings.webhook_port,
+            settings.webhook_url,
+            settings.webhook_secret.get_secret_value(),
+            settings.webhook_path,
+        )
+        return runner, f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
+    return polling(application, on_conflict=on_conflict), "long polling"
 
 
 async def _purge_expired(store: Store, every: float = 3600.0) -> None:
