@@ -4,15 +4,20 @@ What it does as Telegram does (for the methods a bot like fixbot uses): long-pol
 `getUpdates` with `offset`, `limit`, `timeout` and `allowed_updates`; webhooks with the
 secret-token header (and the 409 conflict between the two); `sendMessage`, `editMessageText`,
 `editMessageReplyMarkup`, `answerCallbackQuery`, `deleteMessage`, `setMyCommands`,
-`getMyCommands`, `getChatMember`, `getMe`; HTML parse mode; privacy mode in groups; forum
-topics; and Telegram's errors: "message is not modified", "query is too old",
-BUTTON_DATA_INVALID over 64 bytes, "message is too long" over 4,096 characters, "can't parse
-entities", "Forbidden: bot was blocked by the user", "Forbidden: bot can't initiate
-conversation with a user", and "Too Many Requests: retry after N". Latency and errors (429,
-5xx) can be injected per method.
+`getMyCommands`, `getChatMember` (the bot's own rights too), `getMe`, `copyMessage`,
+`createForumTopic`, `editForumTopic`, `closeForumTopic`, `reopenForumTopic`; HTML parse
+mode; privacy mode in groups; forum topics; anonymous admins and channels posting in groups;
+a second long poll ending the first with 409; and Telegram's errors: "message is not
+modified", "query is too old", BUTTON_DATA_INVALID over 64 bytes, "message is too long" over
+4,096 characters, "can't parse entities", "Forbidden: bot was blocked by the user",
+"Forbidden: bot can't initiate conversation with a user", "bot is not a member", "the chat is
+not a forum", "not enough rights to create a topic", TOPIC_CLOSED, TOPIC_NOT_MODIFIED,
+"message can't be copied", and "Too Many Requests: retry after N". Latency and errors (429,
+5xx) can be injected per method, and per chat.
 
-The user's side is plain Python on the same event loop: `send`, `press`, `send_sticker`,
-`messages`, `toasts`, `wait_for`.
+The user's side is plain Python on the same event loop: `send` (also as a group or a
+channel), `send_photo`, `send_document`, `send_sticker`, `press`, `topic`, `messages`,
+`toasts`, `wait_for`.
 """
 
 from __future__ import annotations
@@ -113,6 +118,12 @@ class Chat:
     """The other side of a private chat."""
     started: bool = False
     """A private chat the user has written in: the bot may write there."""
+    bot_status: str = "member"
+    """The bot's own standing in a group: member, administrator, or left (not in it)."""
+    bot_can_manage_topics: bool = False
+    """An administrator bot's right to create, rename and close forum topics."""
+    topics: dict[int, Topic] = field(default_factory=dict)
+    """Forum topics by thread id."""
 
     def to_api(self) -> dict[str, Any]:
         if self.type == "private" and self.user is not None:
@@ -124,6 +135,16 @@ class Chat:
         if self.is_forum:
             data["is_forum"] = True
         return data
+
+
+@dataclass
+class Topic:
+    """A forum topic: its thread id is the id of the service message that created it."""
+
+    thread_id: int
+    name: str
+    icon_color: int = 7322096
+    closed: bool = False
 
 
 @dataclass
@@ -144,6 +165,10 @@ class MessageView:
     text: str
     buttons: list[list[ButtonView]]
     html: str | None = None
+    photo: bool = False
+    document: str | None = None
+    """The file name of a document."""
+    caption: str | None = None
 
     def button(self, label: str) -> ButtonView:
         for row in self.buttons:
@@ -171,6 +196,9 @@ class _Message:
     thread_id: int | None = None
     reply_to: _Message | None = None
     sticker: bool = False
+    photo: bool = False
+    document: str | None = None
+    caption: str | None = None
     edit_date: int | None = None
     sender_chat: Chat | None = None
     """Who the message is shown as: the group itself (an anonymous admin) or a channel."""
@@ -189,7 +217,14 @@ class _Message:
             self.text or "",
             rows,
             self.html,
+            self.photo,
+            self.document,
+            self.caption,
         )
+
+    @property
+    def copyable(self) -> bool:
+        return self.text is not None or self.sticker or self.photo or self.document is not None
 
 
 @dataclass
@@ -364,7 +399,11 @@ class LocalBotApi:
         title: str,
         members: dict[User, str] | list[User],
         forum: bool = False,
+        bot_status: str = "member",
+        bot_can_manage_topics: bool = False,
     ) -> Chat:
+        """A supergroup (a forum with `forum`); the bot's own standing is `bot_status` (member,
+        administrator, or left: not in it) and, as an administrator, `bot_can_manage_topics`."""
         if isinstance(members, list):
             members = {u: ("creator" if n == 0 else "member") for n, u in enumerate(members)}
         chat = Chat(
@@ -373,6 +412,8 @@ class LocalBotApi:
             title=title,
             is_forum=forum,
             members={u.id: status for u, status in members.items()},
+            bot_status=bot_status,
+            bot_can_manage_topics=bot_can_manage_topics,
         )
         self._add_chat(chat)
         return chat
@@ -381,7 +422,11 @@ class LocalBotApi:
         """Open a forum topic; its id is the id of the service message that created it."""
         message = self._new_message(chat, None, text=None)
         message.thread_id = message.message_id
+        chat.topics[message.message_id] = Topic(message.message_id, name)
         return message.message_id
+
+    def topics(self, chat: Chat) -> list[Topic]:
+        return list(chat.topics.values())
 
     def block(self, user: User) -> None:
         user.blocked_bot = True
@@ -446,6 +491,31 @@ class LocalBotApi:
         if self._bot_sees(message):
             self._enqueue({"message": self._message_api(message)})
 
+    async def send_photo(
+        self, user: User, chat: Chat, caption: str | None = None, thread: int | None = None
+    ) -> MessageView:
+        """The user sends a photo (a screenshot, say), with an optional caption."""
+        return self._send_media(user, chat, thread, photo=True, caption=caption)
+
+    async def send_document(
+        self,
+        user: User,
+        chat: Chat,
+        file_name: str,
+        caption: str | None = None,
+        thread: int | None = None,
+    ) -> MessageView:
+        """The user sends a file."""
+        return self._send_media(user, chat, thread, document=file_name, caption=caption)
+
+    def _send_media(self, user: User, chat: Chat, thread: int | None, **fields: Any) -> MessageView:
+        message = self._new_message(chat, user, thread_id=thread, **fields)
+        if chat.type == "private":
+            chat.started = True
+        if self._bot_sees(message):
+            self._enqueue({"message": self._message_api(message)})
+        return message.view()
+
     async def edit(self, user: User, chat: Chat, message_id: int, text: str) -> None:
         message = self._messages[chat.id][message_id]
         message.text = text
@@ -494,7 +564,7 @@ class LocalBotApi:
         return [
             m.view()
             for m in self._messages[chat.id].values()
-            if (m.text is not None or m.sticker) and (thread is None or m.thread_id == thread)
+            if m.copyable and (thread is None or m.thread_id == thread)
         ]
 
     def bot_messages(self, chat: Chat, thread: int | None = None) -> list[MessageView]:
@@ -753,6 +823,8 @@ class LocalBotApi:
     async def _api_getchatmember(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
         user_id = _int(params.get("user_id"), 0)
+        if user_id == self.bot_id and chat.type != "private":
+            return self._bot_member(chat)
         user = self._users.get(user_id)
         if user is None:
             raise ApiError(400, "Bad Request: user not found")
@@ -777,12 +849,10 @@ class LocalBotApi:
 
     async def _api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
-        self._check_can_write(chat)
+        thread = self._thread(chat, params)
+        self._check_can_write(chat, thread)
         text, html = self._text(params)
         markup = self._markup(params)
-        thread = _int(params.get("message_thread_id"), 0) or None
-        if thread is not None and not chat.is_forum:
-            thread = None
         reply = _json(params.get("reply_parameters")) or {}
         reply_to_id = _int(reply.get("message_id") or params.get("reply_to_message_id"), 0)
         replied = self._messages[chat.id].get(reply_to_id) if reply_to_id else None
@@ -797,6 +867,115 @@ class LocalBotApi:
         )
         self.reply_times.setdefault(chat.id, []).append(time.perf_counter())
         return self._message_api(message)
+
+    async def _api_copymessage(self, params: dict[str, Any]) -> dict[str, int]:
+        chat = self._chat(params)
+        source_chat = self._chats.get(_int(params.get("from_chat_id"), 0))
+        if source_chat is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        source = self._messages[source_chat.id].get(_int(params.get("message_id"), 0))
+        if source is None:
+            raise ApiError(400, "Bad Request: message to copy not found")
+        if not source.copyable:
+            raise ApiError(400, "Bad Request: message can't be copied")
+        thread = self._thread(chat, params)
+        self._check_can_write(chat, thread)
+        caption = params.get("caption", source.caption)
+        copy = self._new_message(
+            chat,
+            None,
+            text=source.text,
+            html=source.html,
+            sticker=source.sticker,
+            photo=source.photo,
+            document=source.document,
+            caption=None if caption is None else str(caption),
+            reply_markup=self._markup(params),
+            thread_id=thread,
+        )
+        self.reply_times.setdefault(chat.id, []).append(time.perf_counter())
+        return {"message_id": copy.message_id}
+
+    async def _api_createforumtopic(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params)
+        self._check_manages_topics(chat)
+        name = str(params.get("name") or "")
+        if not 1 <= len(name) <= 128:
+            raise ApiError(400, "Bad Request: TOPIC_TITLE_EMPTY" if not name else
+                           "Bad Request: TOPIC_TITLE_TOO_LONG")  # fmt: skip
+        thread = self.topic(chat, name)
+        topic = chat.topics[thread]
+        if params.get("icon_color") is not None:
+            topic.icon_color = _int(params.get("icon_color"), topic.icon_color)
+        return {"message_thread_id": thread, "name": name, "icon_color": topic.icon_color}
+
+    async def _api_editforumtopic(self, params: dict[str, Any]) -> bool:
+        chat = self._chat(params)
+        self._check_manages_topics(chat)
+        topic = self._topic(chat, params)
+        name = params.get("name")
+        if name is None or str(name) == topic.name:
+            raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        if not 1 <= len(str(name)) <= 128:
+            raise ApiError(400, "Bad Request: TOPIC_TITLE_TOO_LONG")
+        topic.name = str(name)
+        return True
+
+    async def _api_closeforumtopic(self, params: dict[str, Any]) -> bool:
+        return self._set_closed(params, True)
+
+    async def _api_reopenforumtopic(self, params: dict[str, Any]) -> bool:
+        return self._set_closed(params, False)
+
+    def _set_closed(self, params: dict[str, Any], closed: bool) -> bool:
+        chat = self._chat(params)
+        self._check_manages_topics(chat)
+        topic = self._topic(chat, params)
+        if topic.closed == closed:
+            raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        topic.closed = closed
+        return True
+
+    def _bot_member(self, chat: Chat) -> dict[str, Any]:
+        """The bot's own ChatMember in a group, as getChatMember returns it."""
+        me = {"id": self.bot_id, "is_bot": True, "first_name": "fixbot (local)",
+              "username": self.username}  # fmt: skip
+        if chat.bot_status != "administrator":
+            return {"status": chat.bot_status, "user": me}
+        rights = dict.fromkeys(
+            ("can_be_edited", "can_promote_members", "can_post_stories", "can_edit_stories",
+             "can_delete_stories", "can_restrict_members", "can_change_info",
+             "can_manage_video_chats", "is_anonymous"),
+            False,
+        ) | dict.fromkeys(
+            ("can_manage_chat", "can_delete_messages", "can_invite_users", "can_pin_messages"),
+            True,
+        )  # fmt: skip
+        return {"status": "administrator", "user": me, **rights,
+                "can_manage_topics": chat.bot_can_manage_topics}  # fmt: skip
+
+    def _check_manages_topics(self, chat: Chat) -> None:
+        if chat.type != "private" and chat.bot_status == "left":
+            raise ApiError(403, "Forbidden: bot is not a member of the supergroup chat")
+        if not chat.is_forum:
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        if chat.bot_status != "administrator" or not chat.bot_can_manage_topics:
+            raise ApiError(400, "Bad Request: not enough rights to create a topic")
+
+    def _topic(self, chat: Chat, params: dict[str, Any]) -> Topic:
+        topic = chat.topics.get(_int(params.get("message_thread_id"), 0))
+        if topic is None:
+            raise ApiError(400, "Bad Request: message thread not found")
+        return topic
+
+    def _thread(self, chat: Chat, params: dict[str, Any]) -> int | None:
+        """The forum topic a message goes to: only in forums (elsewhere Telegram ignores it)."""
+        thread = _int(params.get("message_thread_id"), 0) or None
+        if thread is None or not chat.is_forum:
+            return None
+        if thread not in chat.topics:
+            raise ApiError(400, "Bad Request: message thread not found")
+        return thread
 
     async def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._bot_message(params)
@@ -848,8 +1027,15 @@ class LocalBotApi:
             raise ApiError(400, "Bad Request: chat not found")
         return chat
 
-    def _check_can_write(self, chat: Chat) -> None:
-        if chat.type != "private" or chat.user is None:
+    def _check_can_write(self, chat: Chat, thread: int | None = None) -> None:
+        if chat.type != "private":
+            if chat.bot_status == "left":
+                raise ApiError(403, "Forbidden: bot is not a member of the supergroup chat")
+            topic = chat.topics.get(thread) if thread is not None else None
+            if topic is not None and topic.closed and not chat.bot_can_manage_topics:
+                raise ApiError(400, "Bad Request: TOPIC_CLOSED")
+            return
+        if chat.user is None:
             return
         if chat.user.blocked_bot:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
@@ -941,6 +1127,21 @@ class LocalBotApi:
                 "is_animated": False,
                 "is_video": False,
             }
+        if message.photo:
+            data["photo"] = [
+                {"file_id": f"photo-{message.message_id}-{size}", "file_unique_id": f"p{size}",
+                 "width": size, "height": size}
+                for size in (90, 320, 1280)
+            ]  # fmt: skip
+        if message.document is not None:
+            data["document"] = {
+                "file_id": f"document-{message.message_id}",
+                "file_unique_id": f"d{message.message_id}",
+                "file_name": message.document,
+                "mime_type": "application/octet-stream",
+            }
+        if message.caption is not None:
+            data["caption"] = message.caption
         if message.reply_markup:
             data["reply_markup"] = message.reply_markup
         if message.thread_id is not None:
