@@ -247,6 +247,8 @@ async def polling(
         try:
             yield
         finally:
+            if isinstance(application.update_queue, DurableUpdateQueue):
+                await application.update_queue.stop()
             await updater.stop()
             await application.stop()
 

@@ -38,6 +38,8 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         self.backlog = 0
         """Updates queued and not yet handled."""
         self.most_backlog = 0
+        self.stopping = False
+        """Set on the way out: the last getUpdates acknowledges without waiting for room."""
         self._room = asyncio.Condition()
         self._stored_ahead: set[int] = set()
         """Updates already on their way to the store from Telegram's own JSON (polling)."""
@@ -79,7 +81,13 @@ class DurableUpdateQueue(asyncio.Queue[object]):
     async def room(self) -> None:
         """Return once the backlog is under `max_backlog` (backpressure on intake)."""
         async with self._room:
-            await self._room.wait_for(lambda: self.backlog < self.max_backlog)
+            await self._room.wait_for(lambda: self.stopping or self.backlog < self.max_backlog)
+
+    async def stop(self) -> None:
+        """On the way out: stop holding intake back (what is queued is replayed next time)."""
+        async with self._room:
+            self.stopping = True
+            self._room.notify_all()
 
     def _grow(self, by: int) -> None:
         self.backlog += by
