@@ -56,7 +56,8 @@ class PerChatRateLimiter(AIORateLimiter):
         )
         key = chat_id if chat_id is not None else _ALL
         retries = rate_limit_args or self.retries
-        for attempt in range(retries + 1):
+        attempt = 0
+        while True:
             wait = self.paused_for(chat_id) if chat_id is not None else self._wait_all()
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -79,7 +80,7 @@ class PerChatRateLimiter(AIORateLimiter):
                 self._paused_until[key] = max(self._paused_until.get(key, 0.0), until)
                 self._forget_old()
                 log.info("%s: Telegram asks to wait %.0f s in %s", endpoint, seconds, key)
-        raise AssertionError("unreachable")  # pragma: no cover
+                attempt += 1
 
     def _wait_all(self) -> float:
         return max(self._paused_until.get(_ALL, 0.0) - time.monotonic(), 0.0)
