@@ -111,13 +111,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     wording = services(context).wording
     data = callback_data.decode(query.data)
-    if data is None or not isinstance(query.message, Message):
+    key = conversation_key(update)
+    if data is None or key is None or not isinstance(query.message, Message):
         await _answer(query, wording.dead_button)
         return
     message = query.message
-    key = conversation_key(update)
-    if key is None:
-        return
     presser = query.from_user.id
     if data.owner != presser and not await _speaks_for(context.bot, data.owner, presser):
         name = await _owner_name(context.bot, message, data.owner)
