@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from bot import views
-from bot.catalog import Catalog, Fix, Intent, Step
+from bot.catalog import END, Catalog, Fix, Intent, Step
 from bot.events import (
     TIMELESS_ACTIONS,
     Action,
@@ -258,7 +258,7 @@ class Engine:
         choice = step.choices[index]
         intent = draft.session.intent
         draft.record("choice", intent=intent, fix=fix.id, step=step.id, value=choice.label)
-        self._advance(draft, fix, step, None if choice.next == "end" else choice.next)
+        self._advance(draft, fix, step, None if choice.next == END else choice.next)
 
     def _advance(self, draft: _Draft, fix: Fix, step: Step, next_id: str | None) -> None:
         path = (*draft.session.path, step.id)
@@ -314,7 +314,7 @@ class Engine:
 
     def _press_pick(self, draft: _Draft, press: Press) -> None:
         target = press.target
-        found = self._find(target) if target is not None else None
+        found = views.find(self.catalog, target) if target is not None else None
         session = draft.session
         in_a_fix = session.stage in IN_A_FIX
         if target is None or found is None:
@@ -329,7 +329,7 @@ class Engine:
     def _press_switch(self, draft: _Draft, press: Press) -> None:
         session = draft.session
         target = Target.parse(session.options[0]) if session.options else None
-        found = self._find(target) if target is not None else None
+        found = views.find(self.catalog, target) if target is not None else None
         if found is None:
             self._show(draft)
             return
@@ -343,11 +343,6 @@ class Engine:
         self._show(draft)
 
     # -- starting, moving on, stopping -------------------------------------------------------
-
-    def _find(self, target: Target) -> Fix | Intent | None:
-        if target.is_fix:
-            return self.catalog.fixes.get(target.id)
-        return self.catalog.intents.get(target.id)
 
     def _start(self, draft: _Draft, target: Fix | Intent) -> None:
         if isinstance(target, Fix):

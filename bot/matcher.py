@@ -1,13 +1,14 @@
 """The matcher: from a message in the user's own words to an intent, with its reasons.
 
 Owns text normalisation, the index built once from the catalog, and `Matcher.match(text)`,
-which returns ranked candidates with scores and one decision: a single intent, "did you
-mean" two or three, or none. Pure: no Telegram, no I/O after construction.
+which returns ranked candidates with scores and one decision: a single intent, "is it
+this?" for one it is less sure of, "did you mean" two or three, or none. Pure: no Telegram, no I/O after construction.
 
 How a message is scored, in order:
 
-1. **Normalise**: Unicode NFKC, case-fold, drop emoji and zero-width characters, drop
-   apostrophes ("won't" -> "wont"), squeeze repeated letters ("sooooo" -> "soo"), split
+1. **Normalise**: web addresses and @handles out, #hashtags unwrapped, versions and device
+   models read as plain words; Unicode NFKC, case-fold, drop emoji and zero-width characters,
+   drop apostrophes ("won't" -> "wont"), squeeze repeated letters ("sooooo" -> "soo"), split
    numbers from units ("50gb" -> "50 gb").
 2. **Correct typos** token by token against the content's own vocabulary with rapidfuzz
    (optimal string alignment, so "wiif" -> "wifi" is one edit); a corrected token counts for
@@ -23,7 +24,8 @@ How a message is scored, in order:
 5. **Score** each intent from its best evidence: the weighted overlap (Dice) with its best
    example, blended with how much of the message its whole vocabulary explains. The
    off-topic examples form one more, rejecting, class.
-6. **Decide** with the thresholds in `Thresholds` (fitted from data; see `fixbot tune`).
+6. **Decide** with the thresholds in `Thresholds` (fitted from data; see `fixbot tune`):
+   a walk, "is it this?", "did you mean", or none.
 
 Long messages are cut into sentence-sized windows and the best window wins, so a 4,000-
 character rant matches on the sentence that matters.
@@ -61,8 +63,9 @@ class Thresholds:
     """Every number the decision uses, in one place.
 
     The defaults below are a starting point; the content's own numbers live in
-    intents/_matcher.yaml, written by `fixbot tune` (leave-one-out over the content's own
-    examples and off-topic examples: no evaluation set plays a part).
+    intents/_matcher.yaml, written by `fixbot tune`: the scoring weights by leave-one-out over
+    the content's own examples and off-topic examples, and accept, confirm and margin on
+    labelled real messages when given (`--cases`), with a cross-validated figure.
     """
 
     accept: float = 0.54
@@ -558,7 +561,8 @@ class Matcher:
     # -- matching ----------------------------------------------------------------------------
 
     def match(self, text: str) -> Match:
-        """Rank the intents for `text` and decide: one intent, "did you mean", or none."""
+        """Rank the intents for `text` and decide: a walk, "is it this?", "did you mean", or
+        none."""
         corrections: list[tuple[str, str]] = []
         windows = self.normalizer.terms(text, corrections)
         if not windows:

@@ -8,8 +8,9 @@ the engine stamps the session's new revision on them once the turn is complete.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from bot.catalog import Catalog, Fix, Step
+from bot.catalog import Catalog, Fix, Intent, Step
 from bot.events import Action, Button, Press, Reply, Target
 from bot.session import Session, Stage
 from bot.wording import Wording
@@ -68,9 +69,9 @@ def restart(session: Session) -> Press:
     return Press(Action.PICK, 0, target)
 
 
-def target_title(catalog: Catalog, target: Target) -> str:
-    found = catalog.fixes.get(target.id) if target.is_fix else catalog.intents.get(target.id)
-    return found.title if found is not None else target.id
+def find(catalog: Catalog, target: Target) -> Fix | Intent | None:
+    """What a topic button starts, if the catalog (still) has it."""
+    return catalog.fixes.get(target.id) if target.is_fix else catalog.intents.get(target.id)
 
 
 def progress(session: Session, fix: Fix, wording: Wording) -> str:
@@ -94,22 +95,15 @@ def progress(session: Session, fix: Fix, wording: Wording) -> str:
 # One view per stage
 
 
+@dataclass(frozen=True)
 class _Page:
     """What a stage's view draws from."""
 
-    def __init__(
-        self,
-        session: Session,
-        catalog: Catalog,
-        wording: Wording,
-        fix: Fix | None,
-        step: Step | None,
-    ) -> None:
-        self.session = session
-        self.catalog = catalog
-        self.wording = wording
-        self.fix = fix
-        self.step = step
+    session: Session
+    catalog: Catalog
+    wording: Wording
+    fix: Fix | None
+    step: Step | None
 
     def leave_row(self) -> tuple[Button, ...]:
         words = self.wording
@@ -205,7 +199,7 @@ def _switching(page: _Page) -> Body | None:
     text = words.switch_prompt.format(
         current=intent.title if intent is not None else fix.title,
         progress=progress(session, fix, words).lower(),
-        new=target_title(page.catalog, target),
+        new=found.title if (found := find(page.catalog, target)) is not None else target.id,
     )
     rows: Rows = [
         (Button(words.switch, Press(Action.SWITCH, 0)),),
