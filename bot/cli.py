@@ -257,7 +257,29 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
+    if args.decision_only and not args.cases:
+        print("fixbot tune: --decision-only needs --cases FILE", file=sys.stderr)
+        return EXIT_USAGE
     catalog = load_catalog(settings.content_dir)
+    if args.decision_only:
+        best = Fit(Thresholds.of(catalog), Report())
+    else:
+        best = _fit_by_leave_one_out(catalog)
+    source = ""
+    if args.cases:
+        best, source = _fit_on_cases(catalog, best.thresholds, args.cases), args.cases.name
+    target = settings.content_dir / "intents" / MATCHER_FILE
+    if args.dry_run:
+        print(f"Not written (--dry-run); these would go to {target}.")
+        return EXIT_OK
+    target.write_text(tuning_yaml(best.thresholds, best.report, source), encoding="utf-8")
+    print(f"Wrote {target}.")
+    return EXIT_OK
+
+
+def _fit_by_leave_one_out(catalog: Catalog) -> Fit:
+    """Every threshold fitted by leave-one-out over the content, with progress; the five
+    best printed, the best returned."""
     started = time.monotonic()
 
     def progress(done: int, total: int) -> None:
@@ -269,15 +291,9 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
             flush=True,
         )
 
-    if args.decision_only and not args.cases:
-        print("fixbot tune: --decision-only needs --cases FILE", file=sys.stderr)
-        return EXIT_USAGE
-    if args.decision_only:
-        fits = [Fit(Thresholds.of(catalog), Report())]
-    else:
-        fits = fit_thresholds(catalog, progress=progress)
-        print("Best thresholds by leave-one-out utility (see bot/evaluation.py, UTILITY):")
-    for fit in fits[:5] if not args.decision_only else ():
+    fits = fit_thresholds(catalog, progress=progress)
+    print("Best thresholds by leave-one-out utility (see bot/evaluation.py, UTILITY):")
+    for fit in fits[:5]:
         t, r = fit.thresholds, fit.report
         print(
             f"  utility {r.utility:.3f}  accuracy {r.accuracy:.1%}  off-topic rejected "
@@ -285,16 +301,7 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
             f"confirm={t.confirm} margin={t.margin} example_weight={t.example_weight} "
             f"unknown_weight={t.unknown_weight} everyday_word_weight={t.everyday_word_weight}"
         )
-    best, source = fits[0], ""
-    if args.cases:
-        best, source = _fit_on_cases(catalog, best.thresholds, args.cases), args.cases.name
-    target = settings.content_dir / "intents" / MATCHER_FILE
-    if args.dry_run:
-        print(f"Not written (--dry-run); these would go to {target}.")
-        return EXIT_OK
-    target.write_text(tuning_yaml(best.thresholds, best.report, source), encoding="utf-8")
-    print(f"Wrote {target}.")
-    return EXIT_OK
+    return fits[0]
 
 
 def _fit_on_cases(catalog: Catalog, base: Thresholds, path: Path) -> Fit:

@@ -151,10 +151,7 @@ class Report:
     @property
     def off_topic_handled(self) -> float:
         """Off-topic: refused, or answered with a walk or offer its `also` allows."""
-        return _share(
-            o.match.decision is Decision.NONE or o.kind in (Kind.RIGHT_WALK, Kind.HELPFUL_QUESTION)
-            for o in self.off_topic
-        )
+        return _share(o.helpful for o in self.off_topic)
 
     @property
     def wrong_walks(self) -> float:
@@ -196,10 +193,9 @@ class Report:
     def per_intent(self) -> list[IntentFigures]:
         """Precision (of the first offers of an intent, how many were acceptable) and recall
         (of the messages labelled with it, how many got an acceptable first offer)."""
-        labels = sorted({o.case.intent for o in self.outcomes if o.case.intent})
-        offered = sorted({o.first_offer for o in self.outcomes if o.first_offer})
+        named = {o.case.intent for o in self.outcomes} | {o.first_offer for o in self.outcomes}
         figures = []
-        for intent in sorted(set(labels) | set(offered)):
+        for intent in sorted(i for i in named if i):
             mine = [o for o in self.outcomes if o.first_offer == intent]
             labelled = [o for o in self.outcomes if o.case.intent == intent]
             precision = _share(intent in o.case.acceptable for o in mine)
@@ -303,26 +299,28 @@ def _mean(values: Sequence[float]) -> float:
 
 UTILITY: Final = {
     "right match": 1.0,
+    "right refusal": 1.0,  # not ours, or a refusal the label allows
     "right confirmed": 0.85,  # one tap on "yes"
     "right among did-you-mean": 0.75,  # one tap, after reading two or three
+    "question about something not ours": 0.4,  # one tap on "something else"
     "no match, topic menu": 0.25,  # the user can still pick the topic
     "wrong question": 0.1,
     "wrong match": 0.0,  # the worst: a wrong fix, confidently
 }
-"""What each first reply is worth to a user with a problem; the thresholds are fitted to it.
-Off-topic, a refusal is worth 1 and a question 0.4 (one tap on "something else")."""
+"""What each first reply is worth to a person; the thresholds are fitted to it."""
 
 
 def _utility(outcome: Outcome) -> float:
     case, kind = outcome.case, outcome.kind
     if kind is Kind.REFUSAL:
-        return 1.0 if case.refusal_ok else UTILITY["no match, topic menu"]
+        return UTILITY["right refusal" if case.refusal_ok else "no match, topic menu"]
     if kind is Kind.RIGHT_WALK:
         return UTILITY["right match"]
     if kind is Kind.WRONG_WALK:
         return UTILITY["wrong match"]
     if kind is Kind.UNHELPFUL_QUESTION:
-        return 0.4 if case.intent is None else UTILITY["wrong question"]
+        not_ours = case.intent is None
+        return UTILITY["question about something not ours" if not_ours else "wrong question"]
     single = outcome.match.decision is Decision.CONFIRM
     return UTILITY["right confirmed" if single else "right among did-you-mean"]
 
@@ -450,10 +448,7 @@ def fit_thresholds(
             unknown_weight=unknown_weight,
             everyday_word_weight=everyday,
         )
-        report = leave_one_out(catalog, base)
-        for accept, confirm, margin in DECISION_GRID:
-            thresholds = dataclasses.replace(base, accept=accept, confirm=confirm, margin=margin)
-            fits.append(Fit(thresholds, _redecide(report, thresholds)))
+        fits += _sweep_decisions(leave_one_out(catalog, base), base)
         if progress:
             progress(done, len(SCORING_GRID))
     fits.sort(key=lambda f: (-f.report.utility, -f.report.accuracy, f.report.questions))
@@ -471,10 +466,7 @@ MAX_WRONG_WALKS: Final = 0.06
 def fit_decision(report: Report, base: Thresholds) -> Fit:
     """The accept, confirm and margin that serve these matched messages best (utility),
     asking no more questions and starting no more wrong walks than the limits allow."""
-    fits = []
-    for accept, confirm, margin in DECISION_GRID:
-        thresholds = dataclasses.replace(base, accept=accept, confirm=confirm, margin=margin)
-        fits.append(Fit(thresholds, _redecide(report, thresholds)))
+    fits = _sweep_decisions(report, base)
     allowed = [
         f
         for f in fits
@@ -485,6 +477,15 @@ def fit_decision(report: Report, base: Thresholds) -> Fit:
     best = max(f.report.utility for f in allowed)
     tied = [f for f in allowed if f.report.utility >= best - UTILITY_TIE]
     return min(tied, key=lambda f: (f.report.wrong_walks, -f.report.helpful, f.report.questions))
+
+
+def _sweep_decisions(report: Report, base: Thresholds) -> list[Fit]:
+    """The same matches decided with every (accept, confirm, margin) of `DECISION_GRID`."""
+    fits = []
+    for accept, confirm, margin in DECISION_GRID:
+        thresholds = dataclasses.replace(base, accept=accept, confirm=confirm, margin=margin)
+        fits.append(Fit(thresholds, _redecide(report, thresholds)))
+    return fits
 
 
 def cross_validate(report: Report, base: Thresholds, folds: int = 5) -> Report:
