@@ -209,15 +209,8 @@ class SQLiteStore(Store):
         cutoff = now - self.ttl
         for key in [k for k, (_, updated_at) in self._recent.items() if updated_at < cutoff]:
             self._remember(key, None)
-        await self._run(
-            partial(_write, "DELETE FROM outcomes WHERE at < ?", (now - self.keep_outcomes,))
-        )
-        await self._run(
-            partial(_write, "DELETE FROM inbox WHERE handled = 1 AND at < ?", (now - INBOX_MEMORY,))
-        )
-        return await self._run(
-            partial(_write, "DELETE FROM sessions WHERE updated_at < ?", (cutoff,))
-        )
+        purge = partial(_purge, cutoff, now - self.keep_outcomes, now - INBOX_MEMORY)
+        return await self._run(purge)
 
     async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
         return bool(await self._commit(_InboxAdd(update_id, data, at)))
@@ -241,10 +234,6 @@ class SQLiteStore(Store):
         self._worker.shutdown(wait=True)
         if self._lock is not None:
             self._lock.release()
-
-
-# --------------------------------------------------------------------------------------------
-# On the worker thread
 
 
 class DataFolderLock:
@@ -295,6 +284,10 @@ def _make_private_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise StoreError(f"cannot create the data folder {folder} ({exc.strerror})") from None
+
+
+# --------------------------------------------------------------------------------------------
+# On the worker thread
 
 
 def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
@@ -422,6 +415,17 @@ def _select_outcomes(key: str | None, db: sqlite3.Connection) -> list[tuple[Any,
     if key is None:
         return db.execute(query + " ORDER BY id").fetchall()
     return db.execute(query + " WHERE key = ? ORDER BY id", (key,)).fetchall()
+
+
+def _purge(
+    sessions_before: float, outcomes_before: float, inbox_before: float, db: sqlite3.Connection
+) -> int:
+    """Expired sessions, old outcomes and long-handled updates, in one transaction; returns
+    how many sessions went."""
+    with _transaction(db):
+        db.execute("DELETE FROM outcomes WHERE at < ?", (outcomes_before,))
+        db.execute("DELETE FROM inbox WHERE handled = 1 AND at < ?", (inbox_before,))
+        return db.execute("DELETE FROM sessions WHERE updated_at < ?", (sessions_before,)).rowcount
 
 
 def _write(statement: str, arguments: tuple[object, ...], db: sqlite3.Connection) -> int:
