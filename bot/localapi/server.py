@@ -469,7 +469,7 @@ class LocalBotApi:
                     {"type": "mention", "offset": mention.start(), "length": len(mention.group())}
                 )
         replied = self._messages[chat.id].get(reply_to) if reply_to else None
-        message = self._new_message(
+        return self._from_user(
             chat,
             user,
             text=text,
@@ -478,24 +478,15 @@ class LocalBotApi:
             reply_to=replied,
             sender_chat=as_chat,
         )
-        if chat.type == "private":
-            chat.started = True
-        if self._bot_sees(message):
-            self._enqueue({"message": self._message_api(message)})
-        return message.view()
 
     async def send_sticker(self, user: User, chat: Chat, thread: int | None = None) -> None:
-        message = self._new_message(chat, user, sticker=True, thread_id=thread)
-        if chat.type == "private":
-            chat.started = True
-        if self._bot_sees(message):
-            self._enqueue({"message": self._message_api(message)})
+        self._from_user(chat, user, sticker=True, thread_id=thread)
 
     async def send_photo(
         self, user: User, chat: Chat, caption: str | None = None, thread: int | None = None
     ) -> MessageView:
         """The user sends a photo (a screenshot, say), with an optional caption."""
-        return self._send_media(user, chat, thread, photo=True, caption=caption)
+        return self._from_user(chat, user, thread_id=thread, photo=True, caption=caption)
 
     async def send_document(
         self,
@@ -506,10 +497,12 @@ class LocalBotApi:
         thread: int | None = None,
     ) -> MessageView:
         """The user sends a file."""
-        return self._send_media(user, chat, thread, document=file_name, caption=caption)
+        return self._from_user(chat, user, thread_id=thread, document=file_name, caption=caption)
 
-    def _send_media(self, user: User, chat: Chat, thread: int | None, **fields: Any) -> MessageView:
-        message = self._new_message(chat, user, thread_id=thread, **fields)
+    def _from_user(self, chat: Chat, user: User, **fields: Any) -> MessageView:
+        """A message the user wrote: it opens a private chat, and reaches the bot when the
+        bot may see it."""
+        message = self._new_message(chat, user, **fields)
         if chat.type == "private":
             chat.started = True
         if self._bot_sees(message):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -16,7 +14,6 @@ from telegram.error import BadRequest, Conflict, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    BaseUpdateProcessor,
     CallbackQueryHandler,
     MessageHandler,
     Updater,
@@ -24,9 +21,6 @@ from telegram.ext import (
 )
 
 from bot.errors import ConfigError
-from bot.locks import KeyedLocks
-from bot.session import SessionKey
-from bot.transports.telegram import callback_data
 from bot.transports.telegram.handlers import (
     SERVICES,
     Services,
@@ -37,8 +31,8 @@ from bot.transports.telegram.handlers import (
     on_text,
 )
 from bot.transports.telegram.inbox import DurableUpdateQueue
-from bot.transports.telegram.keys import conversation_key
 from bot.transports.telegram.limits import PerChatRateLimiter
+from bot.transports.telegram.processor import PerConversationUpdateProcessor
 from bot.transports.telegram.request import AiohttpRequest, GatedRequest
 from bot.transports.telegram.webhook import server as webhook_server
 from bot.wording import Wording
@@ -69,67 +63,6 @@ class TelegramConfig:
     pace is the limit, the bot stops fetching rather than pile up work."""
 
 
-_WIDE_OPEN: Final = 1_000_000
-"""python-telegram-bot's own limit, set out of the way (see PerConversationUpdateProcessor)."""
-
-
-class PerConversationUpdateProcessor(BaseUpdateProcessor):
-    """Updates run concurrently, but two of the same (chat, user, topic) run one after the
-    other, in the order they arrived: python-telegram-bot alone would either run everything
-    one at a time or lose that order.
-
-    An update first waits for its conversation, then for one of `max_concurrent_updates`
-    slots. python-telegram-bot takes its slot before calling `do_process_update` (and that
-    method is final), so with its limit in force one chat's queued updates would hold every
-    slot while they wait for their own conversation, and every other chat would wait too.
-    Its limit is therefore set wide open and the real one is kept here.
-    """
-
-    def __init__(
-        self, max_concurrent_updates: int = 64, inbox: DurableUpdateQueue | None = None
-    ) -> None:
-        super().__init__(_WIDE_OPEN)
-        if max_concurrent_updates < 1:
-            raise ValueError("max_concurrent_updates must be at least 1")
-        self.slots = max_concurrent_updates
-        self.inbox = inbox
-        self._slots = asyncio.Semaphore(max_concurrent_updates)
-        self._locks: KeyedLocks[SessionKey] = KeyedLocks()
-        self._presses: Counter[tuple[SessionKey, int]] = Counter()
-
-    def presses_waiting(self, key: SessionKey, message_id: int) -> int:
-        """Presses on this message of this conversation being handled or waiting their turn."""
-        return self._presses[(key, message_id)]
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = conversation_key(update)
-        press = _pressed_message(update)
-        if key is not None and press is not None:
-            self._presses[(key, press)] += 1
-        try:
-            if key is None:
-                async with self._slots:
-                    await coroutine
-            else:
-                async with self._locks.hold(key), self._slots:
-                    await coroutine
-        finally:
-            if key is not None and press is not None:
-                self._presses[(key, press)] -= 1
-                if not self._presses[(key, press)]:
-                    del self._presses[(key, press)]
-        # python-telegram-bot hands a handler's errors to the error handler and returns: an
-        # update that failed is handled too, and is not replayed forever.
-        if self.inbox is not None:
-            await self.inbox.handled(update)
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to release."""
-
-
 class FixbotApplication(Application[Any, Any, Any, Any, Any, Any]):
     """python-telegram-bot's application, minus one leak: it notes every chat and user id it
     sees for its persistence to save, and only persistence ever empties those sets. fixbot
@@ -140,18 +73,6 @@ class FixbotApplication(Application[Any, Any, Any, Any, Any, Any]):
     ) -> None:
         if self.persistence is not None:
             super()._mark_for_persistence_update(update=update, job=job)
-
-
-def _pressed_message(update: object) -> int | None:
-    """The message a person pressed their own button on (a stranger's press, refused later,
-    must never stand in for the owner's)."""
-    if not isinstance(update, Update) or update.callback_query is None:
-        return None
-    query = update.callback_query
-    data = callback_data.decode(query.data)
-    if query.message is None or data is None or data.owner != query.from_user.id:
-        return None
-    return query.message.message_id
 
 
 def build_application(
@@ -234,9 +155,7 @@ async def polling(
         log.warning("polling failed, retrying: %s", error)
 
     async with application:
-        await register_commands(application)
-        await application.start()
-        await _replay(application)
+        await _start(application)
         updater = _updater(application)
         await updater.start_polling(
             poll_interval=0,
@@ -247,8 +166,7 @@ async def polling(
         try:
             yield
         finally:
-            if isinstance(application.update_queue, DurableUpdateQueue):
-                await application.update_queue.stop()
+            await _inbox(application).stop()
             await updater.stop()
             await application.stop()
 
@@ -266,10 +184,8 @@ async def webhook(
     `bot.transports.telegram.webhook`): requests without `secret` in the
     X-Telegram-Bot-Api-Secret-Token header are refused with 403 before they are read."""
     async with application:
-        await register_commands(application)
-        await application.start()
-        await _replay(application)
-        http = webhook_server(application.bot, application.update_queue, secret, path)
+        await _start(application)
+        http = webhook_server(application.bot, _inbox(application), secret, path)
         try:
             http.listen(port, address=listen)
         except OSError as exc:
@@ -288,9 +204,19 @@ async def webhook(
             await application.stop()
 
 
-async def _replay(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if isinstance(application.update_queue, DurableUpdateQueue):
-        await application.update_queue.replay(application.bot)
+async def _start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register the commands, start handling updates, and first replay what a crash or a
+    stop left unhandled."""
+    await register_commands(application)
+    await application.start()
+    await _inbox(application).replay(application.bot)
+
+
+def _inbox(application: Application[Any, Any, Any, Any, Any, Any]) -> DurableUpdateQueue:
+    queue = application.update_queue
+    if not isinstance(queue, DurableUpdateQueue):  # only without build_application
+        raise TypeError("the application was not built with fixbot's inbox")
+    return queue
 
 
 def _updater(application: Application[Any, Any, Any, Any, Any, Any]) -> Updater:

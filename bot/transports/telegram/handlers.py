@@ -35,6 +35,7 @@ from bot.session import Outcome, Session, SessionKey, resume_payload
 from bot.transports.telegram import callback_data, render
 from bot.transports.telegram.keys import conversation_key, thread
 from bot.transports.telegram.limits import PerChatRateLimiter
+from bot.transports.telegram.processor import PerConversationUpdateProcessor
 from bot.wording import Wording
 
 log = logging.getLogger(__name__)
@@ -271,8 +272,10 @@ def _later_press_will_draw(
     """Whether another press on this message waits its turn behind this one: then only the
     last draws the message, with the latest state (one edit, not five, when Telegram's pace
     is the limit and someone keeps pressing)."""
-    counts = getattr(context.application.update_processor, "presses_waiting", None)
-    return counts is not None and int(counts(key, message_id)) > 1
+    processor = context.application.update_processor
+    if not isinstance(processor, PerConversationUpdateProcessor):
+        return False
+    return processor.presses_waiting(key, message_id) > 1
 
 
 async def _html_or_plain(

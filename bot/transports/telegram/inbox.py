@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Final
 
 from telegram import Bot, Update
 from telegram.error import NetworkError
@@ -25,6 +26,9 @@ from telegram.error import NetworkError
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+REMEMBERED: Final = 100_000
+"""Update ids remembered in memory to recognise a redelivery (the store keeps a day's)."""
 
 
 class DurableUpdateQueue(asyncio.Queue[object]):
@@ -59,7 +63,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
                 self._remember(item.update_id)
                 data = json.dumps(item.to_dict(), separators=(",", ":"))
                 self._write(item.update_id, data, self.clock())
-            self._grow(1)
+            self._grow()
         await super().put(item)
 
     def received(self, payload: bytes) -> None:
@@ -89,8 +93,8 @@ class DurableUpdateQueue(asyncio.Queue[object]):
             self.stopping = True
             self._room.notify_all()
 
-    def _grow(self, by: int) -> None:
-        self.backlog += by
+    def _grow(self) -> None:
+        self.backlog += 1
         self.most_backlog = max(self.most_backlog, self.backlog)
 
     async def flush(self) -> None:
@@ -125,7 +129,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
                 log.warning("update %s in the inbox cannot be read (%s); dropped", update_id, exc)
                 await self.store.inbox_done(update_id)
                 continue
-            self._grow(1)
+            self._grow()
             await super().put(update)
         if pending:
             log.info("replaying %d update(s) received but not handled before", len(pending))
@@ -151,7 +155,3 @@ class DurableUpdateQueue(asyncio.Queue[object]):
             floor = self._highest - REMEMBERED
             self._known = {u for u in self._known if u > floor}
             self._stored_ahead = {u for u in self._stored_ahead if u > floor}
-
-
-REMEMBERED = 100_000
-"""Update ids remembered in memory to recognise a redelivery (the store keeps a day's)."""

@@ -10,7 +10,6 @@ handled once.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
@@ -20,6 +19,8 @@ from typing import Any, Final
 import tornado.httpserver
 import tornado.web
 from telegram import Bot, Update
+
+from bot.transports.telegram.inbox import DurableUpdateQueue
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class UpdateHandler(tornado.web.RequestHandler):
 
     SUPPORTED_METHODS = ("POST",)
 
-    def initialize(self, bot: Bot, queue: asyncio.Queue[object], secret: str) -> None:
+    def initialize(self, bot: Bot, queue: DurableUpdateQueue, secret: str) -> None:
         self.bot = bot
         self.queue = queue
         self.secret = secret.encode()
@@ -63,13 +64,9 @@ class UpdateHandler(tornado.web.RequestHandler):
             update = None
         if update is None:
             raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST, reason="not an update")
-        room = getattr(self.queue, "room", None)
-        if room is not None:
-            await room()  # a full backlog slows Telegram's deliveries down
+        await self.queue.room()  # a full backlog slows Telegram's deliveries down
         await self.queue.put(update)
-        flush = getattr(self.queue, "flush", None)
-        if flush is not None:
-            await flush()  # Telegram hears 200 once the update is in the store
+        await self.queue.flush()  # Telegram hears 200 once the update is in the store
         self.set_status(HTTPStatus.OK)
 
     def log_exception(self, kind: Any, value: Any, traceback: Any) -> None:
@@ -80,7 +77,7 @@ class UpdateHandler(tornado.web.RequestHandler):
 
 
 def server(
-    bot: Bot, queue: asyncio.Queue[object], secret: str, path: str
+    bot: Bot, queue: DurableUpdateQueue, secret: str, path: str
 ) -> tornado.httpserver.HTTPServer:
     app = tornado.web.Application(
         [(rf"/{path.strip('/')}/?", UpdateHandler, {"bot": bot, "queue": queue, "secret": secret})],
