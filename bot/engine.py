@@ -17,7 +17,11 @@ from bot.catalog import END, Catalog, Fix, Intent, Step
 from bot.events import (
     TIMELESS_ACTIONS,
     Action,
+    Button,
     ButtonPressed,
+    CaseChanged,
+    CaseNews,
+    CaseRequest,
     CommandReceived,
     Event,
     Press,
@@ -26,9 +30,11 @@ from bot.events import (
     TextReceived,
     Turn,
 )
+from bot.hours import BusinessHours
 from bot.matcher import Decision, Matcher
 from bot.session import (
     DEEP_LINK_PREFIX,
+    HUMAN_LINK,
     IN_A_FIX,
     Outcome,
     Session,
@@ -36,6 +42,9 @@ from bot.session import (
     idle,
 )
 from bot.wording import Wording
+
+COMPLAINT_CHARS: Final = 1000
+"""How much of the words that started a walk is kept for the staff's case card."""
 
 RESUME_AFTER: Final = 30 * 60.0
 """Seconds of silence after which a greeting or /start offers to continue the walk."""
@@ -47,13 +56,17 @@ ACCEPTED_AT: Final[dict[Action, frozenset[Stage]]] = {
     Action.FAILED: frozenset({Stage.STEP, Stage.CAUTION}),
     Action.SKIP: frozenset({Stage.STEP, Stage.CAUTION}),
     Action.BACK: IN_A_FIX,
-    Action.FIXED: frozenset({Stage.DID_IT_HELP}),
-    Action.NOT_FIXED: frozenset({Stage.DID_IT_HELP}),
+    Action.FIXED: frozenset({Stage.DID_IT_HELP, Stage.STAFF_SOLVED}),
+    Action.NOT_FIXED: frozenset({Stage.DID_IT_HELP, Stage.STAFF_SOLVED}),
     Action.RATE: frozenset({Stage.RATING}),
     Action.SWITCH: frozenset({Stage.SWITCHING}),
 }
 """The stages at which an action means something; pressed at any other, the person sees
-where they are instead. Actions not listed (stop, keep, resume, pick, topics) work at any."""
+where they are instead. Actions not listed (stop, keep, resume, pick, topics, human) work at
+any, except while a person from support has the case: then only Stop (closing the case) does."""
+
+STAFF_MARK: Final = "staff"
+"""In `Session.options` at the rating stage: the rating is for support, not for a fix."""
 
 
 @dataclass
@@ -65,6 +78,9 @@ class _Draft:
     replies: list[Reply] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
+    case_request: CaseRequest | None = None
+    case_source: str | None = None
+    relay: bool = False
 
     def move(self, **changes: Any) -> None:
         self.session = replace(self.session, **changes)
@@ -74,22 +90,32 @@ class _Draft:
 
 
 _Handler = Callable[[_Draft, Press], None]
+_Said = tuple[str, float | None]
 _FixHandler = Callable[[_Draft, Press, Fix, Step], None]
 
 
 class Engine:
     """Walks people through fixes. One instance serves every conversation; it holds only
-    the catalog, the matcher and the wording, never a session."""
+    the catalog, the matcher and the wording, never a session.
+
+    `handover`: a staff desk takes cases, so "Talk to a person" is offered and asks the
+    transport to open a case; `hours`, when the staff work (people are told when to expect
+    an answer outside them).
+    """
 
     def __init__(
         self,
         catalog: Catalog,
         matcher: Matcher | None = None,
         wording: Wording | None = None,
+        handover: bool = False,
+        hours: BusinessHours | None = None,
     ) -> None:
         self.catalog = catalog
         self.matcher = matcher or Matcher(catalog)
         self.wording = words = wording or Wording()
+        self.handover = handover
+        self.hours = hours
         self._handlers: dict[Action, _Handler] = {
             Action.STOP: lambda d, p: self._stop(d),
             Action.RATE: self._press_rate,
@@ -98,6 +124,7 @@ class Engine:
             Action.SWITCH: self._press_switch,
             Action.KEEP: self._press_keep,
             Action.RESUME: self._press_keep,
+            Action.HUMAN: lambda d, p: self._ask_for_person(d),
         }
         self._fix_handlers: dict[Action, _FixHandler] = {
             Action.DONE: self._press_done,
@@ -115,10 +142,14 @@ class Engine:
     def handle(self, session: Session, event: Event) -> Turn:
         """Apply one event to a session; return the new session, replies and outcomes."""
         draft = _Draft(session, event.at)
-        if isinstance(event, ButtonPressed):
+        if isinstance(event, CaseChanged):
+            self._on_case(draft, event)
+        elif isinstance(event, ButtonPressed):
             self._on_press(draft, event.press)
         elif isinstance(event, CommandReceived):
             self._on_command(draft, event.command.lower(), event.argument.strip())
+        elif session.stage is Stage.WITH_STAFF:
+            draft.relay = True  # text, photos, files: for the person who has the case
         elif isinstance(event, TextReceived):
             self._on_text(draft, event.text)
         else:
@@ -128,7 +159,14 @@ class Engine:
             final = replace(final, revision=session.revision + 1, updated_at=event.at)
         # Views are drawn before the new revision is known; stamp it on their buttons now.
         replies = tuple(r.stamped(final.revision) for r in draft.replies)
-        return Turn(final, replies, tuple(draft.outcomes))
+        return Turn(
+            final,
+            replies,
+            tuple(draft.outcomes),
+            draft.case_request,
+            draft.case_source,
+            draft.relay,
+        )
 
     # -- text --------------------------------------------------------------------------------
 
@@ -140,10 +178,20 @@ class Engine:
         if draft.session.walking:
             self._on_text_mid_walk(draft, result.decision, result.intent, result.small_talk)
         elif result.decision is Decision.MATCH and result.intent:
-            self._start_intent(draft, result.intent)
+            said = (text[:COMPLAINT_CHARS], round(result.score, 2))
+            self._start_intent(draft, result.intent, said)
         elif result.decision in (Decision.CONFIRM, Decision.AMBIGUOUS):
             draft.record(result.decision.value, intent=result.intent)
-            draft.move(**idle(stage=Stage.CHOOSING, options=tuple(result.choices)))
+            complaint = text[:COMPLAINT_CHARS]
+            confidence = round(result.score, 2)
+            draft.move(
+                **idle(
+                    stage=Stage.CHOOSING,
+                    options=tuple(result.choices),
+                    complaint=complaint,
+                    confidence=confidence,
+                )
+            )
             self._show(draft)
         else:
             draft.record("no_match")
@@ -181,7 +229,12 @@ class Engine:
 
     def _on_command(self, draft: _Draft, command: str, argument: str) -> None:
         words = self.wording
-        if command == "start":
+        if draft.session.stage is Stage.WITH_STAFF and command not in ("cancel", "stop", "help"):
+            self._say_and_show(draft, words.with_staff_already)
+        elif command == "human" or (command == "start" and argument.startswith(HUMAN_LINK)):
+            source = argument[len(HUMAN_LINK) :].lstrip("-") if command == "start" else ""
+            self._ask_for_person(draft, source or None)
+        elif command == "start":
             if argument.startswith(DEEP_LINK_PREFIX):
                 self._deep_link(draft, argument[len(DEEP_LINK_PREFIX) :])
             elif draft.session.walking:
@@ -221,6 +274,12 @@ class Engine:
 
     def _on_press(self, draft: _Draft, press: Press) -> None:
         session = draft.session
+        if session.stage is Stage.WITH_STAFF:
+            if press.action is Action.STOP and press.revision == session.revision:
+                self._stop(draft)
+            else:
+                self._show(draft, notice=self.wording.with_staff_already)
+            return
         if press.action not in TIMELESS_ACTIONS and press.revision != session.revision:
             draft.record("stale_press", value=press.action.value)
             if session.stage is Stage.IDLE:
@@ -232,6 +291,9 @@ class Engine:
         accepted = ACCEPTED_AT.get(press.action)
         if accepted is not None and session.stage not in accepted:
             self._show(draft)
+            return
+        if session.stage is Stage.STAFF_SOLVED:
+            self._staff_verdict(draft, fixed=press.action is Action.FIXED)
             return
         fix_handler = self._fix_handlers.get(press.action)
         if fix_handler is None:
@@ -308,7 +370,10 @@ class Engine:
         session = draft.session
         rating = press.number if press.number in range(1, 6) else None
         value = str(rating) if rating else "none"
-        draft.record("rated", intent=session.intent, fix=session.fix_id, value=value)
+        if session.options == (STAFF_MARK,):
+            draft.record("rated_staff", intent=session.intent, value=value)
+        else:
+            draft.record("rated", intent=session.intent, fix=session.fix_id, value=value)
         draft.move(**idle())
         draft.replies.append(Reply(self.wording.rated if rating else self.wording.rated_skip))
 
@@ -323,6 +388,8 @@ class Engine:
             self._say_and_show(draft, self.wording.already_on_it)  # a doubled "yes"
         elif isinstance(found, Intent) and in_a_fix:
             self._offer_switch(draft, target)
+        elif session.stage is Stage.CHOOSING and session.complaint is not None:
+            self._start(draft, found, (session.complaint, session.confidence))
         else:
             self._start(draft, found)
 
@@ -344,17 +411,20 @@ class Engine:
 
     # -- starting, moving on, stopping -------------------------------------------------------
 
-    def _start(self, draft: _Draft, target: Fix | Intent) -> None:
+    def _start(self, draft: _Draft, target: Fix | Intent, said: _Said | None = None) -> None:
         if isinstance(target, Fix):
             self._start_fix(draft, target)
         else:
-            self._start_intent(draft, target.id)
+            self._start_intent(draft, target.id, said)
 
-    def _start_intent(self, draft: _Draft, intent_id: str) -> None:
+    def _start_intent(self, draft: _Draft, intent_id: str, said: _Said | None = None) -> None:
+        """Start an intent's walk; `said` is the complaint that led here and how sure the
+        matcher was of it, kept for a person from support should it come to that."""
         intent = self.catalog.intent(intent_id)
         draft.record("started", intent=intent.id)
         plan = intent.fixes  # the catalog guarantees every one exists
-        draft.move(**idle(intent=intent.id, plan=plan))
+        complaint, confidence = said or (None, None)
+        draft.move(**idle(intent=intent.id, plan=plan, complaint=complaint, confidence=confidence))
         if len(plan) > 1:
             draft.header.append(self.wording.walk_start.format(title=intent.title, count=len(plan)))
         else:
@@ -389,17 +459,114 @@ class Engine:
             self._begin_fix(draft, following)
             return
         draft.record("exhausted", intent=session.intent)
-        draft.replies.append(views.exhausted(draft.session, self.catalog, self.wording))
+        words = self.wording
+        draft.replies.append(views.exhausted(draft.session, self.catalog, words, self.handover))
         draft.move(**idle())
 
     def _stop(self, draft: _Draft) -> None:
         session = draft.session
+        if session.stage is Stage.WITH_STAFF:
+            draft.record("case_cancelled", intent=session.intent)
+            draft.case_request = CaseRequest.CLOSE
+            draft.move(**idle())
+            draft.replies.append(Reply(self.wording.case_cancelled))
+            return
         if not session.walking and session.stage is not Stage.CHOOSING:
             self._menu(draft, self.wording.nothing_to_stop)
             return
         draft.record("stopped", intent=session.intent, fix=session.fix_id, step=session.step)
         draft.move(**idle())
         draft.replies.append(Reply(self.wording.stopped))
+
+    # -- a person from support -------------------------------------------------------------
+
+    def _ask_for_person(self, draft: _Draft, source: str | None = None) -> None:
+        """ "Talk to a person" or /human: ask the transport to open a case, which answers
+        with `CaseChanged` once it has (or could not)."""
+        session, words = draft.session, self.wording
+        if session.stage is Stage.WITH_STAFF:
+            self._say_and_show(draft, words.with_staff_already)
+        elif not self.handover:
+            support = self.catalog.support
+            if support is None:
+                draft.replies.append(Reply(words.no_staff_at_all))
+            else:
+                link = Button(support.label, url=support.url)
+                draft.replies.append(Reply(words.no_staff, ((link,),)))
+        else:
+            draft.record("person_asked", intent=session.intent, fix=session.fix_id)
+            draft.case_request = CaseRequest.OPEN
+            draft.case_source = source
+
+    def _on_case(self, draft: _Draft, event: CaseChanged) -> None:
+        session, words = draft.session, self.wording
+        if event.news is CaseNews.OPENED:
+            if session.stage is not Stage.WITH_STAFF:  # a replay finds it opened already
+                self._hand_over(draft, event.walk)
+        elif event.news is CaseNews.UNAVAILABLE:
+            self._show_or_say(draft, words.staff_unavailable)
+        elif session.stage is not Stage.WITH_STAFF:
+            return  # news of a case that is no longer this conversation's business
+        elif event.news is CaseNews.SOLVED:
+            draft.record("solved_by_staff", intent=session.intent)
+            draft.move(stage=Stage.STAFF_SOLVED, options=())
+            self._show(draft)
+        else:
+            draft.record("returned_to_bot", intent=session.intent, fix=session.fix_id)
+            fix, step = views.current(session, self.catalog)
+            if session.resume_stage in IN_A_FIX and fix is not None and step is not None:
+                draft.move(stage=Stage.RESUMING)
+                self._say_and_show(draft, words.returned_to_bot)
+            else:
+                draft.move(**idle())
+                self._menu(draft, f"{words.returned_to_bot} {words.empty_message}")
+
+    def _hand_over(self, draft: _Draft, walk: Session | None) -> None:
+        """The case is open: stop walking, remember where the walk stood to come back to."""
+        if walk is not None and walk.plan:
+            draft.move(
+                **idle(
+                    stage=walk.stage,
+                    intent=walk.intent,
+                    plan=walk.plan,
+                    fix_index=walk.fix_index,
+                    step=walk.step,
+                    path=walk.path,
+                    tried=walk.tried,
+                    resume_stage=walk.resume_stage,
+                    complaint=walk.complaint,
+                    confidence=walk.confidence,
+                )
+            )
+        session = draft.session
+        if session.stage in IN_A_FIX:
+            resume = session.stage
+        elif session.stage in (Stage.SWITCHING, Stage.RESUMING):
+            resume = session.resume_stage
+        else:
+            resume = Stage.IDLE
+        draft.record("handed_over", intent=session.intent, fix=session.fix_id, step=session.step)
+        draft.move(stage=Stage.WITH_STAFF, resume_stage=resume, options=())
+        if self.hours is not None and not self.hours.is_open(draft.at):
+            when = self.hours.when_back(draft.at)
+            draft.header.append(
+                self.wording.with_staff_away.format(hours=self.hours.text, when=when)
+            )
+        self._show(draft)
+
+    def _staff_verdict(self, draft: _Draft, fixed: bool) -> None:
+        """ "Did that fix it?" after support marked the case solved."""
+        session, words = draft.session, self.wording
+        if fixed:
+            draft.record("resolved", intent=session.intent, value=STAFF_MARK)
+            draft.move(stage=Stage.RATING, options=(STAFF_MARK,))
+            self._show(draft)
+            return
+        draft.record("not_resolved", intent=session.intent, value=STAFF_MARK)
+        draft.move(**idle())
+        again = Button(words.talk_to_person, Press(Action.HUMAN, 0))
+        topics = Button(words.topics, Press(Action.TOPICS, 0))
+        draft.replies.append(Reply(words.staff_not_fixed, ((again,), (topics,))))
 
     # -- prompts -----------------------------------------------------------------------------
 
@@ -427,12 +594,20 @@ class Engine:
         else:
             self._menu(draft, text)
 
+    def _show_or_say(self, draft: _Draft, text: str) -> None:
+        if draft.session.walking:
+            self._say_and_show(draft, text)
+        else:
+            draft.replies.append(Reply(text))
+
     def _say_and_show(self, draft: _Draft, text: str) -> None:
         draft.header.append(text)
         self._show(draft)
 
     def _show(self, draft: _Draft, notice: str | None = None) -> None:
         """Add the view of where the session is now, after the header lines gathered so far."""
-        reply = views.show(draft.session, self.catalog, self.wording, draft.header, notice)
+        reply = views.show(
+            draft.session, self.catalog, self.wording, draft.header, notice, self.handover
+        )
         draft.header.clear()
         draft.replies.append(reply)

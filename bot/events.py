@@ -32,9 +32,10 @@ class Action(StrEnum):
     SWITCH = "w"
     KEEP = "g"
     RESUME = "u"
+    HUMAN = "h"
 
 
-TIMELESS_ACTIONS: Final = frozenset({Action.PICK, Action.TOPICS})
+TIMELESS_ACTIONS: Final = frozenset({Action.PICK, Action.TOPICS, Action.HUMAN})
 """Buttons that start something new are valid whenever they are pressed; the others belong
 to one moment of the walk and are stale once it has moved on."""
 
@@ -104,6 +105,40 @@ class Press:
         return cls(action, revision)
 
 
+class CaseAction(StrEnum):
+    """What a button on a case card in the staff chat does."""
+
+    SOLVED = "s"
+    RETURN = "r"
+
+
+@dataclass(frozen=True)
+class CasePress:
+    """A press on a case card: the action and the case it is for."""
+
+    action: CaseAction
+    case_id: int
+
+
+class CaseNews(StrEnum):
+    """What happened to a person's case, told to their conversation."""
+
+    OPENED = "opened"
+    """A person from support has the case now."""
+    UNAVAILABLE = "unavailable"
+    """The staff chat could not be reached: the case did not open."""
+    SOLVED = "solved"
+    RETURNED = "returned"
+    """Staff handed the person back to the bot."""
+
+
+class CaseRequest(StrEnum):
+    """What a turn asks of the staff desk."""
+
+    OPEN = "open"
+    CLOSE = "close"
+
+
 @dataclass(frozen=True)
 class TextReceived:
     text: str
@@ -133,7 +168,18 @@ class OtherReceived:
     at: float
 
 
-Event = TextReceived | CommandReceived | ButtonPressed | OtherReceived
+@dataclass(frozen=True)
+class CaseChanged:
+    """News of the person's case from the staff desk. On OPENED, `walk` is the session of the
+    walk the case is about when it happened in another chat (a group): the person's private
+    conversation takes it over, so that "Back to fixbot" continues it there."""
+
+    news: CaseNews
+    at: float
+    walk: Session | None = None
+
+
+Event = TextReceived | CommandReceived | ButtonPressed | OtherReceived | CaseChanged
 
 
 @dataclass(frozen=True)
@@ -141,7 +187,7 @@ class Button:
     """A button: it either produces a `press` or opens a `url`."""
 
     label: str
-    press: Press | None = None
+    press: Press | CasePress | None = None
     url: str | None = None
 
 
@@ -158,7 +204,10 @@ class Reply:
         """The same reply with `revision` on every button's press (views draw them with 0)."""
         rows = tuple(
             tuple(
-                replace(b, press=replace(b.press, revision=revision)) if b.press else b for b in row
+                replace(b, press=replace(b.press, revision=revision))
+                if isinstance(b.press, Press)
+                else b
+                for b in row
             )
             for row in self.buttons
         )
@@ -167,8 +216,13 @@ class Reply:
 
 @dataclass(frozen=True)
 class Turn:
-    """What one event did: the new session, the replies to show, the outcomes to record."""
+    """What one event did: the new session, the replies to show, the outcomes to record, and
+    what it asks of the staff desk: to open or close the person's case (`case_source` names
+    the chat of a walk handed over from elsewhere), or to `relay` the message to the staff."""
 
     session: Session
     replies: tuple[Reply, ...]
     outcomes: tuple[Outcome, ...] = ()
+    case_request: CaseRequest | None = None
+    case_source: str | None = None
+    relay: bool = False

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-SESSION_SCHEMA: Final = 1
-"""Version of `Session.to_dict()`; `Session.from_dict` upgrades anything older."""
+SESSION_SCHEMA: Final = 2
+"""Version of `Session.to_dict()`; `Session.from_dict` upgrades anything older (1 to 2:
+`complaint` and `confidence` were added; absent, they are None)."""
 
 DEEP_LINK_PREFIX: Final = "fix_"
 """/start payloads: fix_<topic> starts a fix; fix_<fix>-<step> resumes it at that step."""
+HUMAN_LINK: Final = "human"
+"""/start payload asking for a person: human, or human-<chat> for a walk begun in a group."""
 
 
 @dataclass(frozen=True, order=True)
@@ -47,10 +50,16 @@ class Stage(StrEnum):
     CHOOSING = "choosing"
     SWITCHING = "switching"
     RESUMING = "resuming"
+    WITH_STAFF = "with_staff"
+    STAFF_SOLVED = "staff_solved"
 
 
 IN_A_FIX: Final = frozenset({Stage.STEP, Stage.CAUTION, Stage.DID_IT_HELP})
 """The stages at which a fix and one of its steps are on screen."""
+
+WITH_SUPPORT: Final = frozenset({Stage.WITH_STAFF, Stage.STAFF_SOLVED})
+"""The stages at which a person from support has the case: the session does not expire
+(a case may take days) and the bot neither matches nor walks."""
 
 
 @dataclass(frozen=True)
@@ -72,13 +81,27 @@ class Session:
     options: tuple[str, ...] = ()
     """Intents offered in a "did you mean", or the intent (or fix:<id>) waiting to switch to."""
     resume_stage: Stage = Stage.IDLE
-    """The stage to go back to after a switch prompt or a welcome back."""
+    """The stage to go back to after a switch prompt, a welcome back, or a case with staff."""
+    complaint: str | None = None
+    """The words that started the walk, kept for the staff's case card."""
+    confidence: float | None = None
+    """How sure the matcher was of the walk's intent (None: started by a button or /fix)."""
     revision: int = 0
     updated_at: float = 0.0
 
     @property
     def walking(self) -> bool:
-        return bool(self.plan) and self.stage not in (Stage.IDLE, Stage.RATING)
+        return bool(self.plan) and self.stage not in (Stage.IDLE, Stage.RATING, *WITH_SUPPORT)
+
+    @property
+    def with_support(self) -> bool:
+        return self.stage in WITH_SUPPORT
+
+    @property
+    def lasting(self) -> bool:
+        """Whether the session outlives the store's time-to-live: while a person from support
+        has the case, it may take days, and the person must still reach them."""
+        return self.stage is Stage.WITH_STAFF
 
     @property
     def fix_id(self) -> str | None:
@@ -96,6 +119,8 @@ class Session:
             "tried": list(self.tried),
             "options": list(self.options),
             "resume_stage": self.resume_stage.value,
+            "complaint": self.complaint,
+            "confidence": self.confidence,
             "revision": self.revision,
             "updated_at": self.updated_at,
         }
@@ -116,11 +141,21 @@ class Session:
                 tried=tuple(data.get("tried", ())),
                 options=tuple(data.get("options", ())),
                 resume_stage=Stage(data.get("resume_stage", "idle")),
+                complaint=_text_or_none(data.get("complaint")),
+                confidence=_float_or_none(data.get("confidence")),
                 revision=int(data.get("revision", 0)),
                 updated_at=float(data.get("updated_at", 0.0)),
             )
         except (TypeError, ValueError):
             return cls()
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _float_or_none(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def fresh(at: float) -> Session:
@@ -146,6 +181,8 @@ def idle(**overrides: Any) -> dict[str, Any]:
         "tried": (),
         "options": (),
         "resume_stage": Stage.IDLE,
+        "complaint": None,
+        "confidence": None,
         **overrides,
     }
 

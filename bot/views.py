@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Final
 
+from bot.cases import Case, CaseState, ClosedAs
 from bot.catalog import Catalog, Fix, Intent, Step
-from bot.events import Action, Button, Press, Reply, Target
-from bot.session import Session, Stage
+from bot.events import Action, Button, CaseAction, CasePress, Press, Reply, Target
+from bot.session import Outcome, Session, Stage
 from bot.wording import Wording
 
 Rows = list[tuple[Button, ...]]
@@ -33,11 +36,13 @@ def show(
     wording: Wording,
     header: Sequence[str] = (),
     notice: str | None = None,
+    handover: bool = False,
 ) -> Reply:
-    """Where the session is now, after the `header` lines; the topic menu when idle."""
+    """Where the session is now, after the `header` lines; the topic menu when idle.
+    `handover`: a staff desk takes cases, so "Talk to a person" is offered."""
     fix, step = current(session, catalog)
     view = _STAGE_VIEWS.get(session.stage)
-    drawn = view(_Page(session, catalog, wording, fix, step)) if view else None
+    drawn = view(_Page(session, catalog, wording, fix, step, handover)) if view else None
     if drawn is None:
         return menu(catalog, wording, "\n\n".join([*header, wording.topics_intro]), notice)
     body, rows = drawn
@@ -53,11 +58,16 @@ def menu(catalog: Catalog, wording: Wording, text: str, notice: str | None = Non
     return Reply(text, tuple(rows), notice)
 
 
-def exhausted(session: Session, catalog: Catalog, wording: Wording) -> Reply:
-    """Every fix of the walk has been tried: say so, point to support, offer to start over."""
+def exhausted(
+    session: Session, catalog: Catalog, wording: Wording, handover: bool = False
+) -> Reply:
+    """Every fix of the walk has been tried: say so, offer a person (with a staff desk) or
+    point to support, offer to start over."""
     titles = ", ".join(catalog.fix(f).title for f in session.tried)
     rows: Rows = []
-    if catalog.support is not None:
+    if handover:
+        rows.append((_human_button(wording),))
+    elif catalog.support is not None:
         rows.append((Button(catalog.support.label, url=catalog.support.url),))
     rows.append((Button(wording.start_over, restart(session)), _topics_button(wording)))
     return Reply(wording.exhausted.format(fixes=titles), tuple(rows))
@@ -104,6 +114,7 @@ class _Page:
     wording: Wording
     fix: Fix | None
     step: Step | None
+    handover: bool = False
 
     def leave_row(self) -> tuple[Button, ...]:
         words = self.wording
@@ -163,19 +174,35 @@ def _caution(page: _Page, fix: Fix, step: Step, body: list[str]) -> Rows:
 def _did_it_help(page: _Page, fix: Fix, step: Step, body: list[str]) -> Rows:
     words = page.wording
     body.append(fix.did_it_help or words.did_it_help)
+    back = Button(words.back, Press(Action.BACK, 0))
     return [
         (
             Button(words.fixed, Press(Action.FIXED, 0)),
             Button(words.not_fixed, Press(Action.NOT_FIXED, 0)),
         ),
-        (Button(words.back, Press(Action.BACK, 0)),),
+        (back, _human_button(words)) if page.handover else (back,),
     ]
 
 
 def _rating(page: _Page) -> Body:
     words = page.wording
     stars = tuple(Button(words.stars(n), Press(Action.RATE, 0, n)) for n in range(1, 6))
-    return [words.resolved], [stars, (Button(words.skip_rating, Press(Action.RATE, 0)),)]
+    text = words.resolved_by_staff if page.session.options == ("staff",) else words.resolved
+    return [text], [stars, (Button(words.skip_rating, Press(Action.RATE, 0)),)]
+
+
+def _with_staff(page: _Page) -> Body:
+    words = page.wording
+    return [words.with_staff], [(Button(words.close_case, Press(Action.STOP, 0)),)]
+
+
+def _staff_solved(page: _Page) -> Body:
+    words = page.wording
+    verdict = (
+        Button(words.fixed, Press(Action.FIXED, 0)),
+        Button(words.not_fixed, Press(Action.NOT_FIXED, 0)),
+    )
+    return [words.staff_solved], [verdict]
 
 
 def _choosing(page: _Page) -> Body:
@@ -226,6 +253,10 @@ def _topics_button(wording: Wording) -> Button:
     return Button(wording.topics, Press(Action.TOPICS, 0))
 
 
+def _human_button(wording: Wording) -> Button:
+    return Button(wording.talk_to_person, Press(Action.HUMAN, 0))
+
+
 _STAGE_VIEWS: dict[Stage, Callable[[_Page], Body | None]] = {
     Stage.STEP: _step,
     Stage.CAUTION: _caution,
@@ -234,5 +265,131 @@ _STAGE_VIEWS: dict[Stage, Callable[[_Page], Body | None]] = {
     Stage.CHOOSING: _choosing,
     Stage.SWITCHING: _switching,
     Stage.RESUMING: _resuming,
+    Stage.WITH_STAFF: _with_staff,
+    Stage.STAFF_SOLVED: _staff_solved,
 }
 """Idle has no view of its own: it is the topic menu."""
+
+
+# --------------------------------------------------------------------------------------------
+# The case card, in the staff chat
+
+CARD_HISTORY_LINES: Final = 60
+"""Lines of a walk's history on a card, at most (the latest kept): a message holds 4,096
+characters, and staff read the end of a long walk first."""
+
+_HISTORY_MARKS: Final = {
+    "step_done": "✅ {step}",
+    "step_failed": "❌ {step}: didn't work",
+    "skipped": "⏭ skipped at: {step}",
+    "choice": "❓ {step} → {value}",
+    "caution_confirmed": "⚠️ caution acknowledged: {step}",
+    "resolved": "👍 said it was fixed",
+    "not_resolved": "👎 still broken after this fix",
+    "rated": "⭐ rated {value}",
+    "exhausted": "⛔ every fix tried",
+    "stopped": "✖️ stopped the walk",
+}
+
+
+def case_title(case: Case, catalog: Catalog, wording: Wording) -> str:
+    """ "#12 · Wi-Fi problems · Alice": the topic's name (at most 128 characters)."""
+    intent = catalog.intents.get(case.intent or "")
+    title = intent.title if intent is not None else "Help"
+    return wording.card_topic.format(id=case.id, title=title, name=case.person.name)[:128]
+
+
+def case_card(
+    case: Case,
+    history: Sequence[tuple[float, Outcome]],
+    catalog: Catalog,
+    wording: Wording,
+    zone: tzinfo | None = None,
+) -> Reply:
+    """Everything support needs to take a case over: who, what they said, how sure the
+    matcher was, every step of the walk and what happened, and where the case stands. The
+    Solved and Back to fixbot buttons while it is open."""
+    person = case.person
+    who = [f"👤 **{person.name}**"]
+    if person.username:
+        who.append(f"@{person.username}")
+    who.append(f"id {person.id}")
+    if person.language:
+        who.append(f"language {person.language}")
+    lines = [f"**{case_title(case, catalog, wording)}**", _card_state(case, wording, zone), ""]
+    lines.append(" · ".join(who))
+    if case.complaint:
+        lines.append(f"💬 “{case.complaint}”")
+    intent = catalog.intents.get(case.intent or "")
+    if intent is not None:
+        sure = f" (matcher {case.confidence:.0%} sure)" if case.confidence is not None else ""
+        lines.append(f"🎯 {intent.title}{sure}")
+    started = next((at for at, o in history if o.result == "started"), None)
+    if started is not None:
+        lines.append(
+            f"🕐 walk started {_when(started, zone)}, case opened {_when(case.opened_at, zone)}"
+        )
+    else:
+        lines.append(f"🕐 case opened {_when(case.opened_at, zone)}")
+    walk = _history_lines(history, catalog)
+    if walk:
+        lines += ["", "**What was tried**", *walk]
+    lines += [f"📝 {note}" for note in case.notes]
+    rows: Rows = []
+    if case.is_open:
+        rows.append(
+            (
+                Button(wording.card_solved, CasePress(CaseAction.SOLVED, case.id)),
+                Button(wording.card_return, CasePress(CaseAction.RETURN, case.id)),
+            )
+        )
+    return Reply("\n".join(lines), tuple(rows))
+
+
+def _card_state(case: Case, wording: Wording, zone: tzinfo | None) -> str:
+    if case.state is CaseState.OPEN:
+        return wording.card_state_open
+    if case.state is CaseState.WITH_STAFF:
+        return wording.card_state_with_staff.format(
+            name=case.answered_by or "support", at=_when(case.answered_at or case.opened_at, zone)
+        )
+    closed = {
+        ClosedAs.SOLVED: wording.card_state_solved,
+        ClosedAs.RETURNED: wording.card_state_returned,
+        ClosedAs.CANCELLED: wording.card_state_cancelled,
+        ClosedAs.UNREACHABLE: wording.card_state_unreachable,
+    }[case.closed_as or ClosedAs.CANCELLED]
+    return closed.format(name=case.answered_by or "support", at=_when(case.closed_at or 0, zone))
+
+
+def _history_lines(history: Sequence[tuple[float, Outcome]], catalog: Catalog) -> list[str]:
+    lines: list[str] = []
+    fix_id: str | None = None
+    for _, outcome in history:
+        mark = _HISTORY_MARKS.get(outcome.result)
+        if outcome.fix and outcome.fix != fix_id and outcome.fix in catalog.fixes:
+            fix_id = outcome.fix
+            lines.append(f"• **{catalog.fix(fix_id).title}**")
+        if mark is None:
+            continue
+        step = _step_words(catalog, outcome.fix, outcome.step)
+        lines.append("   " + mark.format(step=step, value=outcome.value or ""))
+    if len(lines) > CARD_HISTORY_LINES:
+        dropped = len(lines) - CARD_HISTORY_LINES
+        lines = [f"… {dropped} earlier lines", *lines[-CARD_HISTORY_LINES:]]
+    return lines
+
+
+def _step_words(catalog: Catalog, fix_id: str | None, step_id: str | None) -> str:
+    """A step as staff can recognise it: the start of its text."""
+    fix = catalog.fixes.get(fix_id or "")
+    step = fix.steps_by_id.get(step_id or "") if fix is not None else None
+    if step is None:
+        return step_id or "?"
+    text = " ".join(step.text.replace("**", "").split())
+    return text if len(text) <= 70 else text[:69] + "…"
+
+
+def _when(at: float, zone: tzinfo | None) -> str:
+    moment = datetime.fromtimestamp(at, zone or UTC)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"

@@ -30,6 +30,8 @@ class Wording:
     resume: str = "▶️ Continue where I left off"
     start_over: str = "🔄 Start over"
     topics: str = "📋 Topics"
+    talk_to_person: str = "🙋 Talk to a person"
+    close_case: str = "✖️ Close my case"
 
     # Sentences
     welcome: str = (
@@ -42,6 +44,7 @@ class Wording:
         "Tell me what's wrong in a few words and I'll guide you, step by step.\n\n"
         "/fix **topic**: go straight to a fix, e.g. /fix wifi\n"
         "/topics: everything I can help with\n"
+        "/human: talk to a person from support\n"
         "/cancel: stop the current walk\n"
         "/help: this message"
     )
@@ -71,6 +74,9 @@ class Wording:
     caution: str = "⚠️ **Before you go on**\n{caution}"
     did_it_help: str = "Did that fix it?"
     resolved: str = "Great, glad it's working again! 🎉\nHow helpful was I, from 1 to 5?"
+    resolved_by_staff: str = (
+        "Great, glad it's working again! 🎉\nHow helpful was our support, from 1 to 5?"
+    )
     rated: str = "Thanks for the feedback!"
     rated_skip: str = "All right. Happy to help any time."
     exhausted: str = (
@@ -91,6 +97,41 @@ class Wording:
     stale_button: str = "That button is from an earlier step. Here's where you are now."
     finished_button: str = "That walk is over. Tell me what's wrong, or pick a topic."
     first_step: str = "This is the first step of this fix."
+    # A person from support (the staff desk)
+    with_staff: str = (
+        "A person from support has your case now. Write here (text, screenshots, files) and "
+        "they'll see it; their answers come here too. Send /cancel to close the case."
+    )
+    with_staff_away: str = (
+        "Our team works {hours}. It's outside those hours now, so expect an answer {when}; "
+        "your case is open and nothing you write is lost."
+    )
+    with_staff_already: str = (
+        "A person from support has your case, so I'll stay out of the way: write here and "
+        "they'll see it, or send /cancel to come back to me."
+    )
+    staff_unavailable: str = (
+        "Sorry, I couldn't reach the support team just now. Please try again in a little while."
+    )
+    no_staff: str = "I can't pass you to a person here, but these people can help:"
+    no_staff_at_all: str = "Sorry, there's no one I can pass you to here."
+    staff_solved: str = "Support marked your case as solved. Did that fix it?"
+    staff_not_fixed: str = (
+        "Sorry it still isn't right. You can talk to a person again, or tell me what's wrong."
+    )
+    returned_to_bot: str = "Support handed your case back to me."
+    case_cancelled: str = (
+        "Your case with support is closed. Whenever you're ready, tell me what's wrong."
+    )
+    human_in_private: str = (
+        "Let's talk in private, so your case stays between you and support. "
+        "Tap below, then press Start."
+    )
+    human_in_private_button: str = "🙋 Talk to a person in private"
+    relay_refused: str = (
+        "Telegram wouldn't let me pass that on to support. Try sending it another way: "
+        "as text, a photo or a file."
+    )
     # Chat-service wording (Telegram)
     not_yours: str = "This one belongs to {name}. Send /fix to start your own."
     dead_button: str = "This button doesn't work any more. Send /fix to start again."
@@ -105,6 +146,24 @@ class Wording:
     command_topics: str = "Everything I can help with"
     command_help: str = "How to use fixbot"
     command_cancel: str = "Stop the current walk"
+    command_human: str = "Talk to a person from support"
+    # The case card and the staff chat
+    card_topic: str = "#{id} · {title} · {name}"
+    card_solved: str = "✅ Solved"
+    card_return: str = "↩️ Back to fixbot"
+    card_state_open: str = "🟡 Waiting for someone from support"
+    card_state_with_staff: str = "🟢 With {name} since {at}"
+    card_state_solved: str = "✅ Solved by {name} at {at}"
+    card_state_returned: str = "↩️ Handed back to fixbot by {name} at {at}"
+    card_state_cancelled: str = "✖️ Closed by the person at {at}"
+    card_state_unreachable: str = "🚫 Closed: the person can't be reached ({at})"
+    staff_reminder: str = "⏰ Case #{id} ({name}) has waited {minutes} minutes for an answer."
+    staff_case_closed: str = "This case is closed; {name} won't see messages here any more."
+    staff_cancelled: str = "✖️ {name} closed the case with /cancel."
+    staff_unreachable: str = "🚫 {name} can't be reached (they blocked the bot); case closed."
+    staff_not_delivered: str = "⚠️ Telegram refused to deliver that to {name}: {reason}"
+    staff_rated: str = "{name} rated the help {stars} after the case was solved."
+    staff_still_broken: str = "{name} says it still isn't fixed after the case was solved."
 
     def stars(self, rating: int) -> str:
         """A rating button's label: ⭐, ⭐⭐, then 3⭐ to 5⭐ (five stars do not fit a phone)."""

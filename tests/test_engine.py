@@ -3,13 +3,15 @@ and the bot answers. No Telegram, no storage: events in, replies out."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.catalog import Catalog, Fix, Intent
 from bot.engine import Engine
 from bot.events import Action, Press, Target
 from bot.matcher import Matcher, Thresholds
-from bot.session import Session, Stage, resume_payload
+from bot.session import SESSION_SCHEMA, Session, Stage, resume_payload
 from tests.transcript import Chat
 
 
@@ -473,7 +475,11 @@ def test_a_session_turns_into_a_dict_and_back(chat: Chat) -> None:
     chat.say("backup stuck")
     chat.press("Done")
     data = chat.session.to_dict()
-    assert data["schema"] == 1
+    assert data["schema"] == SESSION_SCHEMA
     assert Session.from_dict(data) == chat.session
+    older = {k: v for k, v in data.items() if k not in ("complaint", "confidence")}
+    assert Session.from_dict({**older, "schema": 1}) == replace(
+        chat.session, complaint=None, confidence=None
+    )
     assert Session.from_dict({"stage": "nonsense"}) == Session()
     assert Session.from_dict({"schema": 99}) == Session()

@@ -8,11 +8,14 @@ from bot.engine import Engine
 from bot.events import (
     Button,
     ButtonPressed,
+    CaseChanged,
+    CaseNews,
     CommandReceived,
     OtherReceived,
     Press,
     Reply,
     TextReceived,
+    Turn,
 )
 from bot.session import Outcome, Session
 
@@ -24,24 +27,49 @@ class Chat:
     clock: float = 1_000_000.0
     replies: tuple[Reply, ...] = ()
     outcomes: list[Outcome] = field(default_factory=list)
+    turn: Turn | None = None
+    """The last turn, with what it asked of the staff desk."""
 
-    def _apply(self, event) -> Reply:
-        turn = self.engine.handle(self.session, event)
+    def _apply(self, event, expect_reply: bool = True) -> Reply | None:
+        turn = self.turn = self.engine.handle(self.session, event)
         self.session = turn.session
         self.replies = turn.replies
         self.outcomes.extend(turn.outcomes)
         self.clock += 5
+        if not expect_reply:
+            return turn.replies[-1] if turn.replies else None
         assert turn.replies, f"no reply to {event}"
         return turn.replies[-1]
 
+    def quietly(self, event_text: str | None = None, press: str | None = None) -> Turn:
+        """Say `event_text` or press `press` where the bot may answer nothing (a message
+        relayed to support, a request for a person); the turn."""
+        if press is not None:
+            button = self.button(press)
+            assert isinstance(button.press, Press)
+            self._apply(ButtonPressed(button.press, self.clock), expect_reply=False)
+        else:
+            self._apply(TextReceived(event_text or "", self.clock), expect_reply=False)
+        assert self.turn is not None
+        return self.turn
+
+    def case_news(self, news: CaseNews, walk: Session | None = None) -> Reply | None:
+        """The staff desk tells the conversation what happened to the case."""
+        return self._apply(CaseChanged(news, self.clock, walk), expect_reply=False)
+
     def say(self, text: str) -> Reply:
-        return self._apply(TextReceived(text, self.clock))
+        return self._replied(TextReceived(text, self.clock))
 
     def command(self, command: str, argument: str = "") -> Reply:
-        return self._apply(CommandReceived(command, argument, self.clock))
+        return self._replied(CommandReceived(command, argument, self.clock))
 
     def send_sticker(self) -> Reply:
-        return self._apply(OtherReceived("sticker", self.clock))
+        return self._replied(OtherReceived("sticker", self.clock))
+
+    def _replied(self, event) -> Reply:
+        reply = self._apply(event)
+        assert reply is not None
+        return reply
 
     def button(self, label: str, reply: Reply | None = None) -> Button:
         reply = reply or self.last
@@ -53,11 +81,11 @@ class Chat:
 
     def press(self, label: str, reply: Reply | None = None) -> Reply:
         button = self.button(label, reply)
-        assert button.press is not None, f"{label!r} is a link"
+        assert isinstance(button.press, Press), f"{label!r} is a link"
         return self.press_raw(button.press)
 
     def press_raw(self, press: Press) -> Reply:
-        return self._apply(ButtonPressed(press, self.clock))
+        return self._replied(ButtonPressed(press, self.clock))
 
     def wait(self, seconds: float) -> None:
         self.clock += seconds

@@ -99,7 +99,7 @@ class ConsoleChat:
         links: list[Button] = []
         for row in reply.buttons:
             for button in row:
-                if button.press is not None:
+                if isinstance(button.press, Press):
                     self.choices.append(button.press)
                     self.write(f"  {len(self.choices)}) {button.label}")
                 elif button.url:

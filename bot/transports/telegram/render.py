@@ -8,7 +8,7 @@ from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.events import Reply
+from bot.events import CasePress, Reply
 from bot.transports.telegram import callback_data
 
 MAX_MESSAGE: Final = 4096
@@ -39,6 +39,9 @@ def keyboard(
         for button in row:
             if button.url:
                 line.append(InlineKeyboardButton(button.label, url=button.url))
+            elif isinstance(button.press, CasePress):
+                data = callback_data.encode_case(button.press)
+                line.append(InlineKeyboardButton(button.label, callback_data=data))
             elif button.press is not None:
                 data = callback_data.encode(button.press, owner)
                 line.append(InlineKeyboardButton(button.label, callback_data=data))
