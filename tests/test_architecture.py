@@ -31,9 +31,11 @@ def modules_after_importing(module: str) -> set[str]:
         "bot.catalog",
         "bot.matcher",
         "bot.session",
+        "bot.cases",
         "bot.events",
         "bot.views",
         "bot.engine",
+        "bot.hours",
         "bot.store",
         "bot.conversations",
     ],
@@ -50,7 +52,9 @@ def test_the_local_bot_api_knows_nothing_of_fixbot() -> None:
     assert fixbot == set()
 
 
-@pytest.mark.parametrize("module", ["bot.store", "bot.session", "bot.events", "bot.views"])
+@pytest.mark.parametrize(
+    "module", ["bot.store", "bot.session", "bot.cases", "bot.events", "bot.views"]
+)
 def test_what_is_stored_and_said_knows_nothing_of_the_engine(module: str) -> None:
     loaded = modules_after_importing(module)
     assert "bot.engine" not in loaded
@@ -65,3 +69,16 @@ def test_a_session_is_plain_data_that_imports_nothing_of_fixbot() -> None:
 def test_the_events_import_only_the_session() -> None:
     loaded = modules_after_importing("bot.events")
     assert {m for m in loaded if m.startswith("bot.")} == {"bot.events", "bot.session"}
+
+
+def test_cases_are_plain_data_beside_the_session_and_the_store_holds_only_those() -> None:
+    assert {m for m in modules_after_importing("bot.cases") if m.startswith("bot.")} == {
+        "bot.cases",
+        "bot.session",
+    }
+    stored = {m for m in modules_after_importing("bot.store") if m.startswith("bot.")}
+    assert stored - {"bot.store", "bot.store.base", "bot.store.memory", "bot.store.sqlite"} == {
+        "bot.cases",
+        "bot.errors",
+        "bot.session",
+    }

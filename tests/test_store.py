@@ -15,10 +15,12 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bot.cases import Case, CaseState, ClosedAs, Person
 from bot.session import Outcome, Session, Stage
 from bot.settings import REPOSITORY_ROOT
 from bot.store import MemoryStore, SessionKey, SQLiteStore, Store
@@ -49,6 +51,18 @@ BACKENDS = {"memory": memory, "sqlite": sqlite}
 ALICE = SessionKey(chat_id=-100, user_id=1)
 BOB = SessionKey(chat_id=-100, user_id=2)
 ALICE_IN_TOPIC = SessionKey(chat_id=-100, user_id=1, topic_id=7)
+
+
+STAFF = -1009
+ALICE_PRIVATE = SessionKey(chat_id=1, user_id=1)
+BOB_PRIVATE = SessionKey(chat_id=2, user_id=2)
+
+
+def a_case(key: SessionKey, at: float, thread_id: int | None = None) -> Case:
+    person = Person(key.user_id, "Alice", "alice", "en")
+    return Case(
+        0, key, person, at, STAFF, intent="wifi", complaint="wifi drops", thread_id=thread_id
+    )
 
 
 def walking(step: str = "join_network", at: float = 1_000_000.0) -> Session:
@@ -128,6 +142,64 @@ class TestStoreContract:
         clock.now += 2 * 86400
         await store.purge_expired()
         assert await store.inbox_pending() == [(7, '{"update_id": 7}')]  # unhandled stays
+
+    async def test_a_session_with_support_outlives_its_idle_time(
+        self, store: Store, clock: Clock
+    ) -> None:
+        with_staff = replace(walking(at=clock.now - 5 * 86400), stage=Stage.WITH_STAFF)
+        await store.save_turn(ALICE, with_staff, [], clock.now)
+        await store.save_turn(BOB, walking(at=clock.now - 5 * 86400), [], clock.now)
+        assert await store.purge_expired() == 1
+        assert await store.load(ALICE) == with_staff
+        assert await store.load(BOB) is None
+
+    async def test_cases_are_numbered_found_by_person_topic_or_message_and_saved(
+        self, store: Store, clock: Clock
+    ) -> None:
+        first = await store.case_open(a_case(ALICE_PRIVATE, clock.now, thread_id=11))
+        second = await store.case_open(a_case(BOB_PRIVATE, clock.now, thread_id=None))
+        assert (first.id, second.id) == (1, 2)
+        assert await store.case(1) == first
+        assert await store.case_of(ALICE_PRIVATE) == first
+        assert await store.case_in(STAFF, 11, None) == first
+        await store.case_link(second.id, STAFF, 40)
+        assert await store.case_in(STAFF, None, 40) == second
+        assert await store.case_in(STAFF, None, 41) is None
+        assert await store.case_in(STAFF, 12, None) is None
+
+        answered = replace(first, state=CaseState.WITH_STAFF, answered_by="Sam", notes=("x",))
+        await store.case_save(answered)
+        assert await store.case(1) == answered
+        closed = replace(answered, state=CaseState.CLOSED, closed_as=ClosedAs.SOLVED)
+        await store.case_save(replace(closed, closed_at=clock.now))
+        assert await store.case_of(ALICE_PRIVATE) is None
+        assert (await store.case_in(STAFF, 11, None)).closed_as is ClosedAs.SOLVED
+        third = await store.case_open(a_case(ALICE_PRIVATE, clock.now, thread_id=12))
+        assert third.id == 3 and await store.case_of(ALICE_PRIVATE) == third
+
+    async def test_unanswered_cases_are_listed_for_a_reminder_once(
+        self, store: Store, clock: Clock
+    ) -> None:
+        old = await store.case_open(a_case(ALICE_PRIVATE, clock.now - 1000))
+        await store.case_open(a_case(BOB_PRIVATE, clock.now))
+        assert await store.cases_waiting(clock.now - 900) == [old]
+        await store.case_save(replace(old, reminded=True))
+        assert await store.cases_waiting(clock.now - 900) == []
+
+    async def test_closed_cases_are_purged_with_the_outcomes_open_ones_never(
+        self, store: Store, clock: Clock
+    ) -> None:
+        store.keep_outcomes = 90 * 86400
+        long_ago = clock.now - 100 * 86400
+        closed = await store.case_open(a_case(ALICE_PRIVATE, long_ago))
+        closed = replace(closed, state=CaseState.CLOSED, closed_at=long_ago)
+        await store.case_save(closed)
+        await store.case_link(closed.id, STAFF, 5)
+        still_open = await store.case_open(a_case(BOB_PRIVATE, long_ago))
+        await store.purge_expired()
+        assert await store.case(closed.id) is None
+        assert await store.case_in(STAFF, None, 5) is None
+        assert await store.case(still_open.id) == still_open
 
     async def test_delete_forgets_a_session(self, store: Store) -> None:
         await store.save_turn(ALICE, walking(), [], 1_000_000.0)

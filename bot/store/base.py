@@ -1,4 +1,5 @@
-"""The store interface: sessions by key, and outcomes as an append-only log."""
+"""The store interface: sessions by key, outcomes as an append-only log, cases handed to
+support, and the inbox of updates not yet handled."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from bot.cases import Case
 from bot.session import Outcome, Session, SessionKey
 
 DEFAULT_TTL: Final = 24 * 3600.0
@@ -57,6 +59,42 @@ class Store(ABC):
     async def record(self, key: SessionKey, outcomes: Sequence[Outcome], at: float) -> None:
         """Append outcomes that no turn produced (a chat service refusing a message, say)."""
 
+    # -- cases handed to a person from support ---------------------------------------------
+
+    @abstractmethod
+    async def case_open(self, case: Case) -> Case:
+        """Keep a new case; it is returned with its number (the next one; `case.id` is
+        ignored)."""
+
+    @abstractmethod
+    async def case_save(self, case: Case) -> None:
+        """Save a case's new state."""
+
+    @abstractmethod
+    async def case(self, case_id: int) -> Case | None:
+        """The case with this number."""
+
+    @abstractmethod
+    async def case_of(self, key: SessionKey) -> Case | None:
+        """The open case of a person's conversation, if there is one."""
+
+    @abstractmethod
+    async def case_link(self, case_id: int, staff_chat_id: int, message_id: int) -> None:
+        """Remember that a message in the staff chat (the card, a copy of what the person
+        sent) belongs to a case, so that a reply to it reaches the person."""
+
+    @abstractmethod
+    async def case_in(
+        self, staff_chat_id: int, thread_id: int | None, replied_to: int | None
+    ) -> Case | None:
+        """The case a staff message belongs to: the latest case of its forum topic, or the
+        case of the message it replies to."""
+
+    @abstractmethod
+    async def cases_waiting(self, opened_before: float) -> list[Case]:
+        """Open cases nobody from support has answered, opened before the given time, not
+        yet reminded of; oldest first."""
+
     @abstractmethod
     async def delete(self, key: SessionKey) -> None:
         """Forget the session under `key` (its outcomes stay)."""
@@ -86,8 +124,9 @@ class Store(ABC):
 
     @abstractmethod
     async def purge_expired(self) -> int:
-        """Delete expired sessions, outcomes older than `keep_outcomes` and handled updates
-        older than a day; return how many sessions went."""
+        """Delete expired sessions (not those with support: `Session.lasting`), outcomes and
+        closed cases older than `keep_outcomes`, and handled updates older than a day;
+        return how many sessions went."""
 
     @abstractmethod
     async def close(self) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
+from bot.cases import Case, CaseState
 from bot.session import Outcome, Session, SessionKey
 from bot.store.base import DEFAULT_KEEP_OUTCOMES, DEFAULT_TTL, INBOX_MEMORY, OutcomeRow, Store
 
@@ -23,13 +25,15 @@ class MemoryStore(Store):
         self._outcomes: list[OutcomeRow] = []
         self._inbox: dict[int, tuple[str, float, bool]] = {}
         """update id -> (data, received at, handled)."""
+        self._cases: dict[int, Case] = {}
+        self._case_messages: dict[tuple[int, int], int] = {}
 
     async def load(self, key: SessionKey) -> Session | None:
         data = self._sessions.get(key)
         if data is None:
             return None
         session = Session.from_dict(dict(data))
-        if self.expired(session.updated_at):
+        if self.expired(session.updated_at) and not session.lasting:
             del self._sessions[key]
             return None
         return session
@@ -49,12 +53,61 @@ class MemoryStore(Store):
     async def outcomes(self, key: SessionKey | None = None) -> list[OutcomeRow]:
         return [row for row in self._outcomes if key is None or row.key == key]
 
+    async def case_open(self, case: Case) -> Case:
+        case = replace(case, id=max(self._cases, default=0) + 1)
+        self._cases[case.id] = case
+        return case
+
+    async def case_save(self, case: Case) -> None:
+        self._cases[case.id] = case
+
+    async def case(self, case_id: int) -> Case | None:
+        return self._cases.get(case_id)
+
+    async def case_of(self, key: SessionKey) -> Case | None:
+        return next((c for c in self._cases.values() if c.key == key and c.is_open), None)
+
+    async def case_link(self, case_id: int, staff_chat_id: int, message_id: int) -> None:
+        self._case_messages[(staff_chat_id, message_id)] = case_id
+
+    async def case_in(
+        self, staff_chat_id: int, thread_id: int | None, replied_to: int | None
+    ) -> Case | None:
+        if thread_id is not None:
+            in_topic = [
+                c
+                for c in self._cases.values()
+                if c.staff_chat_id == staff_chat_id and c.thread_id == thread_id
+            ]
+            if in_topic:
+                return max(in_topic, key=lambda c: c.id)
+        found = self._case_messages.get((staff_chat_id, replied_to or 0))
+        return self._cases.get(found) if found is not None else None
+
+    async def cases_waiting(self, opened_before: float) -> list[Case]:
+        return sorted(
+            (
+                c
+                for c in self._cases.values()
+                if c.state is CaseState.OPEN and not c.reminded and c.opened_at < opened_before
+            ),
+            key=lambda c: c.id,
+        )
+
     async def purge_expired(self) -> int:
-        gone = [k for k, v in self._sessions.items() if self.expired(v["updated_at"])]
+        lasting = {k for k, v in self._sessions.items() if Session.from_dict(dict(v)).lasting}
+        gone = [
+            k
+            for k, v in self._sessions.items()
+            if self.expired(v["updated_at"]) and k not in lasting
+        ]
         for key in gone:
             del self._sessions[key]
         cutoff = self.clock() - self.keep_outcomes
         self._outcomes = [row for row in self._outcomes if row.at >= cutoff]
+        old = {i for i, c in self._cases.items() if not c.is_open and (c.closed_at or 0) < cutoff}
+        self._cases = {i: c for i, c in self._cases.items() if i not in old}
+        self._case_messages = {k: v for k, v in self._case_messages.items() if v not in old}
         forget = self.clock() - INBOX_MEMORY
         self._inbox = {k: v for k, v in self._inbox.items() if not (v[2] and v[1] < forget)}
         return len(gone)

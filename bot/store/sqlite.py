@@ -22,13 +22,14 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, Final, TypeVar
 
+from bot.cases import Case, CaseState
 from bot.errors import StoreError
-from bot.session import Outcome, Session, SessionKey
+from bot.session import Outcome, Session, SessionKey, Stage
 from bot.store.base import DEFAULT_KEEP_OUTCOMES, DEFAULT_TTL, INBOX_MEMORY, OutcomeRow, Store
 
 DATABASE_FILE: Final = "fixbot.sqlite3"
@@ -71,6 +72,29 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         handled   INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX inbox_pending ON inbox (handled, update_id);
+    """,
+    # 5: cases handed to a person from support, and the staff-chat messages of each
+    """
+    CREATE TABLE cases (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        key        TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        staff_chat INTEGER NOT NULL,
+        thread     INTEGER,
+        opened_at  REAL NOT NULL,
+        closed_at  REAL,
+        reminded   INTEGER NOT NULL DEFAULT 0,
+        data       TEXT NOT NULL
+    );
+    CREATE INDEX cases_key ON cases (key, state);
+    CREATE INDEX cases_thread ON cases (staff_chat, thread);
+    CREATE INDEX cases_waiting ON cases (state, reminded, opened_at);
+    CREATE TABLE case_messages (
+        staff_chat INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        case_id    INTEGER NOT NULL,
+        PRIMARY KEY (staff_chat, message_id)
+    );
     """,
 )
 """Migration N (1-based) takes the schema from version N-1 to N. Only ever append."""
@@ -142,12 +166,13 @@ class SQLiteStore(Store):
         row = self._recent.get(str(key))
         if row is None:
             row = await self._run(partial(_select_session, str(key)))
-        if row is None or self.expired(row[1]):
+        if row is None:
             return None
         try:
-            return Session.from_dict(json.loads(row[0]))
+            session = Session.from_dict(json.loads(row[0]))
         except json.JSONDecodeError:
             return None
+        return None if self.expired(row[1]) and not session.lasting else session
 
     async def save_turn(
         self, key: SessionKey, session: Session, outcomes: Sequence[Outcome], at: float
@@ -203,6 +228,42 @@ class SQLiteStore(Store):
             OutcomeRow(SessionKey.parse(k), at, Outcome(result, intent, fix, step, value))
             for k, at, result, intent, fix, step, value in rows
         ]
+
+    async def case_open(self, case: Case) -> Case:
+        return await self._run(partial(_insert_case, case))
+
+    async def case_save(self, case: Case) -> None:
+        await self._run(partial(_update_case, case))
+
+    async def case(self, case_id: int) -> Case | None:
+        return _one_case(await self._run(partial(_select_cases, "id = ?", (case_id,))))
+
+    async def case_of(self, key: SessionKey) -> Case | None:
+        where = "key = ? AND state != ? ORDER BY id DESC LIMIT 1"
+        arguments = (str(key), CaseState.CLOSED.value)
+        return _one_case(await self._run(partial(_select_cases, where, arguments)))
+
+    async def case_link(self, case_id: int, staff_chat_id: int, message_id: int) -> None:
+        statement = "INSERT OR REPLACE INTO case_messages (staff_chat, message_id, case_id) VALUES (?, ?, ?)"
+        await self._run(partial(_write, statement, (staff_chat_id, message_id, case_id)))
+
+    async def case_in(
+        self, staff_chat_id: int, thread_id: int | None, replied_to: int | None
+    ) -> Case | None:
+        if thread_id is not None:
+            where = "staff_chat = ? AND thread = ? ORDER BY id DESC LIMIT 1"
+            found = await self._run(partial(_select_cases, where, (staff_chat_id, thread_id)))
+            if found:
+                return found[0]
+        where = "id = (SELECT case_id FROM case_messages WHERE staff_chat = ? AND message_id = ?)"
+        return _one_case(
+            await self._run(partial(_select_cases, where, (staff_chat_id, replied_to)))
+        )
+
+    async def cases_waiting(self, opened_before: float) -> list[Case]:
+        where = "state = ? AND reminded = 0 AND opened_at < ? ORDER BY id"
+        arguments = (CaseState.OPEN.value, opened_before)
+        return await self._run(partial(_select_cases, where, arguments))
 
     async def purge_expired(self) -> int:
         now = self.clock()
@@ -420,12 +481,66 @@ def _select_outcomes(key: str | None, db: sqlite3.Connection) -> list[tuple[Any,
 def _purge(
     sessions_before: float, outcomes_before: float, inbox_before: float, db: sqlite3.Connection
 ) -> int:
-    """Expired sessions, old outcomes and long-handled updates, in one transaction; returns
-    how many sessions went."""
+    """Expired sessions (but those with support), old outcomes and closed cases, and
+    long-handled updates, in one transaction; returns how many sessions went."""
     with _transaction(db):
         db.execute("DELETE FROM outcomes WHERE at < ?", (outcomes_before,))
         db.execute("DELETE FROM inbox WHERE handled = 1 AND at < ?", (inbox_before,))
-        return db.execute("DELETE FROM sessions WHERE updated_at < ?", (sessions_before,)).rowcount
+        closed = (CaseState.CLOSED.value, outcomes_before)
+        db.execute(
+            "DELETE FROM case_messages WHERE case_id IN "
+            "(SELECT id FROM cases WHERE state = ? AND closed_at < ?)",
+            closed,
+        )
+        db.execute("DELETE FROM cases WHERE state = ? AND closed_at < ?", closed)
+        return db.execute(
+            "DELETE FROM sessions WHERE updated_at < ? "
+            "AND coalesce(json_extract(data, '$.stage'), '') != ?",
+            (sessions_before, Stage.WITH_STAFF.value),
+        ).rowcount
+
+
+def _case_row(case: Case) -> tuple[object, ...]:
+    data = case.to_dict()
+    del data["id"]
+    return (
+        str(case.key),
+        case.state.value,
+        case.staff_chat_id,
+        case.thread_id,
+        case.opened_at,
+        case.closed_at,
+        int(case.reminded),
+        json.dumps(data, separators=(",", ":")),
+    )
+
+
+def _insert_case(case: Case, db: sqlite3.Connection) -> Case:
+    with _transaction(db):
+        cursor = db.execute(
+            "INSERT INTO cases (key, state, staff_chat, thread, opened_at, closed_at, reminded, "
+            "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            _case_row(case),
+        )
+    return replace(case, id=int(cursor.lastrowid or 0))
+
+
+def _update_case(case: Case, db: sqlite3.Connection) -> None:
+    with _transaction(db):
+        db.execute(
+            "UPDATE cases SET key = ?, state = ?, staff_chat = ?, thread = ?, opened_at = ?, "
+            "closed_at = ?, reminded = ?, data = ? WHERE id = ?",
+            (*_case_row(case), case.id),
+        )
+
+
+def _select_cases(where: str, arguments: tuple[object, ...], db: sqlite3.Connection) -> list[Case]:
+    rows = db.execute(f"SELECT id, data FROM cases WHERE {where}", arguments).fetchall()
+    return [Case.from_dict({**json.loads(data), "id": int(case_id)}) for case_id, data in rows]
+
+
+def _one_case(cases: list[Case]) -> Case | None:
+    return cases[0] if cases else None
 
 
 def _write(statement: str, arguments: tuple[object, ...], db: sqlite3.Connection) -> int:
