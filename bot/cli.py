@@ -351,7 +351,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.webhook_url:
         _check_webhook_secret(settings)
     _hide_from_logs(settings.token)
-    asyncio.run(_serve(Engine(catalog), settings))
+    desk = settings.staff_chat_id is not None
+    asyncio.run(_serve(Engine(catalog, handover=desk, hours=settings.business_hours), settings))
     return EXIT_OK
 
 
@@ -380,6 +381,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.transports.telegram import Services, TelegramConfig, build_application
+    from bot.transports.telegram.desk import DeskConfig, StaffDesk
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -394,7 +396,16 @@ async def _serve(engine: Engine, settings: Settings) -> None:
     keep = settings.keep_outcomes_days * 24 * 3600.0
     async with await open_store(settings.data_dir, keep_outcomes=keep) as store:
         log.info("data: %s", (settings.data_dir / DATABASE_FILE).resolve())
-        services = Services(Conversations(engine, store), Wording())
+        conversations, wording = Conversations(engine, store), Wording()
+        desk = None
+        if settings.staff_chat_id is not None:
+            desk_config = DeskConfig(
+                settings.staff_chat_id,
+                settings.staff_remind_minutes * 60,
+                settings.business_hours,
+            )
+            desk = StaffDesk(desk_config, conversations, engine.catalog, wording)
+        services = Services(conversations, wording, desk)
         config = TelegramConfig(
             settings.token,
             settings.telegram_base_url,

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.hours import BusinessHours
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +55,31 @@ class Settings(BaseSettings):
         default=90, ge=1, le=3650, validation_alias=AliasChoices("FIXBOT_KEEP_OUTCOMES_DAYS")
     )
     log_messages: bool = Field(default=False, validation_alias=AliasChoices("FIXBOT_LOG_MESSAGES"))
+    staff_chat_id: int | None = Field(
+        default=None, lt=0, validation_alias=AliasChoices("FIXBOT_STAFF_CHAT_ID")
+    )
+    staff_remind_minutes: float = Field(
+        default=15, gt=0, le=1440, validation_alias=AliasChoices("FIXBOT_STAFF_REMIND_MINUTES")
+    )
+    staff_hours: str | None = Field(
+        default=None, validation_alias=AliasChoices("FIXBOT_STAFF_HOURS")
+    )
+
+    @field_validator("staff_chat_id", "staff_hours", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("staff_hours")
+    @classmethod
+    def _hours_parse(cls, value: str | None) -> str | None:
+        if value is not None:
+            BusinessHours.parse(value)  # its ValueError says what is wrong and what is allowed
+        return value
+
+    @property
+    def business_hours(self) -> BusinessHours | None:
+        return BusinessHours.parse(self.staff_hours) if self.staff_hours else None
 
     @property
     def token(self) -> str:

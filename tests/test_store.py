@@ -173,6 +173,7 @@ class TestStoreContract:
         closed = replace(answered, state=CaseState.CLOSED, closed_as=ClosedAs.SOLVED)
         await store.case_save(replace(closed, closed_at=clock.now))
         assert await store.case_of(ALICE_PRIVATE) is None
+        assert (await store.case_of(ALICE_PRIVATE, open_only=False)).id == first.id
         assert (await store.case_in(STAFF, 11, None)).closed_as is ClosedAs.SOLVED
         third = await store.case_open(a_case(ALICE_PRIVATE, clock.now, thread_id=12))
         assert third.id == 3 and await store.case_of(ALICE_PRIVATE) == third

@@ -75,8 +75,9 @@ class Store(ABC):
         """The case with this number."""
 
     @abstractmethod
-    async def case_of(self, key: SessionKey) -> Case | None:
-        """The open case of a person's conversation, if there is one."""
+    async def case_of(self, key: SessionKey, open_only: bool = True) -> Case | None:
+        """The open case of a person's conversation, if there is one; with `open_only`
+        False, their latest case, closed or not."""
 
     @abstractmethod
     async def case_link(self, case_id: int, staff_chat_id: int, message_id: int) -> None:

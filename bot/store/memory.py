@@ -64,8 +64,9 @@ class MemoryStore(Store):
     async def case(self, case_id: int) -> Case | None:
         return self._cases.get(case_id)
 
-    async def case_of(self, key: SessionKey) -> Case | None:
-        return next((c for c in self._cases.values() if c.key == key and c.is_open), None)
+    async def case_of(self, key: SessionKey, open_only: bool = True) -> Case | None:
+        cases = [c for c in self._cases.values() if c.key == key and (c.is_open or not open_only)]
+        return max(cases, key=lambda c: c.id) if cases else None
 
     async def case_link(self, case_id: int, staff_chat_id: int, message_id: int) -> None:
         self._case_messages[(staff_chat_id, message_id)] = case_id

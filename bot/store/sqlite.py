@@ -238,9 +238,9 @@ class SQLiteStore(Store):
     async def case(self, case_id: int) -> Case | None:
         return _one_case(await self._run(partial(_select_cases, "id = ?", (case_id,))))
 
-    async def case_of(self, key: SessionKey) -> Case | None:
+    async def case_of(self, key: SessionKey, open_only: bool = True) -> Case | None:
         where = "key = ? AND state != ? ORDER BY id DESC LIMIT 1"
-        arguments = (str(key), CaseState.CLOSED.value)
+        arguments = (str(key), CaseState.CLOSED.value if open_only else "")
         return _one_case(await self._run(partial(_select_cases, where, arguments)))
 
     async def case_link(self, case_id: int, staff_chat_id: int, message_id: int) -> None:

@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot.errors import ConfigError
+from bot.transports.telegram.desk import StaffDesk
 from bot.transports.telegram.handlers import (
     SERVICES,
     Services,
@@ -28,6 +29,7 @@ from bot.transports.telegram.handlers import (
     on_command,
     on_error,
     on_other,
+    on_staff_message,
     on_text,
 )
 from bot.transports.telegram.inbox import DurableUpdateQueue
@@ -35,7 +37,6 @@ from bot.transports.telegram.limits import PerChatRateLimiter
 from bot.transports.telegram.processor import PerConversationUpdateProcessor
 from bot.transports.telegram.request import AiohttpRequest, GatedRequest
 from bot.transports.telegram.webhook import server as webhook_server
-from bot.wording import Wording
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,11 @@ def build_application(
         .build()
     )
     application.bot_data[SERVICES] = services
+    if services.desk is not None:
+        # The staff chat is where support works, not a group to walk fixes in: everything
+        # said there is for the desk, and goes no further.
+        staff_chat = filters.Chat(chat_id=services.desk.chat_id)
+        application.add_handler(MessageHandler(staff_chat, on_staff_message))
     private_or_group = filters.ChatType.PRIVATE | filters.ChatType.GROUPS
     application.add_handler(MessageHandler(filters.COMMAND & private_or_group, on_command))
     application.add_handler(
@@ -114,7 +120,8 @@ def build_application(
 
 async def register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Tell Telegram the command list, so clients offer it when someone types '/'."""
-    wording: Wording = application.bot_data[SERVICES].wording
+    services: Services = application.bot_data[SERVICES]
+    wording = services.wording
     commands = [
         BotCommand("start", wording.command_start),
         BotCommand("fix", wording.command_fix),
@@ -122,6 +129,8 @@ async def register_commands(application: Application[Any, Any, Any, Any, Any, An
         BotCommand("help", wording.command_help),
         BotCommand("cancel", wording.command_cancel),
     ]
+    if services.desk is not None:
+        commands.insert(4, BotCommand("human", wording.command_human))
     try:
         await application.bot.set_my_commands(commands)
     except (BadRequest, NetworkError) as exc:
@@ -166,6 +175,7 @@ async def polling(
         try:
             yield
         finally:
+            await _stop_desk(application)
             await _inbox(application).stop()
             await updater.stop()
             await application.stop()
@@ -199,6 +209,7 @@ async def webhook(
             )
             yield
         finally:
+            await _stop_desk(application)
             http.stop()
             await http.close_all_connections()
             await application.stop()
@@ -208,8 +219,19 @@ async def _start(application: Application[Any, Any, Any, Any, Any, Any]) -> None
     """Register the commands, start handling updates, and first replay what a crash or a
     stop left unhandled."""
     await register_commands(application)
+    desk: StaffDesk | None = application.bot_data[SERVICES].desk
+    if desk is not None:
+        await desk.check(application.bot)
     await application.start()
     await _inbox(application).replay(application.bot)
+    if desk is not None:
+        desk.start_reminders(application.bot)
+
+
+async def _stop_desk(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    desk: StaffDesk | None = application.bot_data[SERVICES].desk
+    if desk is not None:
+        await desk.stop()
 
 
 def _inbox(application: Application[Any, Any, Any, Any, Any, Any]) -> DurableUpdateQueue:

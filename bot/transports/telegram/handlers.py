@@ -30,9 +30,21 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversations import Conversations
-from bot.events import ButtonPressed, CommandReceived, Event, OtherReceived, Reply, TextReceived
+from bot.events import (
+    ButtonPressed,
+    CaseChanged,
+    CaseNews,
+    CaseRequest,
+    CommandReceived,
+    Event,
+    OtherReceived,
+    Reply,
+    TextReceived,
+    Turn,
+)
 from bot.session import Outcome, Session, SessionKey, resume_payload
 from bot.transports.telegram import callback_data, render
+from bot.transports.telegram.desk import StaffDesk, source_of
 from bot.transports.telegram.keys import conversation_key, thread
 from bot.transports.telegram.limits import PerChatRateLimiter
 from bot.transports.telegram.processor import PerConversationUpdateProcessor
@@ -55,6 +67,8 @@ class Services:
 
     conversations: Conversations
     wording: Wording
+    desk: StaffDesk | None = None
+    """The staff desk, when FIXBOT_STAFF_CHAT_ID names a staff chat."""
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -105,12 +119,25 @@ async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _respond(update, context, OtherReceived(kind, time.time()))
 
 
+async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message in the staff chat: for the person whose case it is in, if any."""
+    desk = services(context).desk
+    if update.effective_message is not None and desk is not None:
+        await desk.from_staff(context.bot, update.effective_message)
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button press: owner checked, handed to the engine, the message edited in place."""
     query = update.callback_query
     if query is None:
         return
     wording = services(context).wording
+    case_press = callback_data.decode_case(query.data)
+    if case_press is not None:
+        desk = services(context).desk
+        toast = await desk.on_card_button(context.bot, query, case_press) if desk else None
+        await _answer(query, toast or wording.dead_button)
+        return
     data = callback_data.decode(query.data)
     key = conversation_key(update)
     if data is None or key is None or not isinstance(query.message, Message):
@@ -135,6 +162,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _edit(context, message, first, turn.session, key)
     for reply in rest:
         await _send(context, message, reply, turn.session, key, reply_to=None)
+    await _serve_case(update, context, message, key, turn)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -170,6 +198,59 @@ async def _respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Ev
     for reply in turn.replies:
         reply_to = message.message_id if _in_group(message) else None
         await _send(context, message, reply, turn.session, key, reply_to=reply_to)
+    await _serve_case(update, context, message, key, turn)
+
+
+async def _serve_case(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    key: SessionKey,
+    turn: Turn,
+) -> None:
+    """What a turn asks of the staff desk: relay the message, open or close the case."""
+    desk, bot = services(context).desk, context.bot
+    if turn.relay:
+        if desk is None:
+            # Support has the case, but the desk was switched off since: hand them back
+            # rather than keep them waiting for no one.
+            news = CaseChanged(CaseNews.RETURNED, time.time())
+            back = await services(context).conversations.handle(key, news)
+            for reply in back.replies:
+                await _send(context, message, reply, back.session, key, reply_to=None)
+            return
+        refused = await desk.from_person(bot, key, message)
+        if refused:
+            await _send(context, message, Reply(refused), turn.session, key, reply_to=None)
+    if turn.case_request is CaseRequest.OPEN and update.effective_user is not None:
+        if _in_group(message):
+            await _offer_private_case(context, message, key)
+        elif desk is not None:
+            opened = await desk.open(bot, key, update.effective_user, turn.case_source)
+            for reply in opened.replies:
+                await _send(context, message, reply, opened.session, key, reply_to=None)
+    elif turn.case_request is CaseRequest.CLOSE and desk is not None:
+        await desk.closed_by_person(bot, key)
+    if desk is not None and turn.outcomes:
+        await desk.after_turn(bot, key, turn.outcomes)
+
+
+async def _offer_private_case(
+    context: ContextTypes.DEFAULT_TYPE, message: Message, key: SessionKey
+) -> None:
+    """In a group, a case is opened in private: a link that opens it there, and nothing of
+    the case in the group."""
+    wording = services(context).wording
+    url = f"https://t.me/{context.bot.username}?start=human-{source_of(key)}"
+    button = InlineKeyboardButton(wording.human_in_private_button, url=url)
+    await context.bot.send_message(
+        message.chat_id,
+        render.to_html(wording.human_in_private),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup([[button]]),
+        message_thread_id=thread(message),
+        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+    )
 
 
 def _in_group(message: Message) -> bool:
@@ -182,7 +263,11 @@ def _addressed_to_us(message: Message, bot: Bot) -> bool:
     if username and f"@{username}" in text:
         return True
     replied = message.reply_to_message
-    return replied is not None and replied.from_user is not None and replied.from_user.id == bot.id
+    if replied is None or replied.forum_topic_created is not None:
+        # In a forum topic every message is a reply to the topic's first message: a topic
+        # the bot opened does not make everything said in it a word to the bot.
+        return False
+    return replied.from_user is not None and replied.from_user.id == bot.id
 
 
 def _markup(
