@@ -461,7 +461,9 @@ class Engine:
         draft.record("exhausted", intent=session.intent)
         words = self.wording
         draft.replies.append(views.exhausted(draft.session, self.catalog, words, self.handover))
-        draft.move(**idle())
+        # What the walk was about stays, for a person from support should they be asked.
+        said = {"complaint": session.complaint, "confidence": session.confidence}
+        draft.move(**idle(intent=session.intent, **said))
 
     def _stop(self, draft: _Draft) -> None:
         session = draft.session

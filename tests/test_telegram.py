@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
@@ -22,11 +20,11 @@ from bot.transports.telegram import (
     Services,
     TelegramConfig,
     build_application,
-    polling,
     webhook,
 )
 from bot.transports.telegram.callback_data import decode, encode
 from bot.wording import Wording
+from tests.running import Bot
 
 WORDING = Wording()
 
@@ -40,34 +38,6 @@ def engine(catalog: Catalog) -> Engine:
 async def api() -> AsyncIterator[LocalBotApi]:
     async with LocalBotApi() as server:
         yield server
-
-
-class Bot:
-    """The running bot, which a test can restart."""
-
-    def __init__(self, api: LocalBotApi, engine: Engine, data_dir: Path, **config) -> None:
-        self.api, self.engine, self.data_dir = api, engine, data_dir
-        self.config = {"max_retries": 5, **config}
-        self.hours_later = 0.0
-        """Moves the store's clock forward, so that sessions expire."""
-        self._stack: AsyncExitStack | None = None
-
-    async def start(self) -> None:
-        self._stack = AsyncExitStack()
-        store = await SQLiteStore.open(
-            self.data_dir / "fixbot.sqlite3", clock=lambda: time.time() + self.hours_later * 3600
-        )
-        self._stack.push_async_callback(store.close)
-        services = Services(Conversations(self.engine, store), WORDING)
-        self.application = build_application(
-            TelegramConfig(self.api.token, self.api.base_url, **self.config), services
-        )
-        await self._stack.enter_async_context(polling(self.application, poll_timeout=1))
-
-    async def stop(self) -> None:
-        if self._stack is not None:
-            await self._stack.aclose()
-            self._stack = None
 
 
 @pytest.fixture

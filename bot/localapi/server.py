@@ -98,11 +98,14 @@ class User:
     first_name: str
     username: str | None = None
     blocked_bot: bool = False
+    language_code: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
         if self.username:
             data["username"] = self.username
+        if self.language_code:
+            data["language_code"] = self.language_code
         return data
 
 
@@ -202,6 +205,8 @@ class _Message:
     edit_date: int | None = None
     sender_chat: Chat | None = None
     """Who the message is shown as: the group itself (an anonymous admin) or a channel."""
+    topic_created: str | None = None
+    """The name of the forum topic this service message created."""
 
     def view(self) -> MessageView:
         rows = []
@@ -245,6 +250,7 @@ class _Fault:
     retry_after: int | None = None
     chat_id: int | None = None
     """Only calls for this chat fail (Telegram's flood limits are often per chat)."""
+    description: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,8 +377,10 @@ class LocalBotApi:
 
     # -- the world ---------------------------------------------------------------------------
 
-    def user(self, first_name: str, username: str | None = None) -> User:
-        user = User(next(self._user_ids), first_name, username)
+    def user(
+        self, first_name: str, username: str | None = None, language: str | None = None
+    ) -> User:
+        user = User(next(self._user_ids), first_name, username, language_code=language)
         self._users[user.id] = user
         return user
 
@@ -418,9 +426,19 @@ class LocalBotApi:
         self._add_chat(chat)
         return chat
 
-    def topic(self, chat: Chat, name: str) -> int:
-        """Open a forum topic; its id is the id of the service message that created it."""
-        message = self._new_message(chat, None, text=None)
+    def topic(self, chat: Chat, name: str, creator: User | None = None) -> int:
+        """Open a forum topic; its id is the id of the service message that created it,
+        sent by `creator` (a member, when not given; the bot, when it creates one)."""
+        if creator is None:
+            first = next(iter(chat.members), None)
+            creator = self._users.get(first) if first is not None else None
+        message = self._new_message(chat, creator, text=None, topic_created=name)
+        message.thread_id = message.message_id
+        chat.topics[message.message_id] = Topic(message.message_id, name)
+        return message.message_id
+
+    def _bot_topic(self, chat: Chat, name: str) -> int:
+        message = self._new_message(chat, None, text=None, topic_created=name)
         message.thread_id = message.message_id
         chat.topics[message.message_id] = Topic(message.message_id, name)
         return message.message_id
@@ -502,6 +520,10 @@ class LocalBotApi:
     def _from_user(self, chat: Chat, user: User, **fields: Any) -> MessageView:
         """A message the user wrote: it opens a private chat, and reaches the bot when the
         bot may see it."""
+        thread = fields.get("thread_id")
+        if fields.get("reply_to") is None and thread is not None and chat.is_forum:
+            # In a topic, a message that answers nothing answers the topic's first message.
+            fields["reply_to"] = self._messages[chat.id].get(thread)
         message = self._new_message(chat, user, **fields)
         if chat.type == "private":
             chat.started = True
@@ -543,6 +565,8 @@ class LocalBotApi:
     def _bot_sees(self, message: _Message) -> bool:
         if message.chat.type == "private" or not self.privacy:
             return True
+        if message.chat.bot_status == "administrator":
+            return True  # privacy mode does not apply to a group's admins
         text = message.text or ""
         if text.startswith("/"):
             command = re.match(r"/\w+(@(\w+))?", text)
@@ -617,9 +641,10 @@ class LocalBotApi:
         count: int = 1,
         retry_after: int = 1,
         chat: Chat | None = None,
+        description: str | None = None,
     ) -> None:
         """The next `count` calls of `method` (for `chat` only, if given) fail with `code`
-        (429: with retry_after)."""
+        (429: with retry_after) and `description` (Telegram's words for the error)."""
         self._faults.append(
             _Fault(
                 method.lower(),
@@ -627,6 +652,7 @@ class LocalBotApi:
                 count,
                 retry_after if code == 429 else None,
                 chat.id if chat is not None else None,
+                description,
             )
         )
 
@@ -642,7 +668,7 @@ class LocalBotApi:
                         f"Too Many Requests: retry after {fault.retry_after}",
                         fault.retry_after,
                     )
-                return ApiError(fault.code, "Internal Server Error")
+                return ApiError(fault.code, fault.description or "Internal Server Error")
         return None
 
     # -- updates -----------------------------------------------------------------------------
@@ -813,6 +839,15 @@ class LocalBotApi:
     async def _api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         return self.commands
 
+    async def _api_getchat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params)
+        if chat.type != "private" and chat.bot_status == "left":
+            raise ApiError(403, "Forbidden: bot is not a member of the supergroup chat")
+        return {**chat.to_api(), "accent_color_id": 0, "max_reaction_count": 11,
+                "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
+                                        "unique_gifts": False, "premium_subscription": False,
+                                        "gifts_from_channels": False}}  # fmt: skip
+
     async def _api_getchatmember(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
         user_id = _int(params.get("user_id"), 0)
@@ -874,6 +909,8 @@ class LocalBotApi:
         thread = self._thread(chat, params)
         self._check_can_write(chat, thread)
         caption = params.get("caption", source.caption)
+        reply = _json(params.get("reply_parameters")) or {}
+        replied = self._messages[chat.id].get(_int(reply.get("message_id"), 0))
         copy = self._new_message(
             chat,
             None,
@@ -885,6 +922,7 @@ class LocalBotApi:
             caption=None if caption is None else str(caption),
             reply_markup=self._markup(params),
             thread_id=thread,
+            reply_to=replied,
         )
         self.reply_times.setdefault(chat.id, []).append(time.perf_counter())
         return {"message_id": copy.message_id}
@@ -896,7 +934,7 @@ class LocalBotApi:
         if not 1 <= len(name) <= 128:
             raise ApiError(400, "Bad Request: TOPIC_TITLE_EMPTY" if not name else
                            "Bad Request: TOPIC_TITLE_TOO_LONG")  # fmt: skip
-        thread = self.topic(chat, name)
+        thread = self._bot_topic(chat, name)
         topic = chat.topics[thread]
         if params.get("icon_color") is not None:
             topic.icon_color = _int(params.get("icon_color"), topic.icon_color)
@@ -1137,6 +1175,8 @@ class LocalBotApi:
             data["caption"] = message.caption
         if message.reply_markup:
             data["reply_markup"] = message.reply_markup
+        if message.topic_created is not None:
+            data["forum_topic_created"] = {"name": message.topic_created, "icon_color": 7322096}
         if message.thread_id is not None:
             data["message_thread_id"] = message.thread_id
             data["is_topic_message"] = True

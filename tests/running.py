@@ -1,0 +1,56 @@
+"""fixbot running against the local Bot API, as the end-to-end tests start and restart it."""
+
+from __future__ import annotations
+
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from bot.conversations import Conversations
+from bot.engine import Engine
+from bot.localapi import LocalBotApi
+from bot.store import SQLiteStore
+from bot.transports.telegram import Services, TelegramConfig, build_application, polling
+from bot.transports.telegram.desk import DeskConfig, StaffDesk
+from bot.wording import Wording
+
+WORDING = Wording()
+
+
+class Bot:
+    """The running bot, which a test can restart."""
+
+    def __init__(
+        self,
+        api: LocalBotApi,
+        engine: Engine,
+        data_dir: Path,
+        desk: DeskConfig | None = None,
+        **config,
+    ) -> None:
+        self.api, self.engine, self.data_dir, self.desk_config = api, engine, data_dir, desk
+        self.config = {"max_retries": 5, **config}
+        self.hours_later = 0.0
+        """Moves the store's clock forward, so that sessions expire."""
+        self._stack: AsyncExitStack | None = None
+
+    async def start(self) -> None:
+        self._stack = AsyncExitStack()
+        store = await SQLiteStore.open(
+            self.data_dir / "fixbot.sqlite3", clock=lambda: time.time() + self.hours_later * 3600
+        )
+        self._stack.push_async_callback(store.close)
+        conversations = Conversations(self.engine, store)
+        desk = None
+        if self.desk_config is not None:
+            desk = StaffDesk(self.desk_config, conversations, self.engine.catalog, WORDING)
+        services = Services(conversations, WORDING, desk)
+        self.application = build_application(
+            TelegramConfig(self.api.token, self.api.base_url, **self.config), services
+        )
+        await self._stack.enter_async_context(polling(self.application, poll_timeout=1))
+
+    async def stop(self) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+            self._stack = None
