@@ -140,8 +140,20 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        wrong = ", ".join(str(e["loc"][0]) for e in exc.errors())
+        wrong = "; ".join(_setting_error(e) for e in exc.errors())
         raise ConfigError(f"invalid setting(s): {wrong}; see .env.example") from None
+
+
+def _setting_error(error: Any) -> str:
+    """ "FIXBOT_STAFF_HOURS: 'Mon-Xyz ...' is not a day ..." (the value only where it is
+    not a secret)."""
+    name = str(error["loc"][0]).upper() if error.get("loc") else "?"
+    if not name.startswith(("FIXBOT_", "TELEGRAM_")):
+        name = f"FIXBOT_{name}"
+    why = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    secret = "TOKEN" in name or "SECRET" in name
+    value = "" if secret or "input" not in error else f" (got {str(error['input'])[:60]!r})"
+    return f"{name}{value}: {why}"
 
 
 def _configure_logging(level: str, log_messages: bool = False) -> None:

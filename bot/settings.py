@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     )
     log_messages: bool = Field(default=False, validation_alias=AliasChoices("FIXBOT_LOG_MESSAGES"))
     staff_chat_id: int | None = Field(
-        default=None, lt=0, validation_alias=AliasChoices("FIXBOT_STAFF_CHAT_ID")
+        default=None, validation_alias=AliasChoices("FIXBOT_STAFF_CHAT_ID")
     )
     staff_remind_minutes: float = Field(
         default=15, gt=0, le=1440, validation_alias=AliasChoices("FIXBOT_STAFF_REMIND_MINUTES")
@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("staff_chat_id")
+    @classmethod
+    def _a_group(cls, value: int | None) -> int | None:
+        if value is not None and value >= 0:
+            raise ValueError(
+                "that is a person's id, not a group's: a supergroup's id is negative and starts "
+                "with -100 (e.g. -1001234567890)"
+            )
+        return value
 
     @field_validator("staff_hours")
     @classmethod

@@ -274,9 +274,12 @@ _STAGE_VIEWS: dict[Stage, Callable[[_Page], Body | None]] = {
 # --------------------------------------------------------------------------------------------
 # The case card, in the staff chat
 
-CARD_HISTORY_LINES: Final = 60
+CARD_HISTORY_LINES: Final = 40
 """Lines of a walk's history on a card, at most (the latest kept): a message holds 4,096
 characters, and staff read the end of a long walk first."""
+
+CARD_COMPLAINT_CHARS: Final = 700
+"""The complaint on the card, at most; with the history, the card stays under 4,096."""
 
 _HISTORY_MARKS: Final = {
     "step_done": "✅ {step}",
@@ -319,7 +322,10 @@ def case_card(
     lines = [f"**{case_title(case, catalog, wording)}**", _card_state(case, wording, zone), ""]
     lines.append(" · ".join(who))
     if case.complaint:
-        lines.append(f"💬 “{case.complaint}”")
+        complaint = case.complaint
+        if len(complaint) > CARD_COMPLAINT_CHARS:
+            complaint = complaint[: CARD_COMPLAINT_CHARS - 1] + "…"
+        lines.append(f"💬 “{complaint}”")
     intent = catalog.intents.get(case.intent or "")
     if intent is not None:
         sure = f" (matcher {case.confidence:.0%} sure)" if case.confidence is not None else ""

@@ -67,3 +67,14 @@ def test_no_command_prints_help() -> None:
     result = fixbot()
     assert result.returncode == 2
     assert "check" in result.stdout
+
+
+def test_a_wrong_staff_desk_setting_says_which_value_and_why() -> None:
+    result = fixbot(
+        "check",
+        env={"FIXBOT_STAFF_CHAT_ID": "12345", "FIXBOT_STAFF_HOURS": "Mon-Fri 9am-5pm Berlin"},
+    )
+    assert result.returncode == 1
+    assert "FIXBOT_STAFF_CHAT_ID (got '12345'): that is a person's id" in result.stderr
+    assert "FIXBOT_STAFF_HOURS (got 'Mon-Fri 9am-5pm Berlin')" in result.stderr
+    assert "is not of the form 'Mon-Fri 09:00-17:00 Europe/Berlin'" in result.stderr

@@ -3,16 +3,19 @@ help sees, what the turn asks of the staff desk, and how news of the case comes 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import views
+from bot.cases import Case, CaseState, ClosedAs, Person
 from bot.catalog import Catalog
 from bot.engine import Engine
 from bot.events import CaseNews, CaseRequest, CommandReceived
 from bot.hours import BusinessHours
-from bot.session import Session, Stage
+from bot.session import Outcome, Session, SessionKey, Stage
 from bot.wording import Wording
 from tests.transcript import Chat
 
@@ -232,3 +235,72 @@ def test_business_hours_are_parsed_and_refused_with_reasons() -> None:
     ]:
         with pytest.raises(ValueError, match=reason):
             BusinessHours.parse(bad)
+
+
+# -- the case card, drawn from a walk's outcomes ---------------------------------------------------
+
+
+def test_the_card_shows_the_person_their_words_and_every_step_with_what_happened(
+    catalog: Catalog,
+) -> None:
+    chat = Chat(Engine(catalog, handover=True))
+    chat.say("my iphone says icloud storage is full")
+    assert chat.session.intent == "storage_full"
+    while chat.session.stage is not Stage.DID_IT_HELP:
+        labels = chat.labels(chat.last)
+        if "⚠️ I understand, go on" in labels:
+            chat.press("I understand")
+        elif "✅ Done" in labels:
+            chat.press("Done")
+        else:
+            chat.press(labels[0])  # the first answer to a question
+    chat.press("No, still broken")
+    at = chat.clock
+    case = Case(
+        7,
+        SessionKey(5, 5),
+        Person(5, "Alice <3", "alice", "en"),
+        at,
+        -100,
+        intent="storage_full",
+        complaint=chat.session.complaint,
+        confidence=0.83,
+    )
+    history = [(at, outcome) for outcome in chat.outcomes]
+    card = views.case_card(case, history, catalog, WORDING)
+    assert card.text.startswith("**#7 · Not enough iCloud storage · Alice <3**")
+    for expected in (
+        WORDING.card_state_open,
+        "👤 **Alice <3** · @alice · id 5 · language en",
+        "💬 “my iphone says icloud storage is full”",
+        "🎯 Not enough iCloud storage (matcher 83% sure)",
+        "• **Make room in iCloud**",
+        "❓ ",
+        "⚠️ caution acknowledged:",
+        "✅ ",
+        "👎 still broken after this fix",
+    ):
+        assert expected in card.text, expected
+    assert [b.label for row in card.buttons for b in row] == [
+        WORDING.card_solved,
+        WORDING.card_return,
+    ]
+    closed = replace(
+        case,
+        state=CaseState.CLOSED,
+        closed_as=ClosedAs.SOLVED,
+        closed_at=at,
+        answered_by="Sam",
+    )
+    closed_card = views.case_card(closed, history, catalog, WORDING)
+    assert "✅ Solved by Sam at" in closed_card.text and closed_card.buttons == ()
+    assert views.case_title(replace(case, intent=None), catalog, WORDING) == "#7 · Help · Alice <3"
+
+
+def test_a_long_walk_keeps_the_card_under_telegrams_limit(catalog: Catalog) -> None:
+    case = Case(1, SessionKey(5, 5), Person(5, "A" * 64), 0.0, -100, complaint="x" * 5000)
+    step = Outcome("step_failed", fix="storage", step="check_plan")
+    history = [(0.0, Outcome("started", intent="storage_full")), *[(1.0, step)] * 500]
+    card = views.case_card(case, history, catalog, WORDING)
+    assert len(card.text) < 4096
+    assert "… 461 earlier lines" in card.text

@@ -16,7 +16,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from datetime import tzinfo
-from typing import Final
+from typing import Any, Final
 
 from telegram import Bot, CallbackQuery, Message, ReplyParameters, User
 from telegram.constants import ChatMemberStatus, ParseMode
@@ -347,12 +347,7 @@ class StaffDesk:
         reached."""
         for reply in turn.replies:
             try:
-                await bot.send_message(
-                    case.key.chat_id,
-                    render.to_html(reply.text),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=render.keyboard(reply, case.key.user_id),
-                )
+                await _post(bot, case.key.chat_id, reply, case.key.user_id)
             except Forbidden:
                 return False
         return True
@@ -402,26 +397,22 @@ class StaffDesk:
         return [(row.at, row.outcome) for row in rows]
 
     async def _send(self, bot: Bot, case: Case, reply: Reply) -> Message:
-        return await bot.send_message(
-            self.chat_id,
-            render.to_html(reply.text),
-            parse_mode=ParseMode.HTML,
-            reply_markup=render.keyboard(reply, 0),
-            message_thread_id=case.thread_id,
-        )
+        return await _post(bot, self.chat_id, reply, 0, message_thread_id=case.thread_id)
 
     async def _refresh_card(self, bot: Bot, case: Case) -> None:
-        if case.card_message_id is None:
+        card = case.card_message_id
+        if card is None:
             return
         reply = self._card(case, await self._history(case))
-        try:
+
+        async def deliver(text: str, mode: ParseMode | None) -> None:
+            markup = render.keyboard(reply, 0)
             await bot.edit_message_text(
-                render.to_html(reply.text),
-                chat_id=self.chat_id,
-                message_id=case.card_message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=render.keyboard(reply, 0),
+                text, chat_id=self.chat_id, message_id=card, parse_mode=mode, reply_markup=markup
             )
+
+        try:
+            await render.html_or_plain(self.chat_id, reply.text, deliver)
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 log.warning("case #%s: could not update its card (%s)", case.id, exc.message)
@@ -429,15 +420,15 @@ class StaffDesk:
     async def _say(self, bot: Bot, case: Case, text: str, reply_to: int | None = None) -> None:
         """A line in the case's topic, or in reply to its card (or to `reply_to`)."""
         anchor = reply_to or (None if case.thread_id else case.card_message_id)
+        replying = ReplyParameters(anchor, allow_sending_without_reply=True) if anchor else None
         try:
-            await bot.send_message(
+            await _post(
+                bot,
                 self.chat_id,
-                render.to_html(text),
-                parse_mode=ParseMode.HTML,
+                Reply(text),
+                0,
                 message_thread_id=case.thread_id,
-                reply_parameters=(
-                    ReplyParameters(anchor, allow_sending_without_reply=True) if anchor else None
-                ),
+                reply_parameters=replying,
             )
         except TelegramError as exc:
             log.warning("case #%s: could not write in the staff chat (%s)", case.id, exc.message)
@@ -450,6 +441,20 @@ class StaffDesk:
         except TelegramError as exc:
             if "not_modified" not in exc.message.lower().replace(" ", "_"):
                 log.warning("case #%s: could not close its topic (%s)", case.id, exc.message)
+
+
+async def _post(bot: Bot, chat_id: int, reply: Reply, owner: int, **where: Any) -> Message:
+    """Send a reply as HTML (plain text if Telegram refuses the HTML); the message sent."""
+    sent: list[Message] = []
+
+    async def deliver(text: str, mode: ParseMode | None) -> None:
+        markup = render.keyboard(reply, owner)
+        sent.append(
+            await bot.send_message(chat_id, text, parse_mode=mode, reply_markup=markup, **where)
+        )
+
+    await render.html_or_plain(chat_id, reply.text, deliver)
+    return sent[-1]
 
 
 def _is_service(message: Message) -> bool:

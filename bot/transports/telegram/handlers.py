@@ -11,7 +11,6 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -306,7 +305,7 @@ async def _send(
         )
 
     try:
-        await _html_or_plain(message.chat_id, reply.text, deliver)
+        await render.html_or_plain(message.chat_id, reply.text, deliver)
     except Forbidden as exc:
         # Blocked by the user, or a private chat they never started: nothing to answer,
         # but worth knowing about.
@@ -335,7 +334,7 @@ async def _edit(
         )
 
     try:
-        await _html_or_plain(message.chat_id, reply.text, deliver)
+        await render.html_or_plain(message.chat_id, reply.text, deliver)
     except BadRequest as exc:
         text = exc.message.lower()
         if "not modified" in text:
@@ -361,19 +360,6 @@ def _later_press_will_draw(
     if not isinstance(processor, PerConversationUpdateProcessor):
         return False
     return processor.presses_waiting(key, message_id) > 1
-
-
-async def _html_or_plain(
-    chat_id: int, text: str, deliver: Callable[[str, ParseMode | None], Awaitable[None]]
-) -> None:
-    """Deliver the text as HTML; if Telegram refuses the HTML, as plain text instead."""
-    try:
-        await deliver(render.to_html(text), ParseMode.HTML)
-    except BadRequest as exc:
-        if "parse entities" not in exc.message:
-            raise
-        log.warning("chat %s: Telegram refused the HTML (%s); sending plain text", chat_id, exc)
-        await deliver(render.to_plain(text), None)
 
 
 async def _answer(query: CallbackQuery, text: str | None) -> None:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
 from bot.events import CasePress, Reply
 from bot.transports.telegram import callback_data
+
+log = logging.getLogger(__name__)
 
 MAX_MESSAGE: Final = 4096
 _BOLD: Final = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
@@ -50,3 +56,16 @@ def keyboard(
     if extra:
         rows.append(extra)
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+async def html_or_plain(
+    chat_id: int, text: str, deliver: Callable[[str, ParseMode | None], Awaitable[None]]
+) -> None:
+    """Deliver the text as HTML; if Telegram refuses the HTML, as plain text instead."""
+    try:
+        await deliver(to_html(text), ParseMode.HTML)
+    except BadRequest as exc:
+        if "parse entities" not in exc.message:
+            raise
+        log.warning("chat %s: Telegram refused the HTML (%s); sending plain text", chat_id, exc)
+        await deliver(to_plain(text), None)
