@@ -1148,6 +1148,29 @@ class LocalBotApi:
             data["text"] = message.text
             if message.entities:
                 data["entities"] = message.entities
+        data.update(self._media_api(message))
+        if message.caption is not None:
+            data["caption"] = message.caption
+        if message.reply_markup:
+            data["reply_markup"] = message.reply_markup
+        if message.topic_created is not None:
+            data["forum_topic_created"] = {"name": message.topic_created, "icon_color": 7322096}
+        if message.thread_id is not None:
+            data["message_thread_id"] = message.thread_id
+            data["is_topic_message"] = True
+        if message.reply_to is not None:
+            data["reply_to_message"] = {
+                k: v
+                for k, v in self._message_api(message.reply_to).items()
+                if k != "reply_to_message"
+            }
+        if message.edit_date is not None:
+            data["edit_date"] = message.edit_date
+        return data
+
+    def _media_api(self, message: _Message) -> dict[str, Any]:
+        """A message's sticker, photo or document, as the Bot API describes them."""
+        data: dict[str, Any] = {}
         if message.sticker:
             data["sticker"] = {
                 "file_id": "sticker-file",
@@ -1171,23 +1194,6 @@ class LocalBotApi:
                 "file_name": message.document,
                 "mime_type": "application/octet-stream",
             }
-        if message.caption is not None:
-            data["caption"] = message.caption
-        if message.reply_markup:
-            data["reply_markup"] = message.reply_markup
-        if message.topic_created is not None:
-            data["forum_topic_created"] = {"name": message.topic_created, "icon_color": 7322096}
-        if message.thread_id is not None:
-            data["message_thread_id"] = message.thread_id
-            data["is_topic_message"] = True
-        if message.reply_to is not None:
-            data["reply_to_message"] = {
-                k: v
-                for k, v in self._message_api(message.reply_to).items()
-                if k != "reply_to_message"
-            }
-        if message.edit_date is not None:
-            data["edit_date"] = message.edit_date
         return data
 
 
