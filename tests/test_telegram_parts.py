@@ -85,7 +85,7 @@ async def test_html_that_telegram_refuses_is_sent_again_as_plain_text() -> None:
     from telegram.constants import ParseMode
     from telegram.error import BadRequest
 
-    from bot.transports.telegram.handlers import _html_or_plain
+    from bot.transports.telegram.render import html_or_plain
 
     sent: list[tuple[str, ParseMode | None]] = []
 
@@ -94,17 +94,17 @@ async def test_html_that_telegram_refuses_is_sent_again_as_plain_text() -> None:
         if mode is ParseMode.HTML:
             raise BadRequest("Can't parse entities: unsupported start tag")
 
-    await _html_or_plain(1, "Open **Settings**", deliver)
+    await html_or_plain(1, "Open **Settings**", deliver)
     assert sent == [("Open <b>Settings</b>", ParseMode.HTML), ("Open Settings", None)]
 
 
 async def test_other_refusals_are_not_hidden_by_the_plain_text_fallback() -> None:
     from telegram.error import BadRequest
 
-    from bot.transports.telegram.handlers import _html_or_plain
+    from bot.transports.telegram.render import html_or_plain
 
     async def deliver(text: str, mode: object) -> None:
         raise BadRequest("Message is not modified")
 
     with pytest.raises(BadRequest, match="not modified"):
-        await _html_or_plain(1, "x", deliver)
+        await html_or_plain(1, "x", deliver)
