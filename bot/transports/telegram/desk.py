@@ -285,8 +285,10 @@ class StaffDesk:
             ClosedAs.SOLVED if solved else ClosedAs.RETURNED,
             by=staff,
         )
-        await self.store.case_save(case)
+        # The conversation first: until it has left WITH_STAFF, what the person writes is
+        # still relayed into this case rather than opening a new one.
         turn = await self._tell(case.key, CaseNews.SOLVED if solved else CaseNews.RETURNED)
+        await self.store.case_save(case)
         if not await self._to_person(bot, case, turn):
             case = replace(case, closed_as=ClosedAs.UNREACHABLE)
             await self.store.case_save(case)
@@ -330,14 +332,14 @@ class StaffDesk:
         )
 
     async def _unreachable(self, bot: Bot, case: Case) -> None:
+        # The person's conversation must not wait for support forever; it leaves WITH_STAFF
+        # before the case closes, so nothing they write opens a new case in between.
+        await self._tell(case.key, CaseNews.RETURNED)
         case = self._closed(case, ClosedAs.UNREACHABLE)
-        case = replace(case, notes=(*case.notes, self.wording.staff_unreachable.format(name="")))
         await self.store.case_save(case)
         await self._refresh_card(bot, case)
         await self._say(bot, case, self.wording.staff_unreachable.format(name=case.person.name))
         await self._close_topic(bot, case)
-        # The person's conversation must not wait for support forever.
-        await self._tell(case.key, CaseNews.RETURNED)
 
     async def _tell(self, key: SessionKey, news: CaseNews) -> Turn:
         return await self.conversations.handle(key, CaseChanged(news, time.time()))
