@@ -22,6 +22,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from bot import __version__
+from bot import stats as outcome_stats
 from bot.catalog import MATCHER_FILE, Catalog, load_catalog
 from bot.conversations import Conversations
 from bot.engine import Engine
@@ -40,7 +41,8 @@ from bot.evaluation import (
 )
 from bot.matcher import Match, Matcher, Thresholds
 from bot.settings import Settings
-from bot.store import Store, open_store
+from bot.store import SQLiteStore, Store, open_store
+from bot.store.base import OutcomeRow
 from bot.store.sqlite import DATABASE_FILE
 from bot.transports.console import ConsoleChat
 from bot.wording import Wording
@@ -133,6 +135,13 @@ def _parser() -> argparse.ArgumentParser:
         help="keep the content's scoring weights; fit only accept, confirm and margin (fast)",
     )
     tune.set_defaults(handler=_cmd_tune)
+
+    stats = commands.add_parser(
+        "stats", help="what the outcomes say: walks, resolutions, fixes, cases, ratings"
+    )
+    stats.add_argument("--days", type=int, help="only the last N days (default: all kept)")
+    stats.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    stats.set_defaults(handler=_cmd_stats)
     return parser
 
 
@@ -333,6 +342,33 @@ def _fit_on_cases(catalog: Catalog, base: Thresholds, path: Path) -> Fit:
             f"questions {report.questions:.1%}"
         )
     return best
+
+
+def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    path = settings.data_dir / DATABASE_FILE
+    if not path.is_file():
+        raise ConfigError(
+            f"no database at {path.resolve()} yet: run the bot first, or set FIXBOT_DATA_DIR"
+        )
+    if args.days is not None and args.days < 1:
+        raise ConfigError("--days must be 1 or more")
+
+    async def read() -> list[OutcomeRow]:
+        async with await SQLiteStore.open(path, read_only=True) as store:
+            return await store.outcomes()
+
+    rows = asyncio.run(read())
+    now = time.time()
+    since = now - args.days * 86400 if args.days else None
+    summary = outcome_stats.summarise(((r.key, r.at, r.outcome) for r in rows), now, since)
+    if args.json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    catalog = load_catalog(settings.content_dir)
+    intents = {i.id: i.title for i in catalog.intents.values()}
+    fixes = {f.id: f.title for f in catalog.fixes.values()}
+    print(outcome_stats.report(summary, intents, fixes))
+    return EXIT_OK
 
 
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:

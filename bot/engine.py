@@ -81,12 +81,25 @@ class _Draft:
     case_request: CaseRequest | None = None
     case_source: str | None = None
     relay: bool = False
+    via: str | None = None
+    """How a walk started in this turn was asked for: text, command, link or button."""
 
     def move(self, **changes: Any) -> None:
         self.session = replace(self.session, **changes)
 
     def record(self, result: str, **details: str | None) -> None:
         self.outcomes.append(Outcome(result, **details))
+
+
+def _via(event: Event) -> str | None:
+    """How a walk this event starts was asked for, as its `started` outcome records it."""
+    if isinstance(event, TextReceived):
+        return "text"
+    if isinstance(event, CommandReceived):
+        return "link" if event.command == "start" and event.argument else "command"
+    if isinstance(event, ButtonPressed):
+        return "button"
+    return None
 
 
 _Handler = Callable[[_Draft, Press], None]
@@ -141,7 +154,7 @@ class Engine:
 
     def handle(self, session: Session, event: Event) -> Turn:
         """Apply one event to a session; return the new session, replies and outcomes."""
-        draft = _Draft(session, event.at)
+        draft = _Draft(session, event.at, via=_via(event))
         if isinstance(event, CaseChanged):
             self._on_case(draft, event)
         elif isinstance(event, ButtonPressed):
@@ -421,7 +434,7 @@ class Engine:
         """Start an intent's walk; `said` is the complaint that led here and how sure the
         matcher was of it, kept for a person from support should it come to that."""
         intent = self.catalog.intent(intent_id)
-        draft.record("started", intent=intent.id)
+        draft.record("started", intent=intent.id, value=draft.via)
         plan = intent.fixes  # the catalog guarantees every one exists
         complaint, confidence = said or (None, None)
         draft.move(**idle(intent=intent.id, plan=plan, complaint=complaint, confidence=confidence))
@@ -432,7 +445,7 @@ class Engine:
         self._begin_fix(draft, 0)
 
     def _start_fix(self, draft: _Draft, fix: Fix, at_step: str | None = None) -> None:
-        draft.record("started", fix=fix.id)
+        draft.record("started", fix=fix.id, value=draft.via)
         draft.move(**idle(plan=(fix.id,)))
         draft.header.append(self.wording.single_fix_start.format(title=fix.title))
         self._begin_fix(draft, 0, at_step)

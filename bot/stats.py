@@ -1,0 +1,367 @@
+"""What the outcomes say: how walks went, per intent and per fix, and what first replies were.
+
+Pure: stored outcome rows in, a `Summary` out. A walk is rebuilt from one conversation's
+outcomes, from its `started` to how it ended: resolved (the person pressed "Yes, it's fixed":
+every resolution counted here is confirmed by the person), exhausted (every fix tried),
+stopped, handed to a person, replaced by another walk, or left: abandoned once the
+conversation has been quiet longer than a session lives, still under way before that.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from bot.session import Outcome, SessionKey
+
+QUIET_ENOUGH: Final = 24 * 3600.0
+"""A walk with no outcome for this long is abandoned, not under way (a session's life)."""
+
+ENDS: Final = {
+    "resolved": "resolved",
+    "exhausted": "exhausted",
+    "stopped": "stopped",
+    "handed_over": "handed_over",
+}
+"""Outcomes that end a walk, and the ending they name."""
+
+STEP_RESULTS: Final = frozenset(
+    {"step_done", "choice", "step_failed", "skipped", "caution_confirmed", "not_resolved"}
+)
+
+
+@dataclass
+class Walk:
+    """One walk, rebuilt from its outcomes."""
+
+    key: SessionKey
+    intent: str | None
+    fix: str | None
+    """For a walk of one fix started on its own (/fix, a link)."""
+    started_at: float
+    via: str | None
+    last_at: float = 0.0
+    fixes: list[str] = field(default_factory=list)
+    steps: int = 0
+    """Steps done and questions answered."""
+    end: str | None = None
+    resolved_by: str | None = None
+    steps_to_resolution: int | None = None
+    last_fix: str | None = None
+    last_step: str | None = None
+    rating: int | None = None
+
+    @property
+    def topic(self) -> str:
+        return self.intent or f"fix:{self.fix}"
+
+    def touch(self, outcome: Outcome, at: float) -> None:
+        self.last_at = at
+        if outcome.fix:
+            if outcome.fix not in self.fixes:
+                self.fixes.append(outcome.fix)
+            self.last_fix = outcome.fix
+            if outcome.step:
+                self.last_step = outcome.step
+
+
+@dataclass
+class FixStats:
+    fix: str
+    walks: int = 0
+    """Walks that reached this fix."""
+    resolved: int = 0
+    """Walks the person confirmed fixed after this fix."""
+    not_resolved: int = 0
+    failed_steps: Counter[str] = field(default_factory=Counter)
+    """"This didn't work", by step."""
+    skipped: int = 0
+
+
+@dataclass
+class IntentStats:
+    topic: str
+    started: int = 0
+    resolved: int = 0
+    """Confirmed by the person ("Yes, it's fixed")."""
+    resolved_by_fix: Counter[str] = field(default_factory=Counter)
+    exhausted: int = 0
+    stopped: int = 0
+    handed_over: int = 0
+    """Walks handed to a person before they ended."""
+    switched: int = 0
+    abandoned: int = 0
+    abandoned_at: Counter[str] = field(default_factory=Counter)
+    """Where abandoned walks were left: "fix/step"."""
+    under_way: int = 0
+    ratings: Counter[int] = field(default_factory=Counter)
+    median_steps_to_resolution: float | None = None
+    """Steps done and questions answered in the walks the person confirmed fixed."""
+    cases: int = 0
+    """Cases handed to a person about this intent, mid-walk or after every fix."""
+    resolved_after_staff: int = 0
+    """Cases marked solved by staff that the person then confirmed fixed."""
+
+    @property
+    def mean_rating(self) -> float | None:
+        total = sum(self.ratings.values())
+        if not total:
+            return None
+        return round(sum(r * n for r, n in self.ratings.items()) / total, 2)
+
+
+@dataclass
+class Summary:
+    since: float | None
+    until: float
+    intents: dict[str, IntentStats]
+    fixes: dict[str, FixStats]
+    first_replies: dict[str, int]
+    """walk (a complaint started one), question ("is it this?", "did you mean"), refusal."""
+    started_via: dict[str, int]
+    cases: dict[str, int]
+    """asked (someone asked for a person), handed_over, solved_by_staff, returned_to_bot,
+    cancelled."""
+    staff_ratings: dict[int, int]
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = _plain(self)
+        for name, stats in self.intents.items():
+            data["intents"][name]["mean_rating"] = stats.mean_rating
+        return data
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses and counters as JSON-ready dicts (`asdict` mangles a Counter's items)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    return value
+
+
+def summarise(
+    rows: Iterable[tuple[SessionKey, float, Outcome]],
+    now: float,
+    since: float | None = None,
+) -> Summary:
+    """Everything the outcomes since `since` say, as of `now`."""
+    rows = [row for row in rows if since is None or row[1] >= since]
+    walks = rebuild_walks(rows, now)
+    intents: dict[str, IntentStats] = {}
+    fixes: dict[str, FixStats] = {}
+    steps: dict[str, list[int]] = defaultdict(list)
+    for walk in walks:
+        stats = intents.setdefault(walk.topic, IntentStats(walk.topic))
+        _count_walk(stats, walk)
+        if walk.steps_to_resolution is not None and walk.end == "resolved":
+            steps[walk.topic].append(walk.steps_to_resolution)
+        for fix in walk.fixes:
+            fixes.setdefault(fix, FixStats(fix)).walks += 1
+        if walk.end == "resolved" and walk.resolved_by:
+            fixes.setdefault(walk.resolved_by, FixStats(walk.resolved_by)).resolved += 1
+    for topic, counts in steps.items():
+        intents[topic].median_steps_to_resolution = statistics.median(counts)
+    for _, _, outcome in rows:
+        about = intents.get(outcome.intent or "")
+        if about is not None and outcome.result == "handed_over":
+            about.cases += 1
+        elif about is not None and outcome.result == "resolved" and outcome.value == "staff":
+            about.resolved_after_staff += 1
+        if outcome.fix is None or outcome.result not in STEP_RESULTS:
+            continue
+        tried = fixes.setdefault(outcome.fix, FixStats(outcome.fix))
+        if outcome.result == "step_failed":
+            tried.failed_steps[outcome.step or "?"] += 1
+        elif outcome.result == "skipped":
+            tried.skipped += 1
+        elif outcome.result == "not_resolved":
+            tried.not_resolved += 1
+    return Summary(
+        since,
+        now,
+        dict(sorted(intents.items())),
+        dict(sorted(fixes.items())),
+        _first_replies(rows),
+        dict(Counter(w.via or "unknown" for w in walks)),
+        _cases(rows),
+        dict(_staff_ratings(rows)),
+    )
+
+
+def _count_walk(stats: IntentStats, walk: Walk) -> None:
+    stats.started += 1
+    if walk.end == "resolved":
+        stats.resolved += 1
+        if walk.resolved_by:
+            stats.resolved_by_fix[walk.resolved_by] += 1
+    elif walk.end == "exhausted":
+        stats.exhausted += 1
+    elif walk.end == "stopped":
+        stats.stopped += 1
+    elif walk.end == "handed_over":
+        stats.handed_over += 1
+    elif walk.end == "switched":
+        stats.switched += 1
+    elif walk.end == "abandoned":
+        stats.abandoned += 1
+        stats.abandoned_at[f"{walk.last_fix or '?'}/{walk.last_step or '?'}"] += 1
+    else:
+        stats.under_way += 1
+    if walk.rating is not None:
+        stats.ratings[walk.rating] += 1
+
+
+def rebuild_walks(rows: Iterable[tuple[SessionKey, float, Outcome]], now: float) -> list[Walk]:
+    """Every walk in the rows, oldest first, with how it ended."""
+    walks: list[Walk] = []
+    current: dict[SessionKey, Walk] = {}
+    latest: dict[SessionKey, Walk] = {}
+    for key, at, outcome in rows:
+        result = outcome.result
+        if result == "started":
+            previous = current.pop(key, None)
+            if previous is not None:
+                previous.end = "switched"
+            walk = Walk(
+                key, outcome.intent, None if outcome.intent else outcome.fix, at, outcome.value
+            )
+            walk.touch(outcome, at)
+            walks.append(walk)
+            current[key] = latest[key] = walk
+            continue
+        if result == "rated":
+            rated = latest.get(key)
+            if rated is not None and outcome.value and outcome.value.isdigit():
+                rated.rating = int(outcome.value)
+            continue
+        under_way = current.get(key)
+        if under_way is None:
+            continue
+        walk = under_way
+        walk.touch(outcome, at)
+        if result in ("step_done", "choice"):
+            walk.steps += 1
+        elif result == "resolved" and outcome.value == "staff":
+            continue  # support's resolution, counted with the cases
+        elif result in ENDS:
+            walk.end = ENDS[result]
+            if result == "resolved":
+                walk.resolved_by, walk.steps_to_resolution = outcome.fix, walk.steps
+            current.pop(key)
+    for walk in current.values():
+        if walk.end is None:
+            walk.end = "abandoned" if now - walk.last_at > QUIET_ENOUGH else None
+    return walks
+
+
+def _first_replies(rows: list[tuple[SessionKey, float, Outcome]]) -> dict[str, int]:
+    counts = Counter[str]()
+    for _, _, outcome in rows:
+        if outcome.result == "started" and outcome.value == "text":
+            counts["walk"] += 1
+        elif outcome.result in ("confirm", "ambiguous"):
+            counts["question"] += 1
+        elif outcome.result == "no_match":
+            counts["refusal"] += 1
+    return {kind: counts[kind] for kind in ("walk", "question", "refusal")}
+
+
+def _cases(rows: list[tuple[SessionKey, float, Outcome]]) -> dict[str, int]:
+    names = {
+        "person_asked": "asked",
+        "handed_over": "handed_over",
+        "solved_by_staff": "solved_by_staff",
+        "returned_to_bot": "returned_to_bot",
+        "case_cancelled": "cancelled",
+    }
+    counts = Counter(names[o.result] for _, _, o in rows if o.result in names)
+    return {name: counts[name] for name in names.values()}
+
+
+def _staff_ratings(rows: list[tuple[SessionKey, float, Outcome]]) -> Counter[int]:
+    return Counter(
+        int(o.value)
+        for _, _, o in rows
+        if o.result == "rated_staff" and o.value is not None and o.value.isdigit()
+    )
+
+
+def report(summary: Summary, intents: dict[str, str], titles: dict[str, str]) -> str:
+    """The summary as text for a person; `intents` and `titles` name intents and fixes."""
+
+    def name(topic: str) -> str:
+        if topic.startswith("fix:"):
+            fix = topic.removeprefix("fix:")
+            return f"{titles.get(fix, fix)}, on its own ({topic})"
+        return f"{intents.get(topic, topic)} ({topic})"
+
+    first = summary.first_replies
+    lines = [
+        _period(summary),
+        'Resolved counts only walks the person confirmed fixed ("Yes, it\'s fixed"): every '
+        "resolution below is confirmed by the person.",
+        "",
+        f"First replies: {first['walk']} walks, {first['question']} questions, "
+        f"{first['refusal']} refusals",
+        "Started by: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.started_via.items())),
+        "",
+    ]
+    for topic, stats in summary.intents.items():
+        lines.append(name(topic))
+        lines.append(
+            f"  walks {stats.started} · resolved {stats.resolved} · exhausted {stats.exhausted} "
+            f"· stopped {stats.stopped} · handed over {stats.handed_over} · switched "
+            f"{stats.switched} · abandoned {stats.abandoned} · under way {stats.under_way}"
+        )
+        if stats.resolved_by_fix:
+            by = ", ".join(
+                f"{titles.get(f, f)} {n}" for f, n in stats.resolved_by_fix.most_common()
+            )
+            lines.append(f"  resolved by: {by}")
+        if stats.median_steps_to_resolution is not None:
+            lines.append(f"  median steps to a resolution: {stats.median_steps_to_resolution:g}")
+        if stats.ratings:
+            spread = ", ".join(f"{r}⭐ {n}" for r, n in sorted(stats.ratings.items()))
+            lines.append(f"  ratings: mean {stats.mean_rating} ({spread})")
+        if stats.abandoned_at:
+            where = ", ".join(f"{w} {n}" for w, n in stats.abandoned_at.most_common(3))
+            lines.append(f"  abandoned at: {where}")
+        if stats.cases:
+            lines.append(
+                f"  cases: {stats.cases} handed to a person, {stats.resolved_after_staff} "
+                "solved by support and confirmed by the person"
+            )
+    if summary.fixes:
+        lines += ["", "Fixes"]
+    for fix, tried in summary.fixes.items():
+        failed = ", ".join(f"{s} {n}" for s, n in tried.failed_steps.most_common(3))
+        lines.append(
+            f"  {titles.get(fix, fix)}: reached {tried.walks} · resolved {tried.resolved} · "
+            f"still broken {tried.not_resolved} · skipped {tried.skipped}"
+            + (f" · didn't work at: {failed}" if failed else "")
+        )
+    cases = summary.cases
+    lines += [
+        "",
+        f"Cases: asked {cases['asked']} · handed over {cases['handed_over']} · solved by "
+        f"support {cases['solved_by_staff']} · handed back {cases['returned_to_bot']} · "
+        f"cancelled {cases['cancelled']}",
+    ]
+    if summary.staff_ratings:
+        spread = ", ".join(f"{r}⭐ {n}" for r, n in sorted(summary.staff_ratings.items()))
+        lines.append(f"Support's ratings: {spread}")
+    return "\n".join(lines)
+
+
+def _period(summary: Summary) -> str:
+    def day(at: float) -> str:
+        return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
+
+    if summary.since is None:
+        return f"All outcomes kept, up to {day(summary.until)}"
+    return f"Outcomes from {day(summary.since)} to {day(summary.until)}"

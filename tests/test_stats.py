@@ -1,0 +1,159 @@
+"""What the support team learns from outcomes: walks of known people, played through the real
+engine, and every figure `fixbot stats --json` gives for them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.catalog import Catalog
+from bot.engine import Engine
+from bot.events import CaseNews, CommandReceived
+from bot.session import Outcome, SessionKey
+from bot.stats import summarise
+from bot.store import SQLiteStore
+from tests.test_cli import fixbot
+from tests.transcript import Chat
+
+DAY = 86400.0
+NOW = 1_800_000_000.0
+
+
+def played(
+    engine: Engine, person: int, start: float, script
+) -> list[tuple[SessionKey, float, Outcome]]:
+    """Outcomes of one person's conversation, as the store would keep them."""
+    chat = Chat(engine, clock=start)
+    rows: list[tuple[SessionKey, float, Outcome]] = []
+    for action in script:
+        before = len(chat.outcomes)
+        at = chat.clock
+        action(chat)
+        rows += [(SessionKey(person, person), at, o) for o in chat.outcomes[before:]]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def rows(catalog: Catalog) -> list[tuple[SessionKey, float, Outcome]]:
+    engine = Engine(catalog, handover=True)
+    long_ago = NOW - 3 * DAY
+    rows = []
+    # Alice: a stuck backup, fixed by the first fix after its four steps; five stars.
+    rows += played(engine, 1, long_ago, [
+        lambda c: c.say("my backup is stuck"),
+        *[lambda c: c.press("Done")] * 4,
+        lambda c: c.press("Yes, it's fixed"),
+        lambda c: c.press("5⭐"),
+    ])  # fmt: skip
+    # Bob: Wi-Fi, one step, then silence for days: abandoned at the second step.
+    rows += played(engine, 2, long_ago, [
+        lambda c: c.say("wifi won't connect"),
+        lambda c: c.press("Done"),
+    ])  # fmt: skip
+    # Carol: every fix of "backup turned off" skipped, then a person; support solves it and
+    # she confirms, and rates support 4.
+    rows += played(engine, 3, long_ago, [
+        lambda c: c.say("icloud backup is turned off"),
+        *[lambda c: c.press("Skip this fix")] * 3,
+        lambda c: c._apply(CommandReceived("human", "", c.clock), expect_reply=False),
+        lambda c: c.case_news(CaseNews.OPENED),
+        lambda c: c.case_news(CaseNews.SOLVED),
+        lambda c: c.press("Yes, it's fixed"),
+        lambda c: c.press("4⭐"),
+    ])  # fmt: skip
+    # Dave: Wi-Fi, one step, then stops.
+    rows += played(engine, 4, long_ago, [
+        lambda c: c.say("wifi won't connect"),
+        lambda c: c.press("Done"),
+        lambda c: c.command("cancel"),
+    ])  # fmt: skip
+    # Gina: a stuck backup; the first fix didn't work, she stops at the second (Wi-Fi).
+    rows += played(engine, 6, long_ago, [
+        lambda c: c.say("my backup is stuck"),
+        lambda c: c.press("This didn't work"),
+        lambda c: c.command("cancel"),
+    ])  # fmt: skip
+    # Erin: something off-topic, then /fix wifi an hour ago: under way.
+    rows += played(engine, 5, NOW - 3600, [
+        lambda c: c.say("who won the football last night"),
+        lambda c: c.command("fix", "wifi"),
+    ])  # fmt: skip
+    return rows
+
+
+def test_walks_are_counted_by_how_they_ended_per_intent(rows) -> None:
+    summary = summarise(rows, NOW)
+    backup = summary.intents["backup_stuck"]
+    assert (backup.started, backup.resolved, backup.stopped) == (2, 1, 1)
+    assert dict(backup.resolved_by_fix) == {"backup_setting": 1}
+    assert backup.median_steps_to_resolution == 4
+    assert dict(backup.ratings) == {5: 1} and backup.mean_rating == 5.0
+
+    wifi = summary.intents["wifi"]
+    assert (wifi.started, wifi.abandoned, wifi.stopped, wifi.resolved) == (2, 1, 1, 0)
+    assert dict(wifi.abandoned_at) == {"wifi/" + rows_step(rows, 2): 1}
+
+    off = summary.intents["backup_off"]
+    assert (off.started, off.exhausted, off.cases, off.resolved_after_staff) == (1, 1, 1, 1)
+    assert off.resolved == 0  # support's resolution is not the walk's
+
+    single = summary.intents["fix:wifi"]
+    assert (single.started, single.under_way) == (1, 1)
+
+
+def rows_step(rows, person: int) -> str:
+    return [o.step for k, _, o in rows if k.user_id == person and o.step][-1]
+
+
+def test_fixes_say_how_often_they_were_reached_worked_failed_or_were_skipped(rows) -> None:
+    fixes = summarise(rows, NOW).fixes
+    setting = fixes["backup_setting"]
+    assert (setting.walks, setting.resolved, setting.skipped) == (3, 1, 1)
+    assert sum(setting.failed_steps.values()) == 1
+    assert (fixes["wifi"].walks, fixes["wifi"].skipped, fixes["wifi"].resolved) == (5, 1, 0)
+    assert fixes["power"].skipped == 1
+
+
+def test_first_replies_cases_and_support_ratings(rows) -> None:
+    summary = summarise(rows, NOW)
+    assert summary.first_replies == {"walk": 5, "question": 0, "refusal": 1}
+    assert summary.started_via == {"text": 5, "command": 1}
+    assert summary.cases == {
+        "asked": 1,
+        "handed_over": 1,
+        "solved_by_staff": 1,
+        "returned_to_bot": 0,
+        "cancelled": 0,
+    }
+    assert summary.staff_ratings == {4: 1}
+
+
+def test_days_limit_the_outcomes_counted(rows) -> None:
+    summary = summarise(rows, NOW, since=NOW - DAY)
+    assert set(summary.intents) == {"fix:wifi"}
+    assert summary.first_replies["refusal"] == 1
+
+
+async def test_fixbot_stats_json_reads_the_bots_database(rows, tmp_path: Path) -> None:
+    store = await SQLiteStore.open(tmp_path / "fixbot.sqlite3")
+    for key, at, outcome in rows:
+        await store.record(key, [outcome], at)
+    await store.close()
+    result = fixbot("stats", "--json", env={"FIXBOT_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["intents"]["backup_stuck"]["resolved"] == 1
+    assert data["intents"]["backup_stuck"]["ratings"] == {"5": 1}
+    assert data["fixes"]["backup_setting"]["resolved"] == 1
+    text = fixbot("stats", env={"FIXBOT_DATA_DIR": str(tmp_path)})
+    assert text.returncode == 0, text.stderr
+    assert "confirmed by the person" in text.stdout
+    assert "iCloud backup fails or never finishes" in text.stdout
+
+
+def test_fixbot_stats_without_a_database_says_so(tmp_path: Path) -> None:
+    result = fixbot("stats", env={"FIXBOT_DATA_DIR": str(tmp_path / "nothing")})
+    assert result.returncode == 1
+    assert "no database" in result.stderr
