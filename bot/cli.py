@@ -14,10 +14,10 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from pydantic import ValidationError
 
@@ -48,6 +48,8 @@ from bot.transports.console import ConsoleChat
 from bot.wording import Wording
 
 log = logging.getLogger("fixbot")
+
+_T = TypeVar("_T")
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -142,6 +144,15 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--days", type=int, help="only the last N days (default: all kept)")
     stats.add_argument("--json", action="store_true", help="the figures as one JSON object")
     stats.set_defaults(handler=_cmd_stats)
+
+    gaps = commands.add_parser(
+        "gaps", help="messages that got a question or a refusal, grouped by nearest intent"
+    )
+    gaps.add_argument("--json", action="store_true", help="the groups as one JSON object")
+    gaps.add_argument(
+        "--export", type=Path, metavar="FILE", help="write them as a labelled YAML skeleton"
+    )
+    gaps.set_defaults(handler=_cmd_gaps)
     return parser
 
 
@@ -344,20 +355,57 @@ def _fit_on_cases(catalog: Catalog, base: Thresholds, path: Path) -> Fit:
     return best
 
 
-def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+def _keep_unanswered(settings: Settings) -> float:
+    return settings.keep_unmatched_days * 24 * 3600.0
+
+
+def _read_store(settings: Settings, read: Callable[[Store], Awaitable[_T]]) -> _T:
+    """Read the bot's database beside a running bot (read-only, no lock taken)."""
     path = settings.data_dir / DATABASE_FILE
     if not path.is_file():
         raise ConfigError(
             f"no database at {path.resolve()} yet: run the bot first, or set FIXBOT_DATA_DIR"
         )
+
+    async def reading() -> _T:
+        async with await SQLiteStore.open(path, read_only=True) as store:
+            return await read(store)
+
+    return asyncio.run(reading())
+
+
+def _cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    rows = [(r.at, r.unanswered) for r in _read_store(settings, lambda s: s.unanswered())]
+    if args.export is not None:
+        try:
+            args.export.write_text(outcome_stats.gaps_yaml(rows, time.time()), encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {args.export} ({exc.strerror})") from None
+        print(
+            f"wrote {len(rows)} messages to {args.export}; label them, then: "
+            f"fixbot eval {args.export}"
+        )
+        return EXIT_OK
+    found = outcome_stats.gaps(rows)
+    if args.json:
+        groups = [outcome_stats.to_plain(g) for g in found]
+        print(json.dumps({"total": len(rows), "groups": groups}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not found:
+        print("No unanswered messages kept (see FIXBOT_KEEP_UNMATCHED_DAYS).")
+    for gap in found:
+        print(f"{gap.count:>5}  nearest {gap.nearest}")
+        for at, text in gap.examples:
+            day = time.strftime("%Y-%m-%d", time.gmtime(at))
+            short = text if len(text) <= 100 else text[:99] + "…"
+            print(f"       {day}  {short}")
+    return EXIT_OK
+
+
+def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     if args.days is not None and args.days < 1:
         raise ConfigError("--days must be 1 or more")
-
-    async def read() -> list[OutcomeRow]:
-        async with await SQLiteStore.open(path, read_only=True) as store:
-            return await store.outcomes()
-
-    rows = asyncio.run(read())
+    rows: list[OutcomeRow] = _read_store(settings, lambda s: s.outcomes())
     now = time.time()
     since = now - args.days * 86400 if args.days else None
     summary = outcome_stats.summarise(((r.key, r.at, r.outcome) for r in rows), now, since)
@@ -378,7 +426,9 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _console(engine: Engine, settings: Settings) -> None:
-    async with await open_store(settings.data_dir) as store:
+    async with await open_store(
+        settings.data_dir, keep_unanswered=_keep_unanswered(settings)
+    ) as store:
         chat = ConsoleChat(
             Conversations(engine, store), sys.stdin, sys.stdout, color=sys.stdout.isatty()
         )
@@ -442,7 +492,10 @@ async def _serve(engine: Engine, settings: Settings) -> None:
         stop.set()
 
     keep = settings.keep_outcomes_days * 24 * 3600.0
-    async with await open_store(settings.data_dir, keep_outcomes=keep) as store:
+    unanswered = _keep_unanswered(settings)
+    async with await open_store(
+        settings.data_dir, keep_outcomes=keep, keep_unanswered=unanswered
+    ) as store:
         log.info("data: %s", (settings.data_dir / DATABASE_FILE).resolve())
         conversations, wording = Conversations(engine, store), Wording()
         desk = None

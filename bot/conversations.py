@@ -28,6 +28,8 @@ class Conversations:
             turn = self.engine.handle(session, event)
             if turn.session != session or turn.outcomes:
                 await self.store.save_turn(key, turn.session, turn.outcomes, event.at)
+            if turn.unanswered is not None:
+                await self.store.keep_unanswered(turn.unanswered, event.at)
             return turn
 
     async def record(self, key: SessionKey, outcome: Outcome, at: float) -> None:

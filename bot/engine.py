@@ -31,7 +31,7 @@ from bot.events import (
     Turn,
 )
 from bot.hours import BusinessHours
-from bot.matcher import Decision, Matcher
+from bot.matcher import Decision, Match, Matcher
 from bot.session import (
     DEEP_LINK_PREFIX,
     HUMAN_LINK,
@@ -39,6 +39,7 @@ from bot.session import (
     Outcome,
     Session,
     Stage,
+    Unanswered,
     idle,
 )
 from bot.wording import Wording
@@ -81,6 +82,7 @@ class _Draft:
     case_request: CaseRequest | None = None
     case_source: str | None = None
     relay: bool = False
+    unanswered: Unanswered | None = None
     via: str | None = None
     """How a walk started in this turn was asked for: text, command, link or button."""
 
@@ -89,6 +91,11 @@ class _Draft:
 
     def record(self, result: str, **details: str | None) -> None:
         self.outcomes.append(Outcome(result, **details))
+
+
+def _unanswered(text: str, result: Match) -> Unanswered:
+    nearest = tuple(f"{c.intent}:{c.score:.2f}" for c in result.candidates[:3])
+    return Unanswered(" ".join(text.split())[:COMPLAINT_CHARS], nearest)
 
 
 def _via(event: Event) -> str | None:
@@ -179,6 +186,7 @@ class Engine:
             draft.case_request,
             draft.case_source,
             draft.relay,
+            draft.unanswered,
         )
 
     # -- text --------------------------------------------------------------------------------
@@ -195,6 +203,7 @@ class Engine:
             self._start_intent(draft, result.intent, said)
         elif result.decision in (Decision.CONFIRM, Decision.AMBIGUOUS):
             draft.record(result.decision.value, intent=result.intent)
+            draft.unanswered = _unanswered(text, result)
             complaint = text[:COMPLAINT_CHARS]
             confidence = round(result.score, 2)
             draft.move(
@@ -208,6 +217,8 @@ class Engine:
             self._show(draft)
         else:
             draft.record("no_match")
+            if result.small_talk is None:
+                draft.unanswered = _unanswered(text, result)
             self._small_talk_or_menu(draft, result.small_talk)
 
     def _on_text_mid_walk(

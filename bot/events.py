@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
 
-from bot.session import Outcome, Session
+from bot.session import Outcome, Session, Unanswered
 
 
 class Action(StrEnum):
@@ -226,3 +226,5 @@ class Turn:
     case_request: CaseRequest | None = None
     case_source: str | None = None
     relay: bool = False
+    unanswered: Unanswered | None = None
+    """A message the content had no clear walk for, to keep for its authors."""

@@ -196,6 +196,17 @@ def resume_payload(session: Session) -> str:
 
 
 @dataclass(frozen=True)
+class Unanswered:
+    """A message that got a question or a refusal instead of a walk: its words and the
+    intents nearest to it, kept for a while (FIXBOT_KEEP_UNMATCHED_DAYS) so that content
+    authors can see what people ask that the content does not answer."""
+
+    text: str
+    candidates: tuple[str, ...] = ()
+    """The nearest intents, best first (with scores: "wifi:0.31")."""
+
+
+@dataclass(frozen=True)
 class Outcome:
     """Something worth counting later: a walk started, a step done, a fix that helped."""
 

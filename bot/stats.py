@@ -9,6 +9,7 @@ conversation has been quiet longer than a session lives, still under way before 
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from bot.session import Outcome, SessionKey
+from bot.session import Outcome, SessionKey, Unanswered
 
 QUIET_ENOUGH: Final = 24 * 3600.0
 """A walk with no outcome for this long is abandoned, not under way (a session's life)."""
@@ -129,18 +130,18 @@ class Summary:
     staff_ratings: dict[int, int]
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = _plain(self)
+        data: dict[str, Any] = to_plain(self)
         for name, stats in self.intents.items():
             data["intents"][name]["mean_rating"] = stats.mean_rating
         return data
 
 
-def _plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
     """Dataclasses and counters as JSON-ready dicts (`asdict` mangles a Counter's items)."""
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        return {f.name: to_plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        return {str(k): to_plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     return value
 
 
@@ -365,3 +366,53 @@ def _period(summary: Summary) -> str:
     if summary.since is None:
         return f"All outcomes kept, up to {day(summary.until)}"
     return f"Outcomes from {day(summary.since)} to {day(summary.until)}"
+
+
+# --------------------------------------------------------------------------------------------
+# Unanswered messages: what people ask that the content does not answer
+
+
+@dataclass
+class Gap:
+    """Unanswered messages nearest one intent ("none": near nothing at all)."""
+
+    nearest: str
+    count: int
+    examples: list[tuple[float, str]]
+    """The latest few, newest first: (when, the words)."""
+
+
+def nearest_intent(unanswered: Unanswered) -> str:
+    return unanswered.candidates[0].split(":")[0] if unanswered.candidates else "none"
+
+
+def gaps(rows: Iterable[tuple[float, Unanswered]], examples: int = 5) -> list[Gap]:
+    """Unanswered messages grouped by nearest intent, the largest group first."""
+    grouped: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for at, unanswered in rows:
+        grouped[nearest_intent(unanswered)].append((at, unanswered.text))
+    found = [
+        Gap(nearest, len(texts), sorted(texts, reverse=True)[:examples])
+        for nearest, texts in grouped.items()
+    ]
+    return sorted(found, key=lambda g: (-g.count, g.nearest))
+
+
+def gaps_yaml(rows: Iterable[tuple[float, Unanswered]], now: float) -> str:
+    """The unanswered messages as a labelled-set skeleton for `fixbot eval`: each `intent`
+    is null until an author names the right one (or leaves null: off-topic)."""
+    rows = sorted(rows, key=lambda row: (nearest_intent(row[1]), row[0]))
+    lines = [
+        f"# Unanswered messages, exported {datetime.fromtimestamp(now, UTC):%Y-%m-%d %H:%M} UTC.",
+        "# Set each intent to the id a support agent would start with (see intents/), or",
+        "# leave it null for a message the bot should not walk; `also` may list other good",
+        "# ids, or `none`. Then: fixbot eval THIS_FILE",
+    ]
+    for at, unanswered in rows:
+        day = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
+        nearest = ", ".join(unanswered.candidates) or "nothing"
+        lines.append(f"- text: {json.dumps(unanswered.text, ensure_ascii=False)}")
+        lines.append(f"  intent: null  # {day}; nearest: {nearest}")
+    if not rows:
+        lines.append("[]")
+    return "\n".join(lines) + "\n"

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.catalog import Catalog
+from bot.conversations import Conversations
 from bot.engine import Engine
-from bot.events import CaseNews, CommandReceived
-from bot.session import Outcome, SessionKey
-from bot.stats import summarise
-from bot.store import SQLiteStore
+from bot.evaluation import load_cases
+from bot.events import CaseNews, CommandReceived, TextReceived
+from bot.session import Outcome, SessionKey, Unanswered
+from bot.stats import gaps, gaps_yaml, summarise
+from bot.store import MemoryStore, SQLiteStore
 from tests.test_cli import fixbot
 from tests.transcript import Chat
 
@@ -157,3 +159,69 @@ def test_fixbot_stats_without_a_database_says_so(tmp_path: Path) -> None:
     result = fixbot("stats", env={"FIXBOT_DATA_DIR": str(tmp_path / "nothing")})
     assert result.returncode == 1
     assert "no database" in result.stderr
+
+
+# -- unanswered messages ---------------------------------------------------------------------------
+
+
+def test_the_engine_keeps_questions_and_refusals_but_not_small_talk(catalog: Catalog) -> None:
+    chat = Chat(Engine(catalog))
+    chat.say("hello there")
+    assert chat.turn is not None and chat.turn.unanswered is None
+    chat.say("who won the football last night")
+    assert chat.turn.unanswered is not None
+    assert chat.turn.unanswered.text == "who won the football last night"
+    chat.say("my backup is stuck")
+    assert chat.turn.unanswered is None
+
+
+def test_gaps_group_by_nearest_intent_and_export_for_eval(tmp_path: Path) -> None:
+    rows = [
+        (
+            NOW - 3 * DAY,
+            Unanswered("phone hot when charging overnight", ("power:0.33", "wifi:0.1")),
+        ),
+        (NOW - 2 * DAY, Unanswered("charger gets warm, backup?", ("power:0.30",))),
+        (NOW - 1 * DAY, Unanswered("who won", ())),
+    ]
+    found = gaps(rows)
+    assert [(g.nearest, g.count) for g in found] == [("power", 2), ("none", 1)]
+    assert found[0].examples[0][1] == "charger gets warm, backup?"  # newest first
+    path = tmp_path / "gaps.yaml"
+    path.write_text(gaps_yaml(rows, NOW), encoding="utf-8")
+    cases = load_cases(path)
+    assert [c.text for c in cases] == [
+        "who won",
+        "phone hot when charging overnight",
+        "charger gets warm, backup?",
+    ]
+    assert all(c.intent is None for c in cases)
+    result = fixbot("eval", str(path))
+    assert result.returncode == 0, result.stderr
+
+
+async def test_fixbot_gaps_lists_and_exports_what_the_bot_kept(tmp_path: Path) -> None:
+    store = await SQLiteStore.open(tmp_path / "fixbot.sqlite3")
+    await store.keep_unanswered(
+        Unanswered("screen flickers after backup", ("update_ios:0.2",)), NOW
+    )
+    await store.close()
+    env = {"FIXBOT_DATA_DIR": str(tmp_path)}
+    listed = fixbot("gaps", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "nearest update_ios" in listed.stdout and "screen flickers" in listed.stdout
+    as_json = json.loads(fixbot("gaps", "--json", env=env).stdout)
+    assert as_json["total"] == 1 and as_json["groups"][0]["nearest"] == "update_ios"
+    exported = fixbot("gaps", "--export", str(tmp_path / "todo.yaml"), env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert load_cases(tmp_path / "todo.yaml")[0].text == "screen flickers after backup"
+
+
+async def test_a_conversation_keeps_what_it_could_not_answer(catalog: Catalog) -> None:
+    store = MemoryStore()
+    conversations = Conversations(Engine(catalog), store)
+    key = SessionKey(9, 9)
+    await conversations.handle(key, TextReceived("who won the football last night", NOW))
+    await conversations.handle(key, TextReceived("my backup is stuck", NOW + 1))
+    [kept] = await store.unanswered()
+    assert kept.unanswered.text == "who won the football last night" and kept.at == NOW

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from bot.cases import Case, CaseState, ClosedAs, Person
-from bot.session import Outcome, Session, Stage
+from bot.session import Outcome, Session, Stage, Unanswered
 from bot.settings import REPOSITORY_ROOT
 from bot.store import MemoryStore, SessionKey, SQLiteStore, Store
 from bot.store.sqlite import DATABASE_FILE, MIGRATIONS, SCHEMA_VERSION, migrate
@@ -201,6 +201,20 @@ class TestStoreContract:
         assert await store.case(closed.id) is None
         assert await store.case_in(STAFF, None, 5) is None
         assert await store.case(still_open.id) == still_open
+
+    async def test_unanswered_messages_are_kept_for_their_days_or_not_at_all(
+        self, store: Store, clock: Clock
+    ) -> None:
+        store.keep_unanswered_for = 30 * 86400
+        await store.keep_unanswered(Unanswered("who won", ()), clock.now - 31 * 86400)
+        await store.keep_unanswered(Unanswered("wifi slow?", ("wifi:0.31",)), clock.now)
+        assert [r.unanswered.text for r in await store.unanswered()] == ["who won", "wifi slow?"]
+        await store.purge_expired()
+        [kept] = await store.unanswered()
+        assert kept.unanswered == Unanswered("wifi slow?", ("wifi:0.31",))
+        store.keep_unanswered_for = 0
+        await store.keep_unanswered(Unanswered("not kept", ()), clock.now)
+        assert len(await store.unanswered()) == 1
 
     async def test_delete_forgets_a_session(self, store: Store) -> None:
         await store.save_turn(ALICE, walking(), [], 1_000_000.0)

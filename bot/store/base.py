@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.cases import Case
-from bot.session import Outcome, Session, SessionKey
+from bot.session import Outcome, Session, SessionKey, Unanswered
 
 DEFAULT_TTL: Final = 24 * 3600.0
 """A session nobody touched for this many seconds is gone."""
@@ -18,6 +18,8 @@ INBOX_MEMORY: Final = 24 * 3600.0
 """Handled update ids are remembered this long, to recognise a redelivery."""
 DEFAULT_KEEP_OUTCOMES: Final = 90 * 24 * 3600.0
 """Outcomes older than this many seconds are purged (FIXBOT_KEEP_OUTCOMES_DAYS)."""
+DEFAULT_KEEP_UNANSWERED: Final = 30 * 24 * 3600.0
+"""Unanswered messages are kept this many seconds (FIXBOT_KEEP_UNMATCHED_DAYS; 0: none)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,12 @@ class OutcomeRow:
     outcome: Outcome
 
 
+@dataclass(frozen=True)
+class UnansweredRow:
+    at: float
+    unanswered: Unanswered
+
+
 class Store(ABC):
     """Sessions and outcomes. Every method is safe to call from many tasks at once."""
 
@@ -37,10 +45,12 @@ class Store(ABC):
         ttl: float = DEFAULT_TTL,
         clock: Callable[[], float] | None = None,
         keep_outcomes: float = DEFAULT_KEEP_OUTCOMES,
+        keep_unanswered: float = DEFAULT_KEEP_UNANSWERED,
     ):
         self.ttl = ttl
         self.clock = clock or time.time
         self.keep_outcomes = keep_outcomes
+        self.keep_unanswered_for = keep_unanswered
 
     def expired(self, updated_at: float) -> bool:
         return self.clock() - updated_at > self.ttl
@@ -58,6 +68,21 @@ class Store(ABC):
     @abstractmethod
     async def record(self, key: SessionKey, outcomes: Sequence[Outcome], at: float) -> None:
         """Append outcomes that no turn produced (a chat service refusing a message, say)."""
+
+    # -- messages the content had no clear walk for -----------------------------------------
+
+    async def keep_unanswered(self, unanswered: Unanswered, at: float) -> None:
+        """Keep a message that got a question or a refusal, unless none are kept."""
+        if self.keep_unanswered_for > 0:
+            await self._add_unanswered(unanswered, at)
+
+    @abstractmethod
+    async def _add_unanswered(self, unanswered: Unanswered, at: float) -> None:
+        """Append one unanswered message."""
+
+    @abstractmethod
+    async def unanswered(self) -> list[UnansweredRow]:
+        """The unanswered messages kept, oldest first."""
 
     # -- cases handed to a person from support ---------------------------------------------
 
@@ -126,8 +151,9 @@ class Store(ABC):
     @abstractmethod
     async def purge_expired(self) -> int:
         """Delete expired sessions (not those with support: `Session.lasting`), outcomes and
-        closed cases older than `keep_outcomes`, and handled updates older than a day;
-        return how many sessions went."""
+        closed cases older than `keep_outcomes`, unanswered messages older than
+        `keep_unanswered_for`, and handled updates older than a day; return how many
+        sessions went."""
 
     @abstractmethod
     async def close(self) -> None:

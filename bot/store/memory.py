@@ -7,8 +7,16 @@ from dataclasses import replace
 from typing import Any
 
 from bot.cases import Case, CaseState
-from bot.session import Outcome, Session, SessionKey
-from bot.store.base import DEFAULT_KEEP_OUTCOMES, DEFAULT_TTL, INBOX_MEMORY, OutcomeRow, Store
+from bot.session import Outcome, Session, SessionKey, Unanswered
+from bot.store.base import (
+    DEFAULT_KEEP_OUTCOMES,
+    DEFAULT_KEEP_UNANSWERED,
+    DEFAULT_TTL,
+    INBOX_MEMORY,
+    OutcomeRow,
+    Store,
+    UnansweredRow,
+)
 
 
 class MemoryStore(Store):
@@ -19,8 +27,10 @@ class MemoryStore(Store):
         ttl: float = DEFAULT_TTL,
         clock: Callable[[], float] | None = None,
         keep_outcomes: float = DEFAULT_KEEP_OUTCOMES,
+        keep_unanswered: float = DEFAULT_KEEP_UNANSWERED,
     ):
-        super().__init__(ttl, clock, keep_outcomes)
+        super().__init__(ttl, clock, keep_outcomes, keep_unanswered)
+        self._unanswered: list[UnansweredRow] = []
         self._sessions: dict[SessionKey, dict[str, Any]] = {}
         self._outcomes: list[OutcomeRow] = []
         self._inbox: dict[int, tuple[str, float, bool]] = {}
@@ -52,6 +62,12 @@ class MemoryStore(Store):
 
     async def outcomes(self, key: SessionKey | None = None) -> list[OutcomeRow]:
         return [row for row in self._outcomes if key is None or row.key == key]
+
+    async def _add_unanswered(self, unanswered: Unanswered, at: float) -> None:
+        self._unanswered.append(UnansweredRow(at, unanswered))
+
+    async def unanswered(self) -> list[UnansweredRow]:
+        return list(self._unanswered)
 
     async def case_open(self, case: Case) -> Case:
         case = replace(case, id=max(self._cases, default=0) + 1)
@@ -106,6 +122,8 @@ class MemoryStore(Store):
             del self._sessions[key]
         cutoff = self.clock() - self.keep_outcomes
         self._outcomes = [row for row in self._outcomes if row.at >= cutoff]
+        forget_words = self.clock() - self.keep_unanswered_for
+        self._unanswered = [row for row in self._unanswered if row.at >= forget_words]
         old = {i for i, c in self._cases.items() if not c.is_open and (c.closed_at or 0) < cutoff}
         self._cases = {i: c for i, c in self._cases.items() if i not in old}
         self._case_messages = {k: v for k, v in self._case_messages.items() if v not in old}

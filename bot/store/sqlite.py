@@ -29,8 +29,16 @@ from typing import IO, Any, Final, TypeVar
 
 from bot.cases import Case, CaseState
 from bot.errors import StoreError
-from bot.session import Outcome, Session, SessionKey, Stage
-from bot.store.base import DEFAULT_KEEP_OUTCOMES, DEFAULT_TTL, INBOX_MEMORY, OutcomeRow, Store
+from bot.session import Outcome, Session, SessionKey, Stage, Unanswered
+from bot.store.base import (
+    DEFAULT_KEEP_OUTCOMES,
+    DEFAULT_KEEP_UNANSWERED,
+    DEFAULT_TTL,
+    INBOX_MEMORY,
+    OutcomeRow,
+    Store,
+    UnansweredRow,
+)
 
 DATABASE_FILE: Final = "fixbot.sqlite3"
 LOCK_FILE: Final = "fixbot.lock"
@@ -96,6 +104,16 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (staff_chat, message_id)
     );
     """,
+    # 6: messages that got a question or a refusal, kept for the content's authors
+    """
+    CREATE TABLE unanswered (
+        id         INTEGER PRIMARY KEY,
+        at         REAL NOT NULL,
+        text       TEXT NOT NULL,
+        candidates TEXT NOT NULL
+    );
+    CREATE INDEX unanswered_at ON unanswered (at);
+    """,
 )
 """Migration N (1-based) takes the schema from version N-1 to N. Only ever append."""
 
@@ -116,8 +134,9 @@ class SQLiteStore(Store):
         clock: Callable[[], float] | None = None,
         keep_outcomes: float = DEFAULT_KEEP_OUTCOMES,
         lock: DataFolderLock | None = None,
+        keep_unanswered: float = DEFAULT_KEEP_UNANSWERED,
     ) -> None:
-        super().__init__(ttl, clock, keep_outcomes)
+        super().__init__(ttl, clock, keep_outcomes, keep_unanswered)
         self._db = connection
         self._worker = worker
         self._lock = lock
@@ -135,6 +154,7 @@ class SQLiteStore(Store):
         clock: Callable[[], float] | None = None,
         keep_outcomes: float = DEFAULT_KEEP_OUTCOMES,
         read_only: bool = False,
+        keep_unanswered: float = DEFAULT_KEEP_UNANSWERED,
     ) -> SQLiteStore:
         """Open (or create) the database at `path`, as the only process writing in its folder.
 
@@ -156,7 +176,7 @@ class SQLiteStore(Store):
             if lock is not None:
                 lock.release()
             raise
-        return cls(connection, worker, ttl, clock, keep_outcomes, lock)
+        return cls(connection, worker, ttl, clock, keep_outcomes, lock, keep_unanswered)
 
     async def _run(self, function: Callable[[sqlite3.Connection], _T]) -> _T:
         loop = asyncio.get_running_loop()
@@ -229,6 +249,19 @@ class SQLiteStore(Store):
             for k, at, result, intent, fix, step, value in rows
         ]
 
+    async def _add_unanswered(self, unanswered: Unanswered, at: float) -> None:
+        statement = "INSERT INTO unanswered (at, text, candidates) VALUES (?, ?, ?)"
+        nearest = json.dumps(list(unanswered.candidates))
+        await self._run(partial(_write, statement, (at, unanswered.text, nearest)))
+
+    async def unanswered(self) -> list[UnansweredRow]:
+        statement = "SELECT at, text, candidates FROM unanswered ORDER BY id"
+        rows = await self._run(lambda db: db.execute(statement).fetchall())
+        return [
+            UnansweredRow(float(at), Unanswered(str(text), tuple(json.loads(candidates))))
+            for at, text, candidates in rows
+        ]
+
     async def case_open(self, case: Case) -> Case:
         return await self._run(partial(_insert_case, case))
 
@@ -270,7 +303,13 @@ class SQLiteStore(Store):
         cutoff = now - self.ttl
         for key in [k for k, (_, updated_at) in self._recent.items() if updated_at < cutoff]:
             self._remember(key, None)
-        purge = partial(_purge, cutoff, now - self.keep_outcomes, now - INBOX_MEMORY)
+        purge = partial(
+            _purge,
+            cutoff,
+            now - self.keep_outcomes,
+            now - INBOX_MEMORY,
+            now - self.keep_unanswered_for,
+        )
         return await self._run(purge)
 
     async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
@@ -479,13 +518,18 @@ def _select_outcomes(key: str | None, db: sqlite3.Connection) -> list[tuple[Any,
 
 
 def _purge(
-    sessions_before: float, outcomes_before: float, inbox_before: float, db: sqlite3.Connection
+    sessions_before: float,
+    outcomes_before: float,
+    inbox_before: float,
+    unanswered_before: float,
+    db: sqlite3.Connection,
 ) -> int:
     """Expired sessions (but those with support), old outcomes and closed cases, and
     long-handled updates, in one transaction; returns how many sessions went."""
     with _transaction(db):
         db.execute("DELETE FROM outcomes WHERE at < ?", (outcomes_before,))
         db.execute("DELETE FROM inbox WHERE handled = 1 AND at < ?", (inbox_before,))
+        db.execute("DELETE FROM unanswered WHERE at < ?", (unanswered_before,))
         closed = (CaseState.CLOSED.value, outcomes_before)
         db.execute(
             "DELETE FROM case_messages WHERE case_id IN "
@@ -579,7 +623,12 @@ def migrate(connection: sqlite3.Connection) -> int:
 
 
 async def open_store(
-    data_dir: Path, ttl: float = DEFAULT_TTL, keep_outcomes: float = DEFAULT_KEEP_OUTCOMES
+    data_dir: Path,
+    ttl: float = DEFAULT_TTL,
+    keep_outcomes: float = DEFAULT_KEEP_OUTCOMES,
+    keep_unanswered: float = DEFAULT_KEEP_UNANSWERED,
 ) -> SQLiteStore:
     """The default store: SQLite in `data_dir`."""
-    return await SQLiteStore.open(data_dir / DATABASE_FILE, ttl, keep_outcomes=keep_outcomes)
+    return await SQLiteStore.open(
+        data_dir / DATABASE_FILE, ttl, keep_outcomes=keep_outcomes, keep_unanswered=keep_unanswered
+    )
