@@ -416,3 +416,45 @@ def gaps_yaml(rows: Iterable[tuple[float, Unanswered]], now: float) -> str:
     if not rows:
         lines.append("[]")
     return "\n".join(lines) + "\n"
+
+
+def brief(summary: Summary, intents: dict[str, str], days: int) -> str:
+    """A few lines for the staff chat's /stats."""
+    walks = list(summary.intents.values())
+    started = sum(s.started for s in walks)
+    resolved = sum(s.resolved for s in walks)
+    ratings: Counter[int] = Counter()
+    for stats in walks:
+        ratings.update(stats.ratings)
+    first, cases = summary.first_replies, summary.cases
+    lines = [
+        f"📊 **The last {days} days**",
+        f"Walks: {started} · resolved {resolved} (confirmed by the person) · exhausted "
+        f"{sum(s.exhausted for s in walks)} · abandoned {sum(s.abandoned for s in walks)}",
+        f"First replies: {first['walk']} walks, {first['question']} questions, "
+        f"{first['refusal']} refusals",
+        f"Cases: {cases['handed_over']} handed over · {cases['solved_by_staff']} solved by "
+        f"support · {cases['returned_to_bot']} handed back",
+    ]
+    if ratings:
+        mean = sum(r * n for r, n in ratings.items()) / sum(ratings.values())
+        lines.append(f"Rating of the walks: {mean:.1f} of 5 ({sum(ratings.values())} ratings)")
+    top = sorted(walks, key=lambda s: -s.started)[:5]
+    if top:
+        lines.append("")
+        lines += [
+            f"• {intents.get(s.topic, s.topic)}: {s.started} walks, {s.resolved} resolved"
+            for s in top
+        ]
+    return "\n".join(lines)
+
+
+def brief_gaps(found: list[Gap], intents: dict[str, str], total: int) -> str:
+    """The top unanswered groups, for the staff chat's /gaps."""
+    if not found:
+        return "No unanswered messages kept."
+    lines = [f"❓ **{total} messages got a question or no answer**"]
+    for gap in found[:5]:
+        lines.append(f"• near {intents.get(gap.nearest, gap.nearest)}: {gap.count}")
+        lines += [f"   “{text[:80]}”" for _, text in gap.examples[:2]]
+    return "\n".join(lines)

@@ -22,7 +22,7 @@ from telegram import Bot, CallbackQuery, Message, ReplyParameters, User
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import views
+from bot import stats, views
 from bot.cases import Case, CaseState, ClosedAs, Person
 from bot.catalog import Catalog
 from bot.conversations import Conversations
@@ -35,6 +35,9 @@ from bot.wording import Wording
 log = logging.getLogger(__name__)
 
 DEFAULT_REMIND_AFTER: Final = 15 * 60.0
+STATS_DAYS: Final = 7
+"""The period /stats in the staff chat looks back on."""
+_STAFF_COMMAND: Final = re.compile(r"^/(stats|gaps)(?:@(\w+))?\b", re.IGNORECASE)
 _SOURCE: Final = re.compile(r"^m?(\d{1,19})(?:-(\d{1,12}))?$")
 """human-<source> deep links name the group of a walk: m100123 is chat -100123, -7 a topic."""
 
@@ -236,6 +239,7 @@ class StaffDesk:
         if sender is None or sender.id == bot.id or _is_service(message):
             return
         if message.text and message.text.startswith("/"):
+            await self._staff_command(bot, message)
             return  # a command to a bot, not a word for the person
         thread = message.message_thread_id if message.is_topic_message else None
         replied = message.reply_to_message
@@ -267,6 +271,27 @@ class StaffDesk:
             )
             await self.store.case_save(case)
             await self._refresh_card(bot, case)
+
+    async def _staff_command(self, bot: Bot, message: Message) -> None:
+        """/stats and /gaps: what the outcomes say, for the people who run support."""
+        found = _STAFF_COMMAND.match(message.text or "")
+        if found is None or (found[2] and found[2].lower() != (bot.username or "").lower()):
+            return
+        intents = {i.id: i.title for i in self.catalog.intents.values()}
+        now = time.time()
+        if found[1].lower() == "stats":
+            rows = await self.store.outcomes()
+            since = now - STATS_DAYS * 86400
+            summary = stats.summarise(((r.key, r.at, r.outcome) for r in rows), now, since)
+            text = stats.brief(summary, intents, STATS_DAYS)
+        else:
+            kept = [(r.at, r.unanswered) for r in await self.store.unanswered()]
+            text = stats.brief_gaps(stats.gaps(kept), intents, len(kept))
+        thread = message.message_thread_id if message.is_topic_message else None
+        replying = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+        await _post(
+            bot, self.chat_id, Reply(text), 0, message_thread_id=thread, reply_parameters=replying
+        )
 
     # -- closing -----------------------------------------------------------------------------
 
