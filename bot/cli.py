@@ -409,13 +409,18 @@ def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     now = time.time()
     since = now - args.days * 86400 if args.days else None
     summary = outcome_stats.summarise(((r.key, r.at, r.outcome) for r in rows), now, since)
-    if args.json:
-        print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
-        return EXIT_OK
     catalog = load_catalog(settings.content_dir)
+    walks = outcome_stats.rebuild_walks(((r.key, r.at, r.outcome) for r in rows), now)
+    orders = outcome_stats.learn_orders(walks, catalog)
+    if args.json:
+        data = summary.to_json()
+        data["orders"] = {i: outcome_stats.to_plain(o) for i, o in orders.items()}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return EXIT_OK
     intents = {i.id: i.title for i in catalog.intents.values()}
     fixes = {f.id: f.title for f in catalog.fixes.values()}
     print(outcome_stats.report(summary, intents, fixes))
+    print(outcome_stats.orders_report(orders, fixes, settings.learn_order))
     return EXIT_OK
 
 
@@ -519,8 +524,10 @@ async def _serve(engine: Engine, settings: Settings) -> None:
             async with runner:
                 log.info("fixbot is running (%s); stop with Ctrl-C or SIGTERM", mode)
                 purging = asyncio.create_task(_purge_expired(store))
+                learning = asyncio.create_task(_learn_orders(engine, store, settings.learn_order))
                 await stop.wait()
                 purging.cancel()
+                learning.cancel()
             if conflict.is_set():
                 raise ConfigError(
                     "another program is receiving this bot's updates (Telegram answered 409); "
@@ -553,6 +560,25 @@ def _runner(
         )
         return runner, f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
     return polling(application, on_conflict=on_conflict), "long polling"
+
+
+async def _learn_orders(engine: Engine, store: Store, learn: bool, every: float = 3600.0) -> None:
+    """With FIXBOT_LEARN_ORDER, order each intent's fixes by what the outcomes show, at start
+    and then every hour; without, the authored order stands."""
+    while learn:
+        try:
+            rows = await store.outcomes()
+            walks = outcome_stats.rebuild_walks(
+                ((r.key, r.at, r.outcome) for r in rows), time.time()
+            )
+            orders = outcome_stats.learn_orders(walks, engine.catalog)
+            engine.orders = {i: o.learned for i, o in orders.items() if o.changed}
+            for order in orders.values():
+                if order.changed:
+                    log.info("learned order for %s: %s", order.intent, ", ".join(order.learned))
+        except Exception:
+            log.exception("learning the fix order failed; trying again in %.0f minutes", every / 60)
+        await asyncio.sleep(every)
 
 
 async def _purge_expired(store: Store, every: float = 3600.0) -> None:

@@ -120,7 +120,8 @@ class Engine:
 
     `handover`: a staff desk takes cases, so "Talk to a person" is offered and asks the
     transport to open a case; `hours`, when the staff work (people are told when to expect
-    an answer outside them).
+    an answer outside them). `orders`: fix orders learned from outcomes, by intent, used
+    instead of the authored ones (see `bot.stats.learn_orders`); the runner may replace it.
     """
 
     def __init__(
@@ -136,6 +137,7 @@ class Engine:
         self.wording = words = wording or Wording()
         self.handover = handover
         self.hours = hours
+        self.orders: dict[str, tuple[str, ...]] = {}
         self._handlers: dict[Action, _Handler] = {
             Action.STOP: lambda d, p: self._stop(d),
             Action.RATE: self._press_rate,
@@ -446,7 +448,7 @@ class Engine:
         matcher was of it, kept for a person from support should it come to that."""
         intent = self.catalog.intent(intent_id)
         draft.record("started", intent=intent.id, value=draft.via)
-        plan = intent.fixes  # the catalog guarantees every one exists
+        plan = self._plan(intent)
         complaint, confidence = said or (None, None)
         draft.move(**idle(intent=intent.id, plan=plan, complaint=complaint, confidence=confidence))
         if len(plan) > 1:
@@ -454,6 +456,14 @@ class Engine:
         else:
             draft.header.append(self.wording.single_fix_start.format(title=intent.title))
         self._begin_fix(draft, 0)
+
+    def _plan(self, intent: Intent) -> tuple[str, ...]:
+        """The intent's fixes in the order to walk them: learned, when a learned order is a
+        reordering of the authored one (the catalog guarantees every authored fix exists)."""
+        learned = self.orders.get(intent.id)
+        if learned is not None and sorted(learned) == sorted(intent.fixes):
+            return learned
+        return intent.fixes
 
     def _start_fix(self, draft: _Draft, fix: Fix, at_step: str | None = None) -> None:
         draft.record("started", fix=fix.id, value=draft.via)

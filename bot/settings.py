@@ -55,6 +55,7 @@ class Settings(BaseSettings):
         default=90, ge=1, le=3650, validation_alias=AliasChoices("FIXBOT_KEEP_OUTCOMES_DAYS")
     )
     log_messages: bool = Field(default=False, validation_alias=AliasChoices("FIXBOT_LOG_MESSAGES"))
+    learn_order: bool = Field(default=False, validation_alias=AliasChoices("FIXBOT_LEARN_ORDER"))
     keep_unmatched_days: int = Field(
         default=30, ge=0, le=3650, validation_alias=AliasChoices("FIXBOT_KEEP_UNMATCHED_DAYS")
     )

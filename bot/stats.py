@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from bot.catalog import Catalog
 from bot.session import Outcome, SessionKey, Unanswered
 
 QUIET_ENOUGH: Final = 24 * 3600.0
@@ -142,6 +143,8 @@ def to_plain(value: Any) -> Any:
         return {f.name: to_plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {str(k): to_plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
     return value
 
 
@@ -457,4 +460,94 @@ def brief_gaps(found: list[Gap], intents: dict[str, str], total: int) -> str:
     for gap in found[:5]:
         lines.append(f"• near {intents.get(gap.nearest, gap.nearest)}: {gap.count}")
         lines += [f"   “{text[:80]}”" for _, text in gap.examples[:2]]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# A fix order learned from outcomes
+
+LEARN_AFTER: Final = 30
+"""Walks of an intent that must have reached a fix before its place is learned."""
+
+
+@dataclass(frozen=True)
+class FixEvidence:
+    fix: str
+    reached: int
+    resolved: int
+    steps: int
+    """What the fix costs: the steps on its longest path."""
+    cautious: bool
+    """It has a caution (erases, signs out): it stays where the author put it, at the end."""
+
+    @property
+    def rate(self) -> float:
+        return self.resolved / self.reached if self.reached else 0.0
+
+    @property
+    def worth(self) -> float:
+        """Chance of a resolution per step spent: trying fixes in falling order of this
+        minimises the expected steps to a resolution (the classic order for a search where
+        each try has a cost and a chance)."""
+        return self.rate / max(self.steps, 1)
+
+
+@dataclass(frozen=True)
+class LearnedOrder:
+    intent: str
+    authored: tuple[str, ...]
+    learned: tuple[str, ...]
+    evidence: tuple[FixEvidence, ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.learned != self.authored
+
+
+def learn_orders(
+    walks: Iterable[Walk], catalog: Catalog, learn_after: int = LEARN_AFTER
+) -> dict[str, LearnedOrder]:
+    """Per intent of two fixes or more: the fixes with enough evidence (reached in
+    `learn_after` walks of the intent, no caution) swap places among themselves by their
+    worth; every other fix keeps the place the author gave it."""
+    walks = list(walks)
+    orders = {}
+    for intent in catalog.intents.values():
+        if len(intent.fixes) < 2:
+            continue
+        own = [w for w in walks if w.intent == intent.id]
+        evidence = tuple(
+            FixEvidence(
+                fix.id,
+                sum(1 for w in own if fix.id in w.fixes),
+                sum(1 for w in own if w.end == "resolved" and w.resolved_by == fix.id),
+                fix.longest_path_from(fix.first_step.id),
+                any(step.caution for step in fix.steps),
+            )
+            for fix in (catalog.fix(f) for f in intent.fixes)
+        )
+        movable = [e for e in evidence if e.reached >= learn_after and not e.cautious]
+        slots = [n for n, e in enumerate(evidence) if e in movable]
+        learned = list(intent.fixes)
+        for slot, chosen in zip(slots, sorted(movable, key=lambda e: -e.worth), strict=True):
+            learned[slot] = chosen.fix
+        orders[intent.id] = LearnedOrder(intent.id, intent.fixes, tuple(learned), evidence)
+    return orders
+
+
+def orders_report(orders: dict[str, LearnedOrder], titles: dict[str, str], used: bool) -> str:
+    """Each intent's authored order beside the learned one, with the evidence."""
+    state = "used (FIXBOT_LEARN_ORDER=true)" if used else "not used (FIXBOT_LEARN_ORDER is off)"
+    lines = ["", f"Fix order learned from outcomes: {state}"]
+    for order in orders.values():
+        verdict = "learned order differs" if order.changed else "authored order kept"
+        lines.append(f"  {order.intent}: {verdict}")
+        for place, evidence in enumerate(order.evidence):
+            learned_place = order.learned.index(evidence.fix) + 1
+            note = " (caution: stays last)" if evidence.cautious else ""
+            lines.append(
+                f"    {place + 1}->{learned_place} {titles.get(evidence.fix, evidence.fix)}: "
+                f"resolved {evidence.resolved} of {evidence.reached} walks that reached it, "
+                f"{evidence.steps} steps{note}"
+            )
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from bot.engine import Engine
 from bot.evaluation import load_cases
 from bot.events import CaseNews, CommandReceived, TextReceived
 from bot.session import Outcome, SessionKey, Unanswered
-from bot.stats import gaps, gaps_yaml, summarise
+from bot.stats import Walk, gaps, gaps_yaml, learn_orders, summarise
 from bot.store import MemoryStore, SQLiteStore
 from tests.test_cli import fixbot
 from tests.transcript import Chat
@@ -149,10 +149,13 @@ async def test_fixbot_stats_json_reads_the_bots_database(rows, tmp_path: Path) -
     assert data["intents"]["backup_stuck"]["resolved"] == 1
     assert data["intents"]["backup_stuck"]["ratings"] == {"5": 1}
     assert data["fixes"]["backup_setting"]["resolved"] == 1
+    off = data["orders"]["backup_off"]
+    assert off["learned"] == off["authored"] == ["backup_setting", "wifi", "power"]
     text = fixbot("stats", env={"FIXBOT_DATA_DIR": str(tmp_path)})
     assert text.returncode == 0, text.stderr
     assert "confirmed by the person" in text.stdout
     assert "iCloud backup fails or never finishes" in text.stdout
+    assert "Fix order learned from outcomes: not used" in text.stdout
 
 
 def test_fixbot_stats_without_a_database_says_so(tmp_path: Path) -> None:
@@ -225,3 +228,59 @@ async def test_a_conversation_keeps_what_it_could_not_answer(catalog: Catalog) -
     await conversations.handle(key, TextReceived("my backup is stuck", NOW + 1))
     [kept] = await store.unanswered()
     assert kept.unanswered.text == "who won the football last night" and kept.at == NOW
+
+
+# -- a fix order learned from outcomes -------------------------------------------------------------
+
+
+def walks_of(intent: str, count: int, fixes: tuple[str, ...], resolved_by: str | None):
+    made = []
+    for n in range(count):
+        walk = Walk(SessionKey(100 + n, 100 + n), intent, None, NOW, "text")
+        walk.fixes = list(fixes)
+        if resolved_by:
+            walk.end, walk.resolved_by = "resolved", resolved_by
+        made.append(walk)
+    return made
+
+
+def test_the_order_changes_only_with_enough_evidence(catalog: Catalog) -> None:
+    every = ("backup_setting", "wifi", "power")
+    few = walks_of("backup_off", 29, every, "power")
+    order = learn_orders(few, catalog)["backup_off"]
+    assert order.learned == order.authored == every and not order.changed
+
+    many = walks_of("backup_off", 40, every, "power") + walks_of("backup_off", 10, every, None)
+    order = learn_orders(many, catalog)["backup_off"]
+    assert order.changed and order.learned[0] == "power"
+    evidence = {e.fix: e for e in order.evidence}
+    assert (evidence["power"].reached, evidence["power"].resolved) == (50, 40)
+
+
+def test_fixes_with_a_caution_or_too_little_evidence_keep_their_place(catalog: Catalog) -> None:
+    authored = catalog.intent("backup_stuck").fixes
+    reached_all = walks_of("backup_stuck", 40, authored, "reset_settings")
+    order = learn_orders(reached_all, catalog)["backup_stuck"]
+    assert order.learned[-1] == "reset_settings"  # a caution: it stays last, whatever it did
+    evidence = {e.fix: e for e in order.evidence}
+    assert evidence["reset_settings"].cautious and evidence["sign_out"].cautious
+    assert order.learned.index("sign_out") == authored.index("sign_out")
+
+    only_two = walks_of("backup_stuck", 40, ("backup_setting", "wifi"), "wifi")
+    order = learn_orders(only_two, catalog)["backup_stuck"]
+    assert order.learned[:2] == ("wifi", "backup_setting")
+    assert order.learned[2:] == authored[2:]
+
+
+def test_the_engine_walks_a_learned_order_and_ignores_one_that_is_not_a_reordering(
+    catalog: Catalog,
+) -> None:
+    engine = Engine(catalog)
+    engine.orders = {"backup_off": ("power", "wifi", "backup_setting")}
+    chat = Chat(engine)
+    chat.say("icloud backup is turned off")
+    assert chat.session.plan == ("power", "wifi", "backup_setting")
+    engine.orders = {"backup_off": ("power", "storage")}
+    chat.command("cancel")
+    chat.say("icloud backup is turned off")
+    assert chat.session.plan == catalog.intent("backup_off").fixes
