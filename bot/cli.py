@@ -138,6 +138,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     tune.set_defaults(handler=_cmd_tune)
 
+    _add_report_commands(commands)
+    return parser
+
+
+def _add_report_commands(commands: Any) -> None:
+    """What the bot's database says: stats and gaps."""
     stats = commands.add_parser(
         "stats", help="what the outcomes say: walks, resolutions, fixes, cases, ratings"
     )
@@ -153,7 +159,6 @@ def _parser() -> argparse.ArgumentParser:
         "--export", type=Path, metavar="FILE", help="write them as a labelled YAML skeleton"
     )
     gaps.set_defaults(handler=_cmd_gaps)
-    return parser
 
 
 def _settings() -> Settings:
@@ -484,7 +489,6 @@ async def _serve(engine: Engine, settings: Settings) -> None:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.transports.telegram import Services, TelegramConfig, build_application
-    from bot.transports.telegram.desk import DeskConfig, StaffDesk
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -503,15 +507,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
     ) as store:
         log.info("data: %s", (settings.data_dir / DATABASE_FILE).resolve())
         conversations, wording = Conversations(engine, store), Wording()
-        desk = None
-        if settings.staff_chat_id is not None:
-            desk_config = DeskConfig(
-                settings.staff_chat_id,
-                settings.staff_remind_minutes * 60,
-                settings.business_hours,
-            )
-            desk = StaffDesk(desk_config, conversations, engine.catalog, wording)
-        services = Services(conversations, wording, desk)
+        services = Services(conversations, wording, _staff_desk(settings, conversations, wording))
         config = TelegramConfig(
             settings.token,
             settings.telegram_base_url,
@@ -560,6 +556,18 @@ def _runner(
         )
         return runner, f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
     return polling(application, on_conflict=on_conflict), "long polling"
+
+
+def _staff_desk(settings: Settings, conversations: Conversations, wording: Wording) -> Any:
+    """The staff desk, when FIXBOT_STAFF_CHAT_ID names a staff chat."""
+    if settings.staff_chat_id is None:
+        return None
+    from bot.transports.telegram.desk import DeskConfig, StaffDesk
+
+    config = DeskConfig(
+        settings.staff_chat_id, settings.staff_remind_minutes * 60, settings.business_hours
+    )
+    return StaffDesk(config, conversations, conversations.engine.catalog, wording)
 
 
 async def _learn_orders(engine: Engine, store: Store, learn: bool, every: float = 3600.0) -> None:

@@ -317,29 +317,7 @@ def report(summary: Summary, intents: dict[str, str], titles: dict[str, str]) ->
     ]
     for topic, stats in summary.intents.items():
         lines.append(name(topic))
-        lines.append(
-            f"  walks {stats.started} · resolved {stats.resolved} · exhausted {stats.exhausted} "
-            f"· stopped {stats.stopped} · handed over {stats.handed_over} · switched "
-            f"{stats.switched} · abandoned {stats.abandoned} · under way {stats.under_way}"
-        )
-        if stats.resolved_by_fix:
-            by = ", ".join(
-                f"{titles.get(f, f)} {n}" for f, n in stats.resolved_by_fix.most_common()
-            )
-            lines.append(f"  resolved by: {by}")
-        if stats.median_steps_to_resolution is not None:
-            lines.append(f"  median steps to a resolution: {stats.median_steps_to_resolution:g}")
-        if stats.ratings:
-            spread = ", ".join(f"{r}⭐ {n}" for r, n in sorted(stats.ratings.items()))
-            lines.append(f"  ratings: mean {stats.mean_rating} ({spread})")
-        if stats.abandoned_at:
-            where = ", ".join(f"{w} {n}" for w, n in stats.abandoned_at.most_common(3))
-            lines.append(f"  abandoned at: {where}")
-        if stats.cases:
-            lines.append(
-                f"  cases: {stats.cases} handed to a person, {stats.resolved_after_staff} "
-                "solved by support and confirmed by the person"
-            )
+        lines += _intent_lines(stats, titles)
     if summary.fixes:
         lines += ["", "Fixes"]
     for fix, tried in summary.fixes.items():
@@ -360,6 +338,32 @@ def report(summary: Summary, intents: dict[str, str], titles: dict[str, str]) ->
         spread = ", ".join(f"{r}⭐ {n}" for r, n in sorted(summary.staff_ratings.items()))
         lines.append(f"Support's ratings: {spread}")
     return "\n".join(lines)
+
+
+def _intent_lines(stats: IntentStats, titles: dict[str, str]) -> list[str]:
+    lines = []
+    lines.append(
+        f"  walks {stats.started} · resolved {stats.resolved} · exhausted {stats.exhausted} "
+        f"· stopped {stats.stopped} · handed over {stats.handed_over} · switched "
+        f"{stats.switched} · abandoned {stats.abandoned} · under way {stats.under_way}"
+    )
+    if stats.resolved_by_fix:
+        by = ", ".join(f"{titles.get(f, f)} {n}" for f, n in stats.resolved_by_fix.most_common())
+        lines.append(f"  resolved by: {by}")
+    if stats.median_steps_to_resolution is not None:
+        lines.append(f"  median steps to a resolution: {stats.median_steps_to_resolution:g}")
+    if stats.ratings:
+        spread = ", ".join(f"{r}⭐ {n}" for r, n in sorted(stats.ratings.items()))
+        lines.append(f"  ratings: mean {stats.mean_rating} ({spread})")
+    if stats.abandoned_at:
+        where = ", ".join(f"{w} {n}" for w, n in stats.abandoned_at.most_common(3))
+        lines.append(f"  abandoned at: {where}")
+    if stats.cases:
+        lines.append(
+            f"  cases: {stats.cases} handed to a person, {stats.resolved_after_staff} "
+            "solved by support and confirmed by the person"
+        )
+    return lines
 
 
 def _period(summary: Summary) -> str:
