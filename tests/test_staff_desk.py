@@ -58,6 +58,14 @@ async def start(api: LocalBotApi, engine: Engine, tmp_path: Path, desk: Desk, **
     return bot
 
 
+async def a_person_asks(api: LocalBotApi, name: str) -> tuple[User, Chat, MessageView]:
+    """Someone new writes /human in private; they, their chat, and the bot's first answer."""
+    person = api.user(name)
+    chat = api.private_chat(person)
+    await api.send(person, chat, "/human")
+    return person, chat, await api.wait_for_bot_message(chat, 1)
+
+
 async def ask_for_a_person_after_every_fix_failed(api: LocalBotApi, alice: User, chat: Chat):
     await api.send(alice, chat, "my icloud backup is turned off and won't turn on")
     walk = await api.wait_for_bot_message(chat, 1)
@@ -257,10 +265,7 @@ async def test_the_person_cancels_and_the_staff_see_the_case_closed(
     desk = Desk(api)
     bot = await start(api, engine, tmp_path, desk)
     try:
-        erin = api.user("Erin")
-        chat = api.private_chat(erin)
-        await api.send(erin, chat, "/human")
-        await api.wait_for_bot_message(chat, 1)
+        erin, chat, _ = await a_person_asks(api, "Erin")
         await api.send(erin, chat, "/cancel")
         closed = await api.wait_for_bot_message(chat, 2)
         assert closed.text == WORDING.case_cancelled
@@ -287,10 +292,7 @@ async def test_a_person_who_blocked_the_bot_closes_the_case_with_a_note(
     desk = Desk(api)
     bot = await start(api, engine, tmp_path, desk)
     try:
-        frank = api.user("Frank")
-        chat = api.private_chat(frank)
-        await api.send(frank, chat, "/human")
-        await api.wait_for_bot_message(chat, 1)
+        frank, _, _ = await a_person_asks(api, "Frank")
         thread = desk.topic()
         api.block(frank)
         await api.send(desk.sam, desk.chat, "Hello Frank", thread)
@@ -307,10 +309,7 @@ async def test_a_message_telegram_refuses_to_copy_is_told_to_its_sender(
     desk = Desk(api)
     bot = await start(api, engine, tmp_path, desk)
     try:
-        gina = api.user("Gina")
-        chat = api.private_chat(gina)
-        await api.send(gina, chat, "/human")
-        await api.wait_for_bot_message(chat, 1)
+        gina, chat, _ = await a_person_asks(api, "Gina")
         thread = desk.topic()
         api.fail("copyMessage", 400, description="Bad Request: message can't be copied")
         await api.send(gina, chat, "a poll, say")
@@ -331,10 +330,7 @@ async def test_a_case_nobody_answers_gets_one_reminder(
     desk = Desk(api)
     bot = await start(api, engine, tmp_path, desk, remind_after=0.3)
     try:
-        hana = api.user("Hana")
-        chat = api.private_chat(hana)
-        await api.send(hana, chat, "/human")
-        await api.wait_for_bot_message(chat, 1)
+        await a_person_asks(api, "Hana")
         thread = desk.topic()
 
         def reminders() -> list[MessageView]:
@@ -358,10 +354,7 @@ async def test_a_staff_chat_the_bot_is_not_in_is_reported_and_the_person_told(
         bot = await start(api, engine, tmp_path, desk)
     assert any("cannot reach it" in r.message for r in caplog.records)
     try:
-        ivan = api.user("Ivan")
-        chat = api.private_chat(ivan)
-        await api.send(ivan, chat, "/human")
-        sorry = await api.wait_for_bot_message(chat, 1)
+        ivan, chat, sorry = await a_person_asks(api, "Ivan")
         assert sorry.text == WORDING.staff_unavailable
         await api.send(ivan, chat, "wifi won't connect")  # the bot still walks
         walk = await api.wait_for_bot_message(chat, 2)
@@ -379,10 +372,7 @@ async def test_a_forum_with_no_rights_for_the_bot_falls_back_to_threads(
         bot = await start(api, engine, tmp_path, desk)
     assert any("may not create them" in r.message for r in caplog.records)
     try:
-        judy = api.user("Judy")
-        chat = api.private_chat(judy)
-        await api.send(judy, chat, "/human")
-        await api.wait_for_bot_message(chat, 1)
+        await a_person_asks(api, "Judy")
         card = await api.wait_for_bot_message(desk.chat, 1)
         assert card.thread_id is None and card.text.startswith("#1 · Help · Judy")
         assert api.topics(desk.chat) == []
