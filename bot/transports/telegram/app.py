@@ -103,7 +103,7 @@ def build_application(
     if services.desk is not None:
         # The staff chat is where support works, not a group to walk fixes in: everything
         # said there is for the desk, and goes no further.
-        staff_chat = filters.Chat(chat_id=services.desk.chat_id)
+        staff_chat = filters.Chat(chat_id=services.desk.chat_id) & ~filters.StatusUpdate.ALL
         application.add_handler(MessageHandler(staff_chat, on_staff_message))
     private_or_group = filters.ChatType.PRIVATE | filters.ChatType.GROUPS
     application.add_handler(MessageHandler(filters.COMMAND & private_or_group, on_command))

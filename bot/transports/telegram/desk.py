@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import tzinfo
 from typing import Any, Final
 
-from telegram import Bot, CallbackQuery, Message, ReplyParameters, User
+from telegram import Bot, CallbackQuery, ChatMemberAdministrator, Message, ReplyParameters, User
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -28,8 +28,9 @@ from bot.catalog import Catalog
 from bot.conversations import Conversations
 from bot.events import CaseAction, CaseChanged, CaseNews, CasePress, Reply, Turn
 from bot.hours import BusinessHours
-from bot.session import Outcome, SessionKey
+from bot.session import Outcome, Session, SessionKey
 from bot.transports.telegram import render
+from bot.transports.telegram.keys import thread
 from bot.wording import Wording
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 DEFAULT_REMIND_AFTER: Final = 15 * 60.0
 STATS_DAYS: Final = 7
 """The period /stats in the staff chat looks back on."""
-_STAFF_COMMAND: Final = re.compile(r"^/(stats|gaps)(?:@(\w+))?\b", re.IGNORECASE)
 _SOURCE: Final = re.compile(r"^m?(\d{1,19})(?:-(\d{1,12}))?$")
 """human-<source> deep links name the group of a walk: m100123 is chat -100123, -7 a topic."""
 
@@ -107,8 +107,8 @@ class StaffDesk:
         if member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
             log.error("staff chat %s: the bot is not a member; add it to the group", chat)
             return
-        rights = getattr(member, "can_manage_topics", False)
-        self.topics = forum and member.status == ChatMemberStatus.ADMINISTRATOR and bool(rights)
+        rights = isinstance(member, ChatMemberAdministrator) and bool(member.can_manage_topics)
+        self.topics = forum and rights
         if self.topics:
             log.info("staff chat %s: each case gets its own forum topic", chat)
         elif forum:
@@ -138,15 +138,17 @@ class StaffDesk:
         """Open the person's case (or find it open, on a replay) and tell their conversation;
         the returned turn holds what to say to them."""
         walk_key = self._walk_key(key, source)
-        walk = await self.conversations.session(walk_key) if walk_key != key else None
+        walk = await self.conversations.session(walk_key)
         case = await self.store.case_of(key)
         if case is None:
             try:
-                case = await self._create(bot, key, person_of(user), walk_key)
+                case = await self._create(bot, key, person_of(user), walk_key, walk)
             except TelegramError as exc:
                 log.warning("staff chat %s: cannot open a case (%s)", self.chat_id, exc.message)
                 return await self._tell(key, CaseNews.UNAVAILABLE)
-        return await self.conversations.handle(key, CaseChanged(CaseNews.OPENED, time.time(), walk))
+        elsewhere = walk if walk_key != key else None
+        opened = CaseChanged(CaseNews.OPENED, time.time(), elsewhere)
+        return await self.conversations.handle(key, opened)
 
     def _walk_key(self, key: SessionKey, source: str | None) -> SessionKey:
         found = _SOURCE.match(source or "")
@@ -157,9 +159,10 @@ class StaffDesk:
         return SessionKey(chat, key.user_id, topic)  # only ever the person's own walk
 
     async def _create(
-        self, bot: Bot, key: SessionKey, person: Person, walk_key: SessionKey
+        self, bot: Bot, key: SessionKey, person: Person, walk_key: SessionKey, session: Session
     ) -> Case:
-        session = await self.conversations.session(walk_key)
+        """Store a case about the walk `session` (under `walk_key`), give it a topic when
+        the staff chat allows, and post its card."""
         case = await self.store.case_open(
             Case(
                 0,
@@ -204,7 +207,8 @@ class StaffDesk:
             # Their session says support has the case, but it was never stored (a crash
             # between the two): open it now rather than lose the message.
             try:
-                case = await self._create(bot, key, person_of(message.from_user), key)
+                session = await self.conversations.session(key)
+                case = await self._create(bot, key, person_of(message.from_user), key, session)
             except TelegramError:
                 return self.wording.staff_unavailable
         if case is None:
@@ -236,15 +240,11 @@ class StaffDesk:
         """A message in the staff chat: in a case's topic, or a reply to its card or to a
         copy of the person's message, it goes to the person; anything else is staff talk."""
         sender = message.from_user
-        if sender is None or sender.id == bot.id or _is_service(message):
+        if sender is None:
             return
-        if message.text and message.text.startswith("/"):
-            await self._staff_command(bot, message)
-            return  # a command to a bot, not a word for the person
-        thread = message.message_thread_id if message.is_topic_message else None
         replied = message.reply_to_message
         replied_id = replied.message_id if replied is not None else None
-        case = await self.store.case_in(self.chat_id, thread, replied_id)
+        case = await self.store.case_in(self.chat_id, thread(message), replied_id)
         if case is None:
             return
         if not case.is_open:
@@ -272,14 +272,14 @@ class StaffDesk:
             await self.store.case_save(case)
             await self._refresh_card(bot, case)
 
-    async def _staff_command(self, bot: Bot, message: Message) -> None:
-        """/stats and /gaps: what the outcomes say, for the people who run support."""
-        found = _STAFF_COMMAND.match(message.text or "")
-        if found is None or (found[2] and found[2].lower() != (bot.username or "").lower()):
+    async def staff_command(self, bot: Bot, message: Message, command: str) -> None:
+        """/stats and /gaps: what the outcomes say, for the people who run support; other
+        commands are not the desk's."""
+        if command not in ("stats", "gaps"):
             return
         intents = {i.id: i.title for i in self.catalog.intents.values()}
         now = time.time()
-        if found[1].lower() == "stats":
+        if command == "stats":
             rows = await self.store.outcomes()
             since = now - STATS_DAYS * 86400
             summary = stats.summarise(((r.key, r.at, r.outcome) for r in rows), now, since)
@@ -287,10 +287,14 @@ class StaffDesk:
         else:
             kept = [(r.at, r.unanswered) for r in await self.store.unanswered()]
             text = stats.brief_gaps(stats.gaps(kept), intents, len(kept))
-        thread = message.message_thread_id if message.is_topic_message else None
         replying = ReplyParameters(message.message_id, allow_sending_without_reply=True)
         await _post(
-            bot, self.chat_id, Reply(text), 0, message_thread_id=thread, reply_parameters=replying
+            bot,
+            self.chat_id,
+            Reply(text),
+            0,
+            message_thread_id=thread(message),
+            reply_parameters=replying,
         )
 
     # -- closing -----------------------------------------------------------------------------
@@ -482,15 +486,3 @@ async def _post(bot: Bot, chat_id: int, reply: Reply, owner: int, **where: Any) 
 
     await render.html_or_plain(chat_id, reply.text, deliver)
     return sent[-1]
-
-
-def _is_service(message: Message) -> bool:
-    return bool(
-        message.forum_topic_created
-        or message.forum_topic_closed
-        or message.forum_topic_reopened
-        or message.forum_topic_edited
-        or message.new_chat_members
-        or message.left_chat_member
-        or message.pinned_message
-    )

@@ -81,17 +81,21 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A slash command, for this bot: /start, /fix wifi, /FIX@OurBot wifi, /anything."""
-    message = update.effective_message
-    if message is None or message.text is None:
-        return
-    found = _COMMAND.match(message.text.strip())
+    event = _command_for_us(update.effective_message, context.bot)
+    if event is not None:
+        await _respond(update, context, event)
+
+
+def _command_for_us(message: Message | None, bot: Bot) -> CommandReceived | None:
+    """The command a message gives this bot; None for anything else (a command addressed to
+    another bot in the same group, text that only starts with '/')."""
+    found = _COMMAND.match(message.text.strip()) if message and message.text else None
     if found is None:
-        return
+        return None
     command, addressee, argument = found.groups()
-    if addressee and addressee.lower() != (context.bot.username or "").lower():
-        return  # a command for another bot in the same group
-    event = CommandReceived(command.lower(), (argument or "").strip(), time.time())
-    await _respond(update, context, event)
+    if addressee and addressee.lower() != (bot.username or "").lower():
+        return None
+    return CommandReceived(command.lower(), (argument or "").strip(), time.time())
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -119,10 +123,18 @@ async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A message in the staff chat: for the person whose case it is in, if any."""
-    desk = services(context).desk
-    if update.effective_message is not None and desk is not None:
-        await desk.from_staff(context.bot, update.effective_message)
+    """A message in the staff chat: a command for the desk (/stats, /gaps), or for the
+    person whose case it is in, if any."""
+    desk, message = services(context).desk, update.effective_message
+    if message is None or desk is None:
+        return
+    if message.text and message.text.startswith("/"):
+        command = _command_for_us(message, context.bot)
+        if command is not None:
+            await desk.staff_command(context.bot, message, command.command)
+        if command is not None or _COMMAND.match(message.text.strip()):
+            return  # a command, to us or to another bot: not a word for the person
+    await desk.from_staff(context.bot, message)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
