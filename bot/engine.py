@@ -17,7 +17,6 @@ from bot.catalog import END, Catalog, Fix, Intent, Step
 from bot.events import (
     TIMELESS_ACTIONS,
     Action,
-    Button,
     ButtonPressed,
     CaseChanged,
     CaseNews,
@@ -36,6 +35,7 @@ from bot.session import (
     DEEP_LINK_PREFIX,
     HUMAN_LINK,
     IN_A_FIX,
+    STAFF_MARK,
     Outcome,
     Session,
     Stage,
@@ -65,9 +65,6 @@ ACCEPTED_AT: Final[dict[Action, frozenset[Stage]]] = {
 """The stages at which an action means something; pressed at any other, the person sees
 where they are instead. Actions not listed (stop, keep, resume, pick, topics, human) work at
 any, except while a person from support has the case: then only Stop (closing the case) does."""
-
-STAFF_MARK: Final = "staff"
-"""In `Session.options` at the rating stage: the rating is for support, not for a fix."""
 
 
 @dataclass
@@ -164,7 +161,11 @@ class Engine:
     def handle(self, session: Session, event: Event) -> Turn:
         """Apply one event to a session; return the new session, replies and outcomes."""
         draft = _Draft(session, event.at, via=_via(event))
-        if isinstance(event, CaseChanged):
+        if session.stage is Stage.WITH_STAFF and not self.handover:
+            # Support had the case, but the staff desk has been switched off since: hand
+            # the person back rather than keep them waiting for no one.
+            self._on_case(draft, CaseChanged(CaseNews.RETURNED, event.at))
+        elif isinstance(event, CaseChanged):
             self._on_case(draft, event)
         elif isinstance(event, ButtonPressed):
             self._on_press(draft, event.press)
@@ -523,12 +524,7 @@ class Engine:
         if session.stage is Stage.WITH_STAFF:
             self._say_and_show(draft, words.with_staff_already)
         elif not self.handover:
-            support = self.catalog.support
-            if support is None:
-                draft.replies.append(Reply(words.no_staff_at_all))
-            else:
-                link = Button(support.label, url=support.url)
-                draft.replies.append(Reply(words.no_staff, ((link,),)))
+            draft.replies.append(views.no_person(self.catalog, words))
         else:
             draft.record("person_asked", intent=session.intent, fix=session.fix_id)
             draft.case_request = CaseRequest.OPEN
@@ -600,9 +596,7 @@ class Engine:
             return
         draft.record("not_resolved", intent=session.intent, value=STAFF_MARK)
         draft.move(**idle())
-        again = Button(words.talk_to_person, Press(Action.HUMAN, 0))
-        topics = Button(words.topics, Press(Action.TOPICS, 0))
-        draft.replies.append(Reply(words.staff_not_fixed, ((again,), (topics,))))
+        draft.replies.append(views.person_again(words))
 
     # -- prompts -----------------------------------------------------------------------------
 

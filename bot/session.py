@@ -58,8 +58,12 @@ IN_A_FIX: Final = frozenset({Stage.STEP, Stage.CAUTION, Stage.DID_IT_HELP})
 """The stages at which a fix and one of its steps are on screen."""
 
 WITH_SUPPORT: Final = frozenset({Stage.WITH_STAFF, Stage.STAFF_SOLVED})
-"""The stages at which a person from support has the case: the session does not expire
-(a case may take days) and the bot neither matches nor walks."""
+"""The stages of a case with a person from support: no walk is under way."""
+
+STAFF_MARK: Final = "staff"
+"""Support's part, where an outcome or a session must tell it from a fix's: the value of the
+`resolved` and `not_resolved` outcomes after support solved a case, and `Session.options`
+at a rating for support."""
 
 
 @dataclass(frozen=True)
@@ -92,10 +96,6 @@ class Session:
     @property
     def walking(self) -> bool:
         return bool(self.plan) and self.stage not in (Stage.IDLE, Stage.RATING, *WITH_SUPPORT)
-
-    @property
-    def with_support(self) -> bool:
-        return self.stage in WITH_SUPPORT
 
     @property
     def lasting(self) -> bool:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from bot.catalog import Catalog
-from bot.session import Outcome, SessionKey, Unanswered
+from bot.session import STAFF_MARK, Outcome, SessionKey, Unanswered
 
 QUIET_ENOUGH: Final = 24 * 3600.0
 """A walk with no outcome for this long is abandoned, not under way (a session's life)."""
@@ -174,7 +174,7 @@ def summarise(
         about = intents.get(outcome.intent or "")
         if about is not None and outcome.result == "handed_over":
             about.cases += 1
-        elif about is not None and outcome.result == "resolved" and outcome.value == "staff":
+        elif about is not None and outcome.result == "resolved" and outcome.value == STAFF_MARK:
             about.resolved_after_staff += 1
         if outcome.fix is None or outcome.result not in STEP_RESULTS:
             continue
@@ -250,7 +250,7 @@ def rebuild_walks(rows: Iterable[tuple[SessionKey, float, Outcome]], now: float)
         walk.touch(outcome, at)
         if result in ("step_done", "choice"):
             walk.steps += 1
-        elif result == "resolved" and outcome.value == "staff":
+        elif result == "resolved" and outcome.value == STAFF_MARK:
             continue  # support's resolution, counted with the cases
         elif result in ENDS:
             walk.end = ENDS[result]

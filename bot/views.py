@@ -15,7 +15,7 @@ from typing import Final
 from bot.cases import Case, CaseState, ClosedAs
 from bot.catalog import Catalog, Fix, Intent, Step
 from bot.events import Action, Button, CaseAction, CasePress, Press, Reply, Target
-from bot.session import Outcome, Session, Stage
+from bot.session import STAFF_MARK, Outcome, Session, Stage
 from bot.wording import Wording
 
 Rows = list[tuple[Button, ...]]
@@ -71,6 +71,21 @@ def exhausted(
         rows.append((Button(catalog.support.label, url=catalog.support.url),))
     rows.append((Button(wording.start_over, restart(session)), _topics_button(wording)))
     return Reply(wording.exhausted.format(fixes=titles), tuple(rows))
+
+
+def no_person(catalog: Catalog, wording: Wording) -> Reply:
+    """Someone asked for a person where no staff desk takes cases: the content's support
+    link, if it has one."""
+    if catalog.support is None:
+        return Reply(wording.no_staff_at_all)
+    link = Button(catalog.support.label, url=catalog.support.url)
+    return Reply(wording.no_staff, ((link,),))
+
+
+def person_again(wording: Wording) -> Reply:
+    """Still broken after support solved the case: a person again, or the topics."""
+    again = _human_button(wording)
+    return Reply(wording.staff_not_fixed, ((again,), (_topics_button(wording),)))
 
 
 def restart(session: Session) -> Press:
@@ -187,7 +202,7 @@ def _did_it_help(page: _Page, fix: Fix, step: Step, body: list[str]) -> Rows:
 def _rating(page: _Page) -> Body:
     words = page.wording
     stars = tuple(Button(words.stars(n), Press(Action.RATE, 0, n)) for n in range(1, 6))
-    text = words.resolved_by_staff if page.session.options == ("staff",) else words.resolved
+    text = words.resolved_by_staff if page.session.options == (STAFF_MARK,) else words.resolved
     return [text], [stars, (Button(words.skip_rating, Press(Action.RATE, 0)),)]
 
 

@@ -304,3 +304,16 @@ def test_a_long_walk_keeps_the_card_under_telegrams_limit(catalog: Catalog) -> N
     card = views.case_card(case, history, catalog, WORDING)
     assert len(card.text) < 4096
     assert "… 461 earlier lines" in card.text
+
+
+def test_a_case_left_open_when_the_desk_is_switched_off_is_handed_back(
+    chat: Chat, catalog: Catalog
+) -> None:
+    chat.say("wifi won't connect")
+    ask_for_person(chat)
+    chat.case_news(CaseNews.OPENED)
+    without_desk = Chat(Engine(catalog), session=chat.session, clock=chat.clock)
+    reply = without_desk.say("hello? anyone?")
+    assert reply.text.startswith(WORDING.returned_to_bot)
+    assert without_desk.turn is not None and not without_desk.turn.relay
+    assert without_desk.session.stage is Stage.RESUMING

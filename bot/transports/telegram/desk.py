@@ -28,7 +28,7 @@ from bot.catalog import Catalog
 from bot.conversations import Conversations
 from bot.events import CaseAction, CaseChanged, CaseNews, CasePress, Reply, Turn
 from bot.hours import BusinessHours
-from bot.session import Outcome, Session, SessionKey
+from bot.session import STAFF_MARK, Outcome, Session, SessionKey
 from bot.transports.telegram import render
 from bot.transports.telegram.keys import thread
 from bot.wording import Wording
@@ -343,7 +343,7 @@ class StaffDesk:
             if outcome.result == "rated_staff" and outcome.value and outcome.value.isdigit():
                 stars = words.stars(int(outcome.value))
                 text = words.staff_rated
-            elif outcome.result == "not_resolved" and outcome.value == "staff":
+            elif outcome.result == "not_resolved" and outcome.value == STAFF_MARK:
                 stars, text = "", words.staff_still_broken
             else:
                 continue

@@ -31,8 +31,6 @@ from telegram.ext import ContextTypes
 from bot.conversations import Conversations
 from bot.events import (
     ButtonPressed,
-    CaseChanged,
-    CaseNews,
     CaseRequest,
     CommandReceived,
     Event,
@@ -221,15 +219,7 @@ async def _serve_case(
 ) -> None:
     """What a turn asks of the staff desk: relay the message, open or close the case."""
     desk, bot = services(context).desk, context.bot
-    if turn.relay:
-        if desk is None:
-            # Support has the case, but the desk was switched off since: hand them back
-            # rather than keep them waiting for no one.
-            news = CaseChanged(CaseNews.RETURNED, time.time())
-            back = await services(context).conversations.handle(key, news)
-            for reply in back.replies:
-                await _send(context, message, reply, back.session, key, reply_to=None)
-            return
+    if turn.relay and desk is not None:
         refused = await desk.from_person(bot, key, message)
         if refused:
             await _send(context, message, Reply(refused), turn.session, key, reply_to=None)
