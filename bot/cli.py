@@ -380,7 +380,7 @@ def _read_store(settings: Settings, read: Callable[[Store], Awaitable[_T]]) -> _
 
 
 def _cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
-    rows = [(r.at, r.unanswered) for r in _read_store(settings, lambda s: s.unanswered())]
+    rows = _read_store(settings, lambda store: store.unanswered())
     if args.export is not None:
         try:
             args.export.write_text(outcome_stats.gaps_yaml(rows, time.time()), encoding="utf-8")
@@ -413,10 +413,10 @@ def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     rows: list[OutcomeRow] = _read_store(settings, lambda s: s.outcomes())
     now = time.time()
     since = now - args.days * 86400 if args.days else None
-    summary = outcome_stats.summarise(((r.key, r.at, r.outcome) for r in rows), now, since)
+    summary = outcome_stats.summarise(rows, now, since)
     catalog = load_catalog(settings.content_dir)
-    walks = outcome_stats.rebuild_walks(((r.key, r.at, r.outcome) for r in rows), now)
-    orders = outcome_stats.learn_orders(walks, catalog)
+    # The learned order weighs every outcome kept, whatever --days says.
+    orders = outcome_stats.learn_orders(outcome_stats.rebuild_walks(rows, now), catalog)
     if args.json:
         data = summary.to_json()
         data["orders"] = {i: outcome_stats.to_plain(o) for i, o in orders.items()}
@@ -575,10 +575,7 @@ async def _learn_orders(engine: Engine, store: Store, learn: bool, every: float 
     and then every hour; without, the authored order stands."""
     while learn:
         try:
-            rows = await store.outcomes()
-            walks = outcome_stats.rebuild_walks(
-                ((r.key, r.at, r.outcome) for r in rows), time.time()
-            )
+            walks = outcome_stats.rebuild_walks(await store.outcomes(), time.time())
             orders = outcome_stats.learn_orders(walks, engine.catalog)
             engine.orders = {i: o.learned for i, o in orders.items() if o.changed}
             for order in orders.values():

@@ -19,21 +19,13 @@ from typing import Any, Final
 
 from bot.catalog import Catalog
 from bot.session import STAFF_MARK, Outcome, SessionKey, Unanswered
+from bot.store.base import OutcomeRow, UnansweredRow
 
 QUIET_ENOUGH: Final = 24 * 3600.0
 """A walk with no outcome for this long is abandoned, not under way (a session's life)."""
 
-ENDS: Final = {
-    "resolved": "resolved",
-    "exhausted": "exhausted",
-    "stopped": "stopped",
-    "handed_over": "handed_over",
-}
-"""Outcomes that end a walk, and the ending they name."""
-
-STEP_RESULTS: Final = frozenset(
-    {"step_done", "choice", "step_failed", "skipped", "caution_confirmed", "not_resolved"}
-)
+ENDS: Final = frozenset({"resolved", "exhausted", "stopped", "handed_over"})
+"""Outcomes that end a walk; each names its ending."""
 
 
 @dataclass
@@ -149,12 +141,12 @@ def to_plain(value: Any) -> Any:
 
 
 def summarise(
-    rows: Iterable[tuple[SessionKey, float, Outcome]],
+    rows: Iterable[OutcomeRow],
     now: float,
     since: float | None = None,
 ) -> Summary:
     """Everything the outcomes since `since` say, as of `now`."""
-    rows = [row for row in rows if since is None or row[1] >= since]
+    rows = [row for row in rows if since is None or row.at >= since]
     walks = rebuild_walks(rows, now)
     intents: dict[str, IntentStats] = {}
     fixes: dict[str, FixStats] = {}
@@ -170,13 +162,13 @@ def summarise(
             fixes.setdefault(walk.resolved_by, FixStats(walk.resolved_by)).resolved += 1
     for topic, counts in steps.items():
         intents[topic].median_steps_to_resolution = statistics.median(counts)
-    for _, _, outcome in rows:
+    for outcome in (row.outcome for row in rows):
         about = intents.get(outcome.intent or "")
         if about is not None and outcome.result == "handed_over":
             about.cases += 1
         elif about is not None and outcome.result == "resolved" and outcome.value == STAFF_MARK:
             about.resolved_after_staff += 1
-        if outcome.fix is None or outcome.result not in STEP_RESULTS:
+        if outcome.fix is None or outcome.result not in ("step_failed", "skipped", "not_resolved"):
             continue
         tried = fixes.setdefault(outcome.fix, FixStats(outcome.fix))
         if outcome.result == "step_failed":
@@ -220,12 +212,12 @@ def _count_walk(stats: IntentStats, walk: Walk) -> None:
         stats.ratings[walk.rating] += 1
 
 
-def rebuild_walks(rows: Iterable[tuple[SessionKey, float, Outcome]], now: float) -> list[Walk]:
+def rebuild_walks(rows: Iterable[OutcomeRow], now: float) -> list[Walk]:
     """Every walk in the rows, oldest first, with how it ended."""
     walks: list[Walk] = []
     current: dict[SessionKey, Walk] = {}
     latest: dict[SessionKey, Walk] = {}
-    for key, at, outcome in rows:
+    for key, at, outcome in ((row.key, row.at, row.outcome) for row in rows):
         result = outcome.result
         if result == "started":
             previous = current.pop(key, None)
@@ -253,7 +245,7 @@ def rebuild_walks(rows: Iterable[tuple[SessionKey, float, Outcome]], now: float)
         elif result == "resolved" and outcome.value == STAFF_MARK:
             continue  # support's resolution, counted with the cases
         elif result in ENDS:
-            walk.end = ENDS[result]
+            walk.end = result
             if result == "resolved":
                 walk.resolved_by, walk.steps_to_resolution = outcome.fix, walk.steps
             current.pop(key)
@@ -263,9 +255,9 @@ def rebuild_walks(rows: Iterable[tuple[SessionKey, float, Outcome]], now: float)
     return walks
 
 
-def _first_replies(rows: list[tuple[SessionKey, float, Outcome]]) -> dict[str, int]:
+def _first_replies(rows: list[OutcomeRow]) -> dict[str, int]:
     counts = Counter[str]()
-    for _, _, outcome in rows:
+    for outcome in (row.outcome for row in rows):
         if outcome.result == "started" and outcome.value == "text":
             counts["walk"] += 1
         elif outcome.result in ("confirm", "ambiguous"):
@@ -275,7 +267,7 @@ def _first_replies(rows: list[tuple[SessionKey, float, Outcome]]) -> dict[str, i
     return {kind: counts[kind] for kind in ("walk", "question", "refusal")}
 
 
-def _cases(rows: list[tuple[SessionKey, float, Outcome]]) -> dict[str, int]:
+def _cases(rows: list[OutcomeRow]) -> dict[str, int]:
     names = {
         "person_asked": "asked",
         "handed_over": "handed_over",
@@ -283,14 +275,14 @@ def _cases(rows: list[tuple[SessionKey, float, Outcome]]) -> dict[str, int]:
         "returned_to_bot": "returned_to_bot",
         "case_cancelled": "cancelled",
     }
-    counts = Counter(names[o.result] for _, _, o in rows if o.result in names)
+    counts = Counter(names[r.outcome.result] for r in rows if r.outcome.result in names)
     return {name: counts[name] for name in names.values()}
 
 
-def _staff_ratings(rows: list[tuple[SessionKey, float, Outcome]]) -> Counter[int]:
+def _staff_ratings(rows: list[OutcomeRow]) -> Counter[int]:
     return Counter(
         int(o.value)
-        for _, _, o in rows
+        for o in (row.outcome for row in rows)
         if o.result == "rated_staff" and o.value is not None and o.value.isdigit()
     )
 
@@ -393,11 +385,11 @@ def nearest_intent(unanswered: Unanswered) -> str:
     return unanswered.candidates[0].split(":")[0] if unanswered.candidates else "none"
 
 
-def gaps(rows: Iterable[tuple[float, Unanswered]], examples: int = 5) -> list[Gap]:
+def gaps(rows: Iterable[UnansweredRow], examples: int = 5) -> list[Gap]:
     """Unanswered messages grouped by nearest intent, the largest group first."""
     grouped: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    for at, unanswered in rows:
-        grouped[nearest_intent(unanswered)].append((at, unanswered.text))
+    for row in rows:
+        grouped[nearest_intent(row.unanswered)].append((row.at, row.unanswered.text))
     found = [
         Gap(nearest, len(texts), sorted(texts, reverse=True)[:examples])
         for nearest, texts in grouped.items()
@@ -405,17 +397,17 @@ def gaps(rows: Iterable[tuple[float, Unanswered]], examples: int = 5) -> list[Ga
     return sorted(found, key=lambda g: (-g.count, g.nearest))
 
 
-def gaps_yaml(rows: Iterable[tuple[float, Unanswered]], now: float) -> str:
+def gaps_yaml(rows: Iterable[UnansweredRow], now: float) -> str:
     """The unanswered messages as a labelled-set skeleton for `fixbot eval`: each `intent`
     is null until an author names the right one (or leaves null: off-topic)."""
-    rows = sorted(rows, key=lambda row: (nearest_intent(row[1]), row[0]))
+    rows = sorted(rows, key=lambda row: (nearest_intent(row.unanswered), row.at))
     lines = [
         f"# Unanswered messages, exported {datetime.fromtimestamp(now, UTC):%Y-%m-%d %H:%M} UTC.",
         "# Set each intent to the id a support agent would start with (see intents/), or",
         "# leave it null for a message the bot should not walk; `also` may list other good",
         "# ids, or `none`. Then: fixbot eval THIS_FILE",
     ]
-    for at, unanswered in rows:
+    for at, unanswered in ((row.at, row.unanswered) for row in rows):
         day = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
         nearest = ", ".join(unanswered.candidates) or "nothing"
         lines.append(f"- text: {json.dumps(unanswered.text, ensure_ascii=False)}")

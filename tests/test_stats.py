@@ -13,9 +13,10 @@ from bot.conversations import Conversations
 from bot.engine import Engine
 from bot.evaluation import load_cases
 from bot.events import CaseNews, CommandReceived, TextReceived
-from bot.session import Outcome, SessionKey, Unanswered
+from bot.session import SessionKey, Unanswered
 from bot.stats import Walk, gaps, gaps_yaml, learn_orders, summarise
 from bot.store import MemoryStore, SQLiteStore
+from bot.store.base import OutcomeRow, UnansweredRow
 from tests.test_cli import fixbot
 from tests.transcript import Chat
 
@@ -23,22 +24,20 @@ DAY = 86400.0
 NOW = 1_800_000_000.0
 
 
-def played(
-    engine: Engine, person: int, start: float, script
-) -> list[tuple[SessionKey, float, Outcome]]:
+def played(engine: Engine, person: int, start: float, script) -> list[OutcomeRow]:
     """Outcomes of one person's conversation, as the store would keep them."""
     chat = Chat(engine, clock=start)
-    rows: list[tuple[SessionKey, float, Outcome]] = []
+    rows: list[OutcomeRow] = []
     for action in script:
         before = len(chat.outcomes)
         at = chat.clock
         action(chat)
-        rows += [(SessionKey(person, person), at, o) for o in chat.outcomes[before:]]
+        rows += [OutcomeRow(SessionKey(person, person), at, o) for o in chat.outcomes[before:]]
     return rows
 
 
 @pytest.fixture(scope="module")
-def rows(catalog: Catalog) -> list[tuple[SessionKey, float, Outcome]]:
+def rows(catalog: Catalog) -> list[OutcomeRow]:
     engine = Engine(catalog, handover=True)
     long_ago = NOW - 3 * DAY
     rows = []
@@ -106,7 +105,7 @@ def test_walks_are_counted_by_how_they_ended_per_intent(rows) -> None:
 
 
 def rows_step(rows, person: int) -> str:
-    return [o.step for k, _, o in rows if k.user_id == person and o.step][-1]
+    return [r.outcome.step for r in rows if r.key.user_id == person and r.outcome.step][-1]
 
 
 def test_fixes_say_how_often_they_were_reached_worked_failed_or_were_skipped(rows) -> None:
@@ -140,8 +139,8 @@ def test_days_limit_the_outcomes_counted(rows) -> None:
 
 async def test_fixbot_stats_json_reads_the_bots_database(rows, tmp_path: Path) -> None:
     store = await SQLiteStore.open(tmp_path / "fixbot.sqlite3")
-    for key, at, outcome in rows:
-        await store.record(key, [outcome], at)
+    for row in rows:
+        await store.record(row.key, [row.outcome], row.at)
     await store.close()
     result = fixbot("stats", "--json", env={"FIXBOT_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
@@ -180,12 +179,12 @@ def test_the_engine_keeps_questions_and_refusals_but_not_small_talk(catalog: Cat
 
 def test_gaps_group_by_nearest_intent_and_export_for_eval(tmp_path: Path) -> None:
     rows = [
-        (
+        UnansweredRow(
             NOW - 3 * DAY,
             Unanswered("phone hot when charging overnight", ("power:0.33", "wifi:0.1")),
         ),
-        (NOW - 2 * DAY, Unanswered("charger gets warm, backup?", ("power:0.30",))),
-        (NOW - 1 * DAY, Unanswered("who won", ())),
+        UnansweredRow(NOW - 2 * DAY, Unanswered("charger gets warm, backup?", ("power:0.30",))),
+        UnansweredRow(NOW - 1 * DAY, Unanswered("who won", ())),
     ]
     found = gaps(rows)
     assert [(g.nearest, g.count) for g in found] == [("power", 2), ("none", 1)]

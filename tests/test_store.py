@@ -237,6 +237,13 @@ class TestStoreContract:
         assert rows[1].key == ALICE
         assert len(await store.outcomes()) == 4
 
+    async def test_outcomes_since_a_time_leave_older_ones_unread(self, store: Store) -> None:
+        await store.record(ALICE, [Outcome("started", intent="wifi")], 1_000.0)
+        await store.record(BOB, [Outcome("started", intent="power")], 2_000.0)
+        await store.record(ALICE, [Outcome("stopped", intent="wifi")], 3_000.0)
+        assert [r.at for r in await store.outcomes(since=2_000.0)] == [2_000.0, 3_000.0]
+        assert [r.at for r in await store.outcomes(ALICE, since=2_000.0)] == [3_000.0]
+
     async def test_outcomes_can_be_recorded_without_a_turn(self, store: Store) -> None:
         await store.record(ALICE, [Outcome("undeliverable", value="blocked")], 5.0)
         rows = await store.outcomes(ALICE)

@@ -126,8 +126,11 @@ class Store(ABC):
         """Forget the session under `key` (its outcomes stay)."""
 
     @abstractmethod
-    async def outcomes(self, key: SessionKey | None = None) -> list[OutcomeRow]:
-        """Recorded outcomes, oldest first; only `key`'s when given."""
+    async def outcomes(
+        self, key: SessionKey | None = None, since: float | None = None
+    ) -> list[OutcomeRow]:
+        """Recorded outcomes, oldest first; only `key`'s when given, only those at or after
+        `since` when given."""
 
     # -- the inbox: updates received but not yet handled ---------------------------------------
 

@@ -60,8 +60,14 @@ class MemoryStore(Store):
     async def delete(self, key: SessionKey) -> None:
         self._sessions.pop(key, None)
 
-    async def outcomes(self, key: SessionKey | None = None) -> list[OutcomeRow]:
-        return [row for row in self._outcomes if key is None or row.key == key]
+    async def outcomes(
+        self, key: SessionKey | None = None, since: float | None = None
+    ) -> list[OutcomeRow]:
+        return [
+            row
+            for row in self._outcomes
+            if (key is None or row.key == key) and (since is None or row.at >= since)
+        ]
 
     async def _add_unanswered(self, unanswered: Unanswered, at: float) -> None:
         self._unanswered.append(UnansweredRow(at, unanswered))

@@ -242,8 +242,11 @@ class SQLiteStore(Store):
         await self._run(partial(_write, "DELETE FROM sessions WHERE key = ?", (str(key),)))
         self._remember(str(key), None)
 
-    async def outcomes(self, key: SessionKey | None = None) -> list[OutcomeRow]:
-        rows = await self._run(partial(_select_outcomes, None if key is None else str(key)))
+    async def outcomes(
+        self, key: SessionKey | None = None, since: float | None = None
+    ) -> list[OutcomeRow]:
+        select = partial(_select_outcomes, None if key is None else str(key), since)
+        rows = await self._run(select)
         return [
             OutcomeRow(SessionKey.parse(k), at, Outcome(result, intent, fix, step, value))
             for k, at, result, intent, fix, step, value in rows
@@ -510,11 +513,14 @@ def _insert_outcome_rows(rows: list[_OutcomeRow], db: sqlite3.Connection) -> Non
     )
 
 
-def _select_outcomes(key: str | None, db: sqlite3.Connection) -> list[tuple[Any, ...]]:
-    query = "SELECT key, at, result, intent, fix, step, value FROM outcomes"
+def _select_outcomes(
+    key: str | None, since: float | None, db: sqlite3.Connection
+) -> list[tuple[Any, ...]]:
+    query = "SELECT key, at, result, intent, fix, step, value FROM outcomes WHERE at >= ?"
+    floor = float("-inf") if since is None else since
     if key is None:
-        return db.execute(query + " ORDER BY id").fetchall()
-    return db.execute(query + " WHERE key = ? ORDER BY id", (key,)).fetchall()
+        return db.execute(query + " ORDER BY id", (floor,)).fetchall()
+    return db.execute(query + " AND key = ? ORDER BY id", (floor, key)).fetchall()
 
 
 def _purge(

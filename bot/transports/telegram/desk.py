@@ -280,12 +280,11 @@ class StaffDesk:
         intents = {i.id: i.title for i in self.catalog.intents.values()}
         now = time.time()
         if command == "stats":
-            rows = await self.store.outcomes()
-            since = now - STATS_DAYS * 86400
-            summary = stats.summarise(((r.key, r.at, r.outcome) for r in rows), now, since)
+            rows = await self.store.outcomes(since=now - STATS_DAYS * 86400)
+            summary = stats.summarise(rows, now)
             text = stats.brief(summary, intents, STATS_DAYS)
         else:
-            kept = [(r.at, r.unanswered) for r in await self.store.unanswered()]
+            kept = await self.store.unanswered()
             text = stats.brief_gaps(stats.gaps(kept), intents, len(kept))
         replying = ReplyParameters(message.message_id, allow_sending_without_reply=True)
         await _post(
