@@ -526,7 +526,8 @@ class Engine:
         elif not self.handover:
             draft.replies.append(views.no_person(self.catalog, words))
         else:
-            draft.record("person_asked", intent=session.intent, fix=session.fix_id)
+            if source is None:  # a link from a group: the group's conversation recorded it
+                draft.record("person_asked", intent=session.intent, fix=session.fix_id)
             draft.case_request = CaseRequest.OPEN
             draft.case_source = source
 
