@@ -21,7 +21,7 @@ from typing import Any, Final, TypeVar
 
 from pydantic import ValidationError
 
-from bot import __version__
+from bot import __version__, charts, demo
 from bot import stats as outcome_stats
 from bot.catalog import MATCHER_FILE, Catalog, load_catalog
 from bot.conversations import Conversations
@@ -149,6 +149,15 @@ def _add_report_commands(commands: Any) -> None:
     )
     stats.add_argument("--days", type=int, help="only the last N days (default: all kept)")
     stats.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    stats.add_argument(
+        "--chart", type=Path, metavar="FILE.png", help="also draw the chart into FILE.png"
+    )
+    stats.add_argument(
+        "--demo",
+        action="store_true",
+        help=f"not the bot's database: {demo.PEOPLE} made-up people over {demo.DAYS} days, "
+        "played through the real engine",
+    )
     stats.set_defaults(handler=_cmd_stats)
 
     gaps = commands.add_parser(
@@ -410,23 +419,43 @@ def _cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     if args.days is not None and args.days < 1:
         raise ConfigError("--days must be 1 or more")
-    rows: list[OutcomeRow] = _read_store(settings, lambda s: s.outcomes())
+    catalog = load_catalog(settings.content_dir)
     now = time.time()
+    rows: list[OutcomeRow]
+    if args.demo:
+        rows = asyncio.run(_demo_outcomes(catalog, now))
+    else:
+        rows = _read_store(settings, lambda s: s.outcomes())
     since = now - args.days * 86400 if args.days else None
     summary = outcome_stats.summarise(rows, now, since)
-    catalog = load_catalog(settings.content_dir)
     # The learned order weighs every outcome kept, whatever --days says.
     orders = outcome_stats.learn_orders(outcome_stats.rebuild_walks(rows, now), catalog)
+    intents = {i.id: i.title for i in catalog.intents.values()}
+    fixes = {f.id: f.title for f in catalog.fixes.values()}
+    if args.chart is not None:
+        if args.demo:
+            period = f"{demo.DAYS} days of made-up people (demo)"
+        else:
+            period = outcome_stats.period(summary)
+        png = charts.outcomes_chart(summary, intents, fixes, period)
+        try:
+            args.chart.write_bytes(png)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the chart to {args.chart}: {exc.strerror}") from None
+        print(f"chart: {args.chart} ({charts.WIDTH}x{charts.HEIGHT} PNG)", file=sys.stderr)
     if args.json:
         data = summary.to_json()
         data["orders"] = {i: outcome_stats.to_plain(o) for i, o in orders.items()}
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return EXIT_OK
-    intents = {i.id: i.title for i in catalog.intents.values()}
-    fixes = {f.id: f.title for f in catalog.fixes.values()}
     print(outcome_stats.report(summary, intents, fixes))
     print(outcome_stats.orders_report(orders, fixes, settings.learn_order))
     return EXIT_OK
+
+
+async def _demo_outcomes(catalog: Catalog, now: float) -> list[OutcomeRow]:
+    async with await demo.demo_store(catalog, now) as store:
+        return await store.outcomes()
 
 
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:

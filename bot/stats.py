@@ -90,7 +90,7 @@ class IntentStats:
     switched: int = 0
     abandoned: int = 0
     abandoned_at: Counter[str] = field(default_factory=Counter)
-    """Where abandoned walks were left: "fix/step"."""
+    """Where abandoned walks were left: "fix/step", or "first step" when nothing was done."""
     under_way: int = 0
     ratings: Counter[int] = field(default_factory=Counter)
     median_steps_to_resolution: float | None = None
@@ -99,6 +99,8 @@ class IntentStats:
     """Cases handed to a person about this intent, mid-walk or after every fix."""
     resolved_after_staff: int = 0
     """Cases marked solved by staff that the person then confirmed fixed."""
+    reached: Counter[str] = field(default_factory=Counter)
+    """Walks that reached each fix: read in falling order, the funnel of this intent."""
 
     @property
     def mean_rating(self) -> float | None:
@@ -191,6 +193,7 @@ def summarise(
 
 def _count_walk(stats: IntentStats, walk: Walk) -> None:
     stats.started += 1
+    stats.reached.update(walk.fixes)
     if walk.end == "resolved":
         stats.resolved += 1
         if walk.resolved_by:
@@ -205,7 +208,8 @@ def _count_walk(stats: IntentStats, walk: Walk) -> None:
         stats.switched += 1
     elif walk.end == "abandoned":
         stats.abandoned += 1
-        stats.abandoned_at[f"{walk.last_fix or '?'}/{walk.last_step or '?'}"] += 1
+        where = f"{walk.last_fix}/{walk.last_step or '?'}" if walk.last_fix else "first step"
+        stats.abandoned_at[where] += 1
     else:
         stats.under_way += 1
     if walk.rating is not None:
@@ -298,7 +302,7 @@ def report(summary: Summary, intents: dict[str, str], titles: dict[str, str]) ->
 
     first = summary.first_replies
     lines = [
-        _period(summary),
+        period(summary).capitalize(),
         'Resolved counts only walks the person confirmed fixed ("Yes, it\'s fixed"): every '
         "resolution below is confirmed by the person.",
         "",
@@ -358,13 +362,15 @@ def _intent_lines(stats: IntentStats, titles: dict[str, str]) -> list[str]:
     return lines
 
 
-def _period(summary: Summary) -> str:
+def period(summary: Summary) -> str:
+    """The days a summary covers, in words: "from 2026-11-15 to 2026-11-22"."""
+
     def day(at: float) -> str:
         return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
 
     if summary.since is None:
-        return f"All outcomes kept, up to {day(summary.until)}"
-    return f"Outcomes from {day(summary.since)} to {day(summary.until)}"
+        return f"all outcomes kept, up to {day(summary.until)}"
+    return f"from {day(summary.since)} to {day(summary.until)}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ What it does as Telegram does (for the methods a bot like fixbot uses): long-pol
 secret-token header (and the 409 conflict between the two); `sendMessage`, `editMessageText`,
 `editMessageReplyMarkup`, `answerCallbackQuery`, `deleteMessage`, `setMyCommands`,
 `getMyCommands`, `getChatMember` (the bot's own rights too), `getMe`, `copyMessage`,
+`sendPhoto` (an upload is checked as a PNG or JPEG of sizes Telegram takes),
 `createForumTopic`, `editForumTopic`, `closeForumTopic`, `reopenForumTopic`; HTML parse
 mode; privacy mode in groups; forum topics; anonymous admins and channels posting in groups;
 a second long poll ending the first with 409; and Telegram's errors: "message is not
@@ -43,6 +44,8 @@ import tornado.web
 log = logging.getLogger(__name__)
 
 MAX_TEXT: Final = 4096
+MAX_CAPTION: Final = 1024
+MAX_PHOTO_BYTES: Final = 10 * 1024 * 1024
 ANONYMOUS_ADMIN_ID: Final = 1087968824
 """GroupAnonymousBot: the sender Telegram shows for an admin posting as the group."""
 CHANNEL_BOT_ID: Final = 136817688
@@ -172,6 +175,8 @@ class MessageView:
     document: str | None = None
     """The file name of a document."""
     caption: str | None = None
+    image: bytes | None = None
+    """A photo the bot uploaded, as it arrived."""
 
     def button(self, label: str) -> ButtonView:
         for row in self.buttons:
@@ -207,6 +212,8 @@ class _Message:
     """Who the message is shown as: the group itself (an anonymous admin) or a channel."""
     topic_created: str | None = None
     """The name of the forum topic this service message created."""
+    image: bytes | None = None
+    image_size: tuple[int, int] | None = None
 
     def view(self) -> MessageView:
         rows = []
@@ -225,6 +232,7 @@ class _Message:
             self.photo,
             self.document,
             self.caption,
+            self.image,
         )
 
     @property
@@ -896,6 +904,35 @@ class LocalBotApi:
         self.reply_times.setdefault(chat.id, []).append(time.perf_counter())
         return self._message_api(message)
 
+    async def _api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A photo: uploaded (multipart, checked as Telegram checks it), or a file_id."""
+        chat = self._chat(params)
+        thread = self._thread(chat, params)
+        self._check_can_write(chat, thread)
+        photo = params.get("photo")
+        image = size = None
+        if isinstance(photo, Upload):
+            image, size = photo.body, _image_size(photo.body)
+        elif not isinstance(photo, str) or not photo.strip():
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        caption, caption_html = self._caption(params)
+        reply = _json(params.get("reply_parameters")) or {}
+        reply_to_id = _int(reply.get("message_id") or params.get("reply_to_message_id"), 0)
+        message = self._new_message(
+            chat,
+            None,
+            photo=True,
+            image=image,
+            image_size=size,
+            caption=caption,
+            html=caption_html,
+            reply_markup=self._markup(params),
+            thread_id=thread,
+            reply_to=self._messages[chat.id].get(reply_to_id) if reply_to_id else None,
+        )
+        self.reply_times.setdefault(chat.id, []).append(time.perf_counter())
+        return self._message_api(message)
+
     async def _api_copymessage(self, params: dict[str, Any]) -> dict[str, int]:
         chat = self._chat(params)
         source_chat = self._chats.get(_int(params.get("from_chat_id"), 0))
@@ -1098,6 +1135,15 @@ class LocalBotApi:
             raise ApiError(400, "Bad Request: message is too long")
         return text, html
 
+    def _caption(self, params: dict[str, Any]) -> tuple[str | None, str | None]:
+        raw = params.get("caption")
+        if raw is None or not str(raw).strip():
+            return None, None
+        text, html = self._text({"text": raw, "parse_mode": params.get("parse_mode")})
+        if len(text.encode("utf-16-le")) // 2 > MAX_CAPTION:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        return text, html
+
     def _markup(self, params: dict[str, Any]) -> dict[str, Any] | None:
         markup = _json(params.get("reply_markup"))
         if not markup:
@@ -1181,7 +1227,14 @@ class LocalBotApi:
                 "is_animated": False,
                 "is_video": False,
             }
-        if message.photo:
+        if message.image_size is not None:
+            width, height = message.image_size
+            data["photo"] = [
+                {"file_id": f"photo-{message.message_id}-{n}", "file_unique_id": f"p{n}",
+                 "width": round(width * scale), "height": round(height * scale)}
+                for n, scale in enumerate((90 / max(width, height), 320 / max(width, height), 1.0))
+            ]  # fmt: skip
+        elif message.photo:
             data["photo"] = [
                 {"file_id": f"photo-{message.message_id}-{size}", "file_unique_id": f"p{size}",
                  "width": size, "height": size}
@@ -1206,6 +1259,8 @@ class _ApiHandler(tornado.web.RequestHandler):
 
     async def post(self, token: str, method: str) -> None:
         params: dict[str, Any] = {k: self.get_argument(k) for k in self.request.arguments}
+        for name, files in self.request.files.items():  # multipart uploads: sendPhoto
+            params[name] = Upload(files[0].filename, files[0].body)
         if self.request.headers.get("Content-Type", "").startswith("application/json"):
             with contextlib.suppress(ValueError):
                 body = json.loads(self.request.body or b"{}")
@@ -1220,6 +1275,44 @@ class _ApiHandler(tornado.web.RequestHandler):
 
     def log_exception(self, *args: Any) -> None:
         log.exception("local Bot API: unexpected error")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot sent in a multipart request."""
+
+    filename: str
+    body: bytes
+
+
+_PNG: Final = b"\x89PNG\r\n\x1a\n"
+
+
+def _image_size(body: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG or JPEG, checked as Telegram checks a photo."""
+    if len(body) > MAX_PHOTO_BYTES:
+        raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+    if body.startswith(_PNG) and body[12:16] == b"IHDR":
+        size = int.from_bytes(body[16:20], "big"), int.from_bytes(body[20:24], "big")
+    elif body.startswith(b"\xff\xd8"):
+        size = _jpeg_size(body)
+    else:
+        raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+    width, height = size
+    if not width or not height or width + height > 10000 or max(size) / min(size) > 20:
+        raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+    return size
+
+
+def _jpeg_size(body: bytes) -> tuple[int, int]:
+    at = 2
+    while at + 9 < len(body) and body[at] == 0xFF:
+        marker, length = body[at + 1], int.from_bytes(body[at + 2 : at + 4], "big")
+        if 0xC0 <= marker <= 0xC3:
+            height = int.from_bytes(body[at + 5 : at + 7], "big")
+            return int.from_bytes(body[at + 7 : at + 9], "big"), height
+        at += 2 + length
+    raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
 
 
 def _allowed(update: dict[str, Any], allowed: Any) -> bool:
