@@ -518,6 +518,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.transports.telegram import Services, TelegramConfig, build_application
+    from bot.transports.telegram.reports import ReportsConfig
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -536,7 +537,9 @@ async def _serve(engine: Engine, settings: Settings) -> None:
     ) as store:
         log.info("data: %s", (settings.data_dir / DATABASE_FILE).resolve())
         conversations, wording = Conversations(engine, store), Wording()
-        services = Services(conversations, wording, _staff_desk(settings, conversations, wording))
+        reports = ReportsConfig(admin_ids=settings.admin_ids, digest=settings.digest)
+        desk = _staff_desk(settings, conversations, wording)
+        services = Services(conversations, wording, desk, reports)
         config = TelegramConfig(
             settings.token,
             settings.telegram_base_url,

@@ -1,4 +1,5 @@
-"""When the support team works: "Mon-Fri 09:00-17:00 Europe/Berlin", parsed and asked.
+"""When the support team works ("Mon-Fri 09:00-17:00 Europe/Berlin") and when its weekly
+digest is due ("Mon 09:00"), parsed and asked.
 
 Pure: the time to ask about comes in as a Unix timestamp, as it does to the engine.
 """
@@ -43,13 +44,7 @@ class BusinessHours:
             raise ValueError(
                 f"in {text!r} the hours end before they start ({start:%H:%M}-{end:%H:%M})"
             )
-        try:
-            zone = ZoneInfo(found["zone"])
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"{found['zone']!r} is not a time zone (use a name such as Europe/Berlin or UTC)"
-            ) from None
-        return cls(days, start, end, zone, " ".join(text.split()))
+        return cls(days, start, end, _zone(found["zone"]), " ".join(text.split()))
 
     def is_open(self, at: float) -> bool:
         local = datetime.fromtimestamp(at, self.zone)
@@ -74,6 +69,57 @@ class BusinessHours:
         days = (opening.date() - local.date()).days
         day = "today" if days == 0 else "tomorrow" if days == 1 else opening.strftime("%A")
         return f"{day} {opening:%H:%M}"
+
+
+_WEEKLY: Final = re.compile(
+    r"^\s*(?P<day>[A-Za-z]{3})\s+(?P<time>\d{1,2}:\d{2})(?:\s+(?P<zone>\S+))?\s*$"
+)
+
+
+@dataclass(frozen=True)
+class WeeklyTime:
+    """A moment that comes back every week: "Mon 09:00 Europe/Berlin" (the weekly digest)."""
+
+    day: int
+    """Monday = 0."""
+    at: time
+    zone: ZoneInfo
+    text: str
+
+    @classmethod
+    def parse(cls, text: str, zone: ZoneInfo | None = None) -> WeeklyTime:
+        """ "Mon 09:00 Europe/Berlin", or "Mon 09:00" in `zone` (UTC when None); ValueError
+        saying what is wrong and what is allowed."""
+        found = _WEEKLY.match(text)
+        if found is None:
+            raise ValueError(
+                f"{text!r} is not of the form 'Mon 09:00 Europe/Berlin' (a day, a time on "
+                "the 24-hour clock, and a time zone, which may be left out)"
+            )
+        (day,) = _days(found["day"])
+        if found["zone"]:
+            zone = _zone(found["zone"])
+        return cls(day, _time(found["time"]), zone or ZoneInfo("UTC"), " ".join(text.split()))
+
+    def last(self, at: float) -> datetime:
+        """The latest time this moment came, at or before `at` (local time)."""
+        local = datetime.fromtimestamp(at, self.zone)
+        back = (local.weekday() - self.day) % 7
+        moment = datetime.combine((local - timedelta(days=back)).date(), self.at, self.zone)
+        return moment if moment <= local else moment - timedelta(days=7)
+
+    def next(self, at: float) -> datetime:
+        """The first time this moment comes after `at`."""
+        return self.last(at) + timedelta(days=7)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not a time zone (use a name such as Europe/Berlin or UTC)"
+        ) from None
 
 
 def _days(spec: str) -> frozenset[int]:

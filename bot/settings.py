@@ -5,12 +5,14 @@ Only `bot.cli` creates a `Settings`; everything else receives the values it need
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.hours import BusinessHours
+from bot.hours import BusinessHours, WeeklyTime
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,6 +70,12 @@ class Settings(BaseSettings):
     staff_hours: str | None = Field(
         default=None, validation_alias=AliasChoices("FIXBOT_STAFF_HOURS")
     )
+    staff_digest: str = Field(
+        default="Mon 09:00", validation_alias=AliasChoices("FIXBOT_STAFF_DIGEST")
+    )
+    admin_ids: Annotated[frozenset[int], NoDecode] = Field(
+        default=frozenset(), validation_alias=AliasChoices("FIXBOT_ADMIN_IDS")
+    )
 
     @field_validator("staff_chat_id", "staff_hours", mode="before")
     @classmethod
@@ -90,6 +98,39 @@ class Settings(BaseSettings):
         if value is not None:
             BusinessHours.parse(value)  # its ValueError says what is wrong and what is allowed
         return value
+
+    @field_validator("staff_digest")
+    @classmethod
+    def _digest_parses(cls, value: str) -> str:
+        if value.strip().lower() not in ("off", ""):
+            WeeklyTime.parse(value)  # its ValueError says what is wrong and what is allowed
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _ids(cls, value: object) -> object:
+        """ "123, 456" (or one number, or nothing) -> user ids; a group's id is refused."""
+        if isinstance(value, int):
+            value = str(value)
+        if not isinstance(value, str):
+            return value
+        ids = set()
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if not re.fullmatch(r"\d{1,19}", part):
+                raise ValueError(
+                    f"{part!r} is not a person's Telegram user id (a positive number; ask "
+                    "@userinfobot for yours); separate several with commas"
+                )
+            ids.add(int(part))
+        return frozenset(ids)
+
+    @property
+    def digest(self) -> WeeklyTime | None:
+        """When the weekly digest is due; None: "off"."""
+        if self.staff_digest.strip().lower() in ("off", ""):
+            return None
+        hours = self.business_hours
+        return WeeklyTime.parse(self.staff_digest, hours.zone if hours else None)
 
     @property
     def business_hours(self) -> BusinessHours | None:

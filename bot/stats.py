@@ -403,6 +403,10 @@ def gaps(rows: Iterable[UnansweredRow], examples: int = 5) -> list[Gap]:
     return sorted(found, key=lambda g: (-g.count, g.nearest))
 
 
+def _near(gap: Gap, intents: dict[str, str]) -> str:
+    return "nothing we cover" if gap.nearest == "none" else intents.get(gap.nearest, gap.nearest)
+
+
 def gaps_yaml(rows: Iterable[UnansweredRow], now: float) -> str:
     """The unanswered messages as a labelled-set skeleton for `fixbot eval`: each `intent`
     is null until an author names the right one (or leaves null: off-topic)."""
@@ -460,9 +464,57 @@ def brief_gaps(found: list[Gap], intents: dict[str, str], total: int) -> str:
         return "No unanswered messages kept."
     lines = [f"❓ **{total} messages got a question or no answer**"]
     for gap in found[:5]:
-        lines.append(f"• near {intents.get(gap.nearest, gap.nearest)}: {gap.count}")
+        lines.append(f"• near {_near(gap, intents)}: {gap.count}")
         lines += [f"   “{text[:80]}”" for _, text in gap.examples[:2]]
     return "\n".join(lines)
+
+
+def step_names(catalog: Catalog) -> dict[str, str]:
+    """ "fix/step" -> "Get onto Wi-Fi, step 2", for a person reading which steps fail."""
+    return {
+        f"{fix.id}/{step.id}": f"{fix.title}, step {n}"
+        for fix in catalog.fixes.values()
+        for n, step in enumerate(fix.steps, start=1)
+    }
+
+
+def digest(
+    summary: Summary,
+    unanswered: list[UnansweredRow],
+    intents: dict[str, str],
+    steps: dict[str, str],
+) -> str:
+    """The weekly digest for the staff chat: how many walks the people confirmed fixed, what
+    the bot did not understand, and the steps that most often did not work."""
+    walks = list(summary.intents.values())
+    started, resolved = sum(s.started for s in walks), sum(s.resolved for s in walks)
+    rate = f" ({resolved / started:.0%})" if started else ""
+    first, cases = summary.first_replies, summary.cases
+    lines = [
+        f"📬 **Weekly digest**, {period(summary)}",
+        f"Walks: {started} · resolved {resolved}{rate}, confirmed by the person · "
+        f"handed to a person {cases['handed_over']}",
+        f"First replies: {first['walk']} walks, {first['question']} questions, "
+        f"{first['refusal']} refusals",
+    ]
+    found = gaps(unanswered, examples=1)
+    if found:
+        lines += ["", f"❓ **Not understood** ({len(unanswered)} messages), by nearest topic:"]
+        lines += [
+            f"• {_near(g, intents)}: {g.count} · “{_clip(g.examples[0][1], 70)}”" for g in found[:3]
+        ]
+    failed: Counter[str] = Counter()
+    for fix in summary.fixes.values():
+        failed.update({f"{fix.fix}/{step}": n for step, n in fix.failed_steps.items()})
+    if failed:
+        lines += ["", "❌ **Steps that most often didn't work:**"]
+        lines += [f"• {steps.get(where, where)}: {n}" for where, n in failed.most_common(3)]
+    return "\n".join(lines)
+
+
+def _clip(text: str, most: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 # --------------------------------------------------------------------------------------------

@@ -164,6 +164,19 @@ class Wording:
     staff_not_delivered: str = "⚠️ Telegram refused to deliver that to {name}: {reason}"
     staff_rated: str = "{name} rated the help {stars} after the case was solved."
     staff_still_broken: str = "{name} says it still isn't fixed after the case was solved."
+    # Reports for the people who run support (/stats, /gaps)
+    reports_for_staff: str = (
+        "📊 Statistics are only for the team that runs this bot. If something on your "
+        "iPhone needs fixing, tell me what's wrong."
+    )
+    reports_not_here: str = (
+        "📊 I show statistics only in the staff chat or in a private chat with me, not in "
+        "a group everyone can read."
+    )
+    stats_chart_caption: str = (
+        "How walks ended per intent over the last {days} days, and the funnel of the most "
+        "walked one."
+    )
 
     def stars(self, rating: int) -> str:
         """A rating button's label: ⭐, ⭐⭐, then 3⭐ to 5⭐ (five stars do not fit a phone)."""

@@ -12,6 +12,7 @@ from bot.localapi import LocalBotApi
 from bot.store import SQLiteStore
 from bot.transports.telegram import Services, TelegramConfig, build_application, polling
 from bot.transports.telegram.desk import DeskConfig, StaffDesk
+from bot.transports.telegram.reports import ReportsConfig
 from bot.wording import Wording
 
 WORDING = Wording()
@@ -26,9 +27,11 @@ class Bot:
         engine: Engine,
         data_dir: Path,
         desk: DeskConfig | None = None,
+        reports: ReportsConfig | None = None,
         **config,
     ) -> None:
         self.api, self.engine, self.data_dir, self.desk_config = api, engine, data_dir, desk
+        self.reports = reports or ReportsConfig()
         self.config = {"max_retries": 5, **config}
         self.hours_later = 0.0
         """Moves the store's clock forward, so that sessions expire."""
@@ -44,7 +47,7 @@ class Bot:
         desk = None
         if self.desk_config is not None:
             desk = StaffDesk(self.desk_config, conversations, self.engine.catalog, WORDING)
-        services = Services(conversations, WORDING, desk)
+        services = Services(conversations, WORDING, desk, self.reports)
         self.application = build_application(
             TelegramConfig(self.api.token, self.api.base_url, **self.config), services
         )

@@ -82,3 +82,9 @@ def test_cases_are_plain_data_beside_the_session_and_the_store_holds_only_those(
         "bot.errors",
         "bot.session",
     }
+
+
+@pytest.mark.parametrize("module", ["bot.charts", "bot.stats", "bot.cli"])
+def test_matplotlib_is_loaded_only_when_a_chart_is_drawn(module: str) -> None:
+    loaded = modules_after_importing(module)
+    assert not any(m == "matplotlib" or m.startswith("matplotlib.") for m in loaded)

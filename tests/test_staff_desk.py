@@ -378,38 +378,3 @@ async def test_a_forum_with_no_rights_for_the_bot_falls_back_to_threads(
         assert api.topics(desk.chat) == []
     finally:
         await bot.stop()
-
-
-async def test_staff_ask_for_stats_and_gaps_in_their_chat_and_others_cannot(
-    api: LocalBotApi, engine: Engine, tmp_path: Path
-) -> None:
-    desk = Desk(api)
-    bot = await start(api, engine, tmp_path, desk)
-    try:
-        kim = api.user("Kim")
-        chat = api.private_chat(kim)
-        await api.send(kim, chat, "/fix wifi")
-        walk = await api.wait_for_bot_message(chat, 1)
-        while "Yes, it's fixed" not in " ".join(walk.labels):
-            await api.press_button(kim, walk, "Done")
-            walk = await api.wait_for_edit(chat, walk.message_id, walk.text)
-        await api.press_button(kim, walk, "Yes, it's fixed")
-        await api.wait_for_edit(chat, walk.message_id, walk.text)
-        await api.send(kim, chat, "who won the football last night")
-        await api.wait_for_bot_message(chat, 2)
-
-        await api.send(desk.sam, desk.chat, "/stats")
-        stats = await api.wait_for_bot_message(desk.chat, 1)
-        assert "The last 7 days" in stats.text
-        assert "Walks: 1 · resolved 1 (confirmed by the person)" in stats.text
-        assert "First replies: 0 walks, 0 questions, 1 refusals" in stats.text
-        await api.send(desk.sam, desk.chat, "/gaps")
-        found = await api.wait_for_bot_message(desk.chat, 2)
-        assert "1 messages got a question or no answer" in found.text
-        assert "who won the football last night" in found.text
-
-        await api.send(kim, chat, "/stats")
-        refused = await api.wait_for_bot_message(chat, 3)
-        assert refused.text == WORDING.unknown_command.format(command="stats")
-    finally:
-        await bot.stop()

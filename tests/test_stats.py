@@ -3,18 +3,24 @@ engine, and every figure `fixbot stats --json` gives for them."""
 
 from __future__ import annotations
 
+import io
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from bot import charts, demo
 from bot.catalog import Catalog
 from bot.conversations import Conversations
+from bot.demo import demo_store
 from bot.engine import Engine
 from bot.evaluation import load_cases
 from bot.events import CaseNews, CommandReceived, TextReceived
+from bot.hours import WeeklyTime
 from bot.session import SessionKey, Unanswered
-from bot.stats import Walk, gaps, gaps_yaml, learn_orders, summarise
+from bot.stats import Walk, digest, gaps, gaps_yaml, learn_orders, step_names, summarise
 from bot.store import MemoryStore, SQLiteStore
 from bot.store.base import OutcomeRow, UnansweredRow
 from tests.test_cli import fixbot
@@ -103,6 +109,9 @@ def test_walks_are_counted_by_how_they_ended_per_intent(rows) -> None:
     single = summary.intents["fix:wifi"]
     assert (single.started, single.under_way) == (1, 1)
 
+    # The funnel: Alice's and Gina's walks reached the first fix, only Gina's the second.
+    assert dict(backup.reached) == {"backup_setting": 2, "wifi": 1}
+
 
 def rows_step(rows, person: int) -> str:
     return [r.outcome.step for r in rows if r.key.user_id == person and r.outcome.step][-1]
@@ -155,6 +164,90 @@ async def test_fixbot_stats_json_reads_the_bots_database(rows, tmp_path: Path) -
     assert "confirmed by the person" in text.stdout
     assert "iCloud backup fails or never finishes" in text.stdout
     assert "Fix order learned from outcomes: not used" in text.stdout
+
+
+# -- the chart, the demo and the digest ---------------------------------------------------------
+
+
+def test_the_chart_is_a_png_of_its_size_whose_bars_add_up_to_the_walks(rows, catalog) -> None:
+    summary = summarise(rows, NOW)
+    intents = {i.id: i.title for i in catalog.intents.values()}
+    fixes = {f.id: f.title for f in catalog.fixes.values()}
+    png = charts.outcomes_chart(summary, intents, fixes, "the last 7 days")
+    picture = Image.open(io.BytesIO(png))
+    assert (picture.format, picture.size) == ("PNG", (charts.WIDTH, charts.HEIGHT))
+    picture.verify()
+    for stats in summary.intents.values():
+        assert sum(charts.endings(stats).values()) == stats.started
+    backup = summary.intents["backup_stuck"]
+    assert charts.funnel(backup, fixes) == [
+        ("Started", 2, 0),
+        ("Turn on iCloud Backup", 2, 1),
+        ("Get onto Wi-Fi", 1, 0),
+        ("Resolved (confirmed)", 1, 1),
+    ]
+    # The funnel shows the most walked intent whose walks went through more than one fix.
+    walked = sorted(summary.intents.values(), key=lambda s: -s.started)
+    assert charts.most_walked(walked).topic == "backup_stuck"
+
+
+def test_a_chart_of_nothing_says_so_and_is_still_a_valid_picture() -> None:
+    empty = summarise([], NOW)
+    picture = Image.open(io.BytesIO(charts.outcomes_chart(empty, {}, {}, "the last 7 days")))
+    assert picture.size == (charts.WIDTH, charts.HEIGHT)
+
+
+async def test_the_demo_plays_made_up_people_through_the_engine_the_same_way_every_time(
+    catalog: Catalog,
+) -> None:
+    first = await (await demo_store(catalog, NOW, people=60)).outcomes()
+    again = await (await demo_store(catalog, NOW, people=60)).outcomes()
+    assert first == again
+    summary = summarise(first, NOW)
+    walks = sum(s.started for s in summary.intents.values())
+    assert walks + summary.first_replies["refusal"] == 60  # each person: a walk or a refusal
+    assert 0 < sum(s.resolved for s in summary.intents.values()) < walks
+    assert all(row.at >= NOW - demo.DAYS * DAY for row in first)
+
+
+def test_fixbot_stats_demo_draws_the_chart_into_a_file(tmp_path: Path) -> None:
+    chart = tmp_path / "chart.png"
+    result = fixbot("stats", "--demo", "--chart", str(chart), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert sum(i["started"] for i in data["intents"].values()) > 300
+    with Image.open(chart) as picture:
+        assert picture.size == (charts.WIDTH, charts.HEIGHT)
+    unwritable = fixbot("stats", "--demo", "--chart", str(tmp_path / "no" / "such" / "c.png"))
+    assert unwritable.returncode == 1 and "cannot write the chart" in unwritable.stderr
+
+
+def test_the_digest_tells_the_rate_what_was_not_understood_and_the_failing_steps(
+    rows, catalog
+) -> None:
+    summary = summarise(rows, NOW, since=NOW - 7 * DAY)
+    kept = [UnansweredRow(NOW - DAY, Unanswered("is the new watch any good", ()))]
+    intents = {i.id: i.title for i in catalog.intents.values()}
+    text = digest(summary, kept, intents, step_names(catalog))
+    assert text.startswith("📬 **Weekly digest**, from ")
+    assert "Walks: 6 · resolved 1 (17%), confirmed by the person · handed to a person 1" in text
+    assert "• nothing we cover: 1 · “is the new watch any good”" in text
+    assert "• Turn on iCloud Backup, step 1: 1" in text
+
+
+def test_a_weekly_moment_is_found_before_and_after_any_time() -> None:
+    monday = WeeklyTime.parse("Mon 09:00 Europe/Berlin")
+    sunday_night = datetime(2026, 11, 22, 23, 0, tzinfo=monday.zone).timestamp()
+    assert monday.last(sunday_night) == datetime(2026, 11, 16, 9, 0, tzinfo=monday.zone)
+    assert monday.next(sunday_night) == datetime(2026, 11, 23, 9, 0, tzinfo=monday.zone)
+    on_the_minute = datetime(2026, 11, 23, 9, 0, tzinfo=monday.zone).timestamp()
+    assert monday.last(on_the_minute).day == 23
+    # Across the change to summer time the digest stays at 09:00 local time.
+    assert monday.last(datetime(2026, 3, 30, 12, tzinfo=monday.zone).timestamp()).hour == 9
+    assert WeeklyTime.parse("fri 17:30").zone.key == "UTC"
+    for bad in ("Monday 9am", "Mon 25:00", "Xyz 09:00", "Mon 09:00 Mars/Olympus"):
+        with pytest.raises(ValueError, match=r"Mon|day|time"):
+            WeeklyTime.parse(bad)
 
 
 def test_fixbot_stats_without_a_database_says_so(tmp_path: Path) -> None:

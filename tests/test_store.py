@@ -216,6 +216,15 @@ class TestStoreContract:
         await store.keep_unanswered(Unanswered("not kept", ()), clock.now)
         assert len(await store.unanswered()) == 1
 
+    async def test_something_claimed_once_is_never_claimed_again_unless_given_back(
+        self, store: Store
+    ) -> None:
+        assert await store.claim("digest:2026-11-16", 1_000_000.0) is True
+        assert await store.claim("digest:2026-11-16", 1_000_001.0) is False
+        assert await store.claim("digest:2026-11-23", 1_000_002.0) is True
+        await store.unclaim("digest:2026-11-16")  # sending it failed
+        assert await store.claim("digest:2026-11-16", 1_000_003.0) is True
+
     async def test_delete_forgets_a_session(self, store: Store) -> None:
         await store.save_turn(ALICE, walking(), [], 1_000_000.0)
         await store.delete(ALICE)

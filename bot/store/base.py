@@ -135,6 +135,15 @@ class Store(ABC):
     # -- the inbox: updates received but not yet handled ---------------------------------------
 
     @abstractmethod
+    async def claim(self, name: str, at: float) -> bool:
+        """Take the right to do `name` once (the digest of one week): True for the first
+        caller ever, False for every later one, across restarts."""
+
+    @abstractmethod
+    async def unclaim(self, name: str) -> None:
+        """Give a claim back: doing it failed, so it may be tried again."""
+
+    @abstractmethod
     async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
         """Keep a received update until it is handled; False when this id was seen before
         (a redelivery), in which case nothing is kept."""

@@ -31,6 +31,7 @@ class MemoryStore(Store):
     ):
         super().__init__(ttl, clock, keep_outcomes, keep_unanswered)
         self._unanswered: list[UnansweredRow] = []
+        self._done_once: dict[str, float] = {}
         self._sessions: dict[SessionKey, dict[str, Any]] = {}
         self._outcomes: list[OutcomeRow] = []
         self._inbox: dict[int, tuple[str, float, bool]] = {}
@@ -136,6 +137,15 @@ class MemoryStore(Store):
         forget = self.clock() - INBOX_MEMORY
         self._inbox = {k: v for k, v in self._inbox.items() if not (v[2] and v[1] < forget)}
         return len(gone)
+
+    async def claim(self, name: str, at: float) -> bool:
+        if name in self._done_once:
+            return False
+        self._done_once[name] = at
+        return True
+
+    async def unclaim(self, name: str) -> None:
+        self._done_once.pop(name, None)
 
     async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
         if update_id in self._inbox:

@@ -114,6 +114,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX unanswered_at ON unanswered (at);
     """,
+    # 7: things done once, whatever restarts come between (the weekly digest)
+    """
+    CREATE TABLE done_once (
+        name TEXT PRIMARY KEY,
+        at   REAL NOT NULL
+    );
+    """,
 )
 """Migration N (1-based) takes the schema from version N-1 to N. Only ever append."""
 
@@ -314,6 +321,12 @@ class SQLiteStore(Store):
             now - self.keep_unanswered_for,
         )
         return await self._run(purge)
+
+    async def claim(self, name: str, at: float) -> bool:
+        return await self._run(partial(_claim, name, at))
+
+    async def unclaim(self, name: str) -> None:
+        await self._run(partial(_unclaim, name))
 
     async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
         return bool(await self._commit(_InboxAdd(update_id, data, at)))
@@ -563,6 +576,20 @@ def _case_row(case: Case) -> tuple[object, ...]:
         int(case.reminded),
         json.dumps(data, separators=(",", ":")),
     )
+
+
+def _claim(name: str, at: float, db: sqlite3.Connection) -> bool:
+    with _transaction(db):
+        cursor = db.execute(
+            "INSERT INTO done_once (name, at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (name, at),
+        )
+    return cursor.rowcount == 1
+
+
+def _unclaim(name: str, db: sqlite3.Connection) -> None:
+    with _transaction(db):
+        db.execute("DELETE FROM done_once WHERE name = ?", (name,))
 
 
 def _insert_case(case: Case, db: sqlite3.Connection) -> Case:

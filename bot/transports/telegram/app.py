@@ -226,12 +226,15 @@ async def _start(application: Application[Any, Any, Any, Any, Any, Any]) -> None
     await _inbox(application).replay(application.bot)
     if desk is not None:
         desk.start_reminders(application.bot)
+    application.bot_data[SERVICES].reports.start_digest(application.bot)
 
 
 async def _stop_desk(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    desk: StaffDesk | None = application.bot_data[SERVICES].desk
-    if desk is not None:
-        await desk.stop()
+    """Stop what runs beside the updates: the desk's reminders and the weekly digest."""
+    services: Services = application.bot_data[SERVICES]
+    if services.desk is not None:
+        await services.desk.stop()
+    await services.reports.stop()
 
 
 def _inbox(application: Application[Any, Any, Any, Any, Any, Any]) -> DurableUpdateQueue:

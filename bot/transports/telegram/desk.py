@@ -22,7 +22,7 @@ from telegram import Bot, CallbackQuery, ChatMemberAdministrator, Message, Reply
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import stats, views
+from bot import views
 from bot.cases import Case, CaseState, ClosedAs, Person
 from bot.catalog import Catalog
 from bot.conversations import Conversations
@@ -36,8 +36,6 @@ from bot.wording import Wording
 log = logging.getLogger(__name__)
 
 DEFAULT_REMIND_AFTER: Final = 15 * 60.0
-STATS_DAYS: Final = 7
-"""The period /stats in the staff chat looks back on."""
 _SOURCE: Final = re.compile(r"^m?(\d{1,19})(?:-(\d{1,12}))?$")
 """human-<source> deep links name the group of a walk: m100123 is chat -100123, -7 a topic."""
 
@@ -271,30 +269,6 @@ class StaffDesk:
             )
             await self.store.case_save(case)
             await self._refresh_card(bot, case)
-
-    async def staff_command(self, bot: Bot, message: Message, command: str) -> None:
-        """/stats and /gaps: what the outcomes say, for the people who run support; other
-        commands are not the desk's."""
-        if command not in ("stats", "gaps"):
-            return
-        intents = {i.id: i.title for i in self.catalog.intents.values()}
-        now = time.time()
-        if command == "stats":
-            rows = await self.store.outcomes(since=now - STATS_DAYS * 86400)
-            summary = stats.summarise(rows, now)
-            text = stats.brief(summary, intents, STATS_DAYS)
-        else:
-            kept = await self.store.unanswered()
-            text = stats.brief_gaps(stats.gaps(kept), intents, len(kept))
-        replying = ReplyParameters(message.message_id, allow_sending_without_reply=True)
-        await _post(
-            bot,
-            self.chat_id,
-            Reply(text),
-            0,
-            message_thread_id=thread(message),
-            reply_parameters=replying,
-        )
 
     # -- closing -----------------------------------------------------------------------------
 

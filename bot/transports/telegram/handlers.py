@@ -11,7 +11,8 @@ import logging
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Final
 
 from telegram import (
@@ -45,6 +46,7 @@ from bot.transports.telegram.desk import StaffDesk, source_of
 from bot.transports.telegram.keys import conversation_key, thread
 from bot.transports.telegram.limits import PerChatRateLimiter
 from bot.transports.telegram.processor import PerConversationUpdateProcessor
+from bot.transports.telegram.reports import REPORT_COMMANDS, Reports, ReportsConfig
 from bot.wording import Wording
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,16 @@ class Services:
     wording: Wording
     desk: StaffDesk | None = None
     """The staff desk, when FIXBOT_STAFF_CHAT_ID names a staff chat."""
+    reports_config: ReportsConfig = field(default_factory=ReportsConfig)
+    """Who may ask for /stats and /gaps, and when the weekly digest is due."""
+
+    @cached_property
+    def reports(self) -> Reports:
+        """/stats, /gaps and the digest; in the desk's staff chat, when there is one."""
+        staff = self.desk.chat_id if self.desk else None
+        config = replace(self.reports_config, staff_chat_id=staff)
+        engine = self.conversations.engine
+        return Reports(config, self.conversations.store, engine.catalog, self.wording)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -79,8 +91,11 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A slash command, for this bot: /start, /fix wifi, /FIX@OurBot wifi, /anything."""
-    event = _command_for_us(update.effective_message, context.bot)
-    if event is not None:
+    message = update.effective_message
+    event = _command_for_us(message, context.bot)
+    if event is not None and message is not None and event.command in REPORT_COMMANDS:
+        await services(context).reports.command(context.bot, message, event.command)
+    elif event is not None:
         await _respond(update, context, event)
 
 
@@ -128,8 +143,8 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     if message.text and message.text.startswith("/"):
         command = _command_for_us(message, context.bot)
-        if command is not None:
-            await desk.staff_command(context.bot, message, command.command)
+        if command is not None and command.command in REPORT_COMMANDS:
+            await services(context).reports.command(context.bot, message, command.command)
         if command is not None or _COMMAND.match(message.text.strip()):
             return  # a command, to us or to another bot: not a word for the person
     await desk.from_staff(context.bot, message)
