@@ -158,6 +158,15 @@ class Engine:
 
     # -- entry point -------------------------------------------------------------------------
 
+    def overheard(self, text: str) -> Intent | None:
+        """A message read in a group that was not said to the bot: the intent it names when
+        the matcher is clearly sure (a match, never a question), else None. No session is
+        touched: nobody asked the bot anything."""
+        match = self.matcher.match(text)
+        if match.decision is not Decision.MATCH or match.intent is None:
+            return None
+        return self.catalog.intents.get(match.intent)
+
     def handle(self, session: Session, event: Event) -> Turn:
         """Apply one event to a session; return the new session, replies and outcomes."""
         draft = _Draft(session, event.at, via=_via(event))

@@ -187,6 +187,11 @@ def idle(**overrides: Any) -> dict[str, Any]:
     }
 
 
+def walk_payload(intent_id: str) -> str:
+    """A /start payload that starts the walk of an intent (or a fix) in a private chat."""
+    return f"{DEEP_LINK_PREFIX}{intent_id}"
+
+
 def resume_payload(session: Session) -> str:
     """A /start payload that continues this session's fix at its step elsewhere."""
     if session.fix_id is None:

@@ -82,6 +82,13 @@ def no_person(catalog: Catalog, wording: Wording) -> Reply:
     return Reply(wording.no_staff, ((link,),))
 
 
+def overheard(intent: Intent, wording: Wording) -> Reply:
+    """The one short offer to someone whose complaint the bot read in a group: its button
+    starts the walk of that intent for them."""
+    walk = Button(wording.walk_me_through, Press(Action.PICK, 0, Target(intent.id)))
+    return Reply(wording.overheard.format(title=intent.title), ((walk,),))
+
+
 def person_again(wording: Wording) -> Reply:
     """Still broken after support solved the case: a person again, or the topics."""
     again = _human_button(wording)

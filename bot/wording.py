@@ -147,6 +147,54 @@ class Wording:
     command_help: str = "How to use fixbot"
     command_cancel: str = "Stop the current walk"
     command_human: str = "Talk to a person from support"
+    command_settings: str = "Choose how fixbot behaves in this group (admins)"
+
+    # A complaint overheard in a group: one short offer, to that person only
+    overheard: str = "Looks like **{title}**. Want me to walk you through the fixes?"
+    walk_me_through: str = "🔧 Walk me through it"
+    walk_me_through_private: str = "🔧 Walk me through it (private chat)"
+
+    # The group settings panel (/settings), for the group's admins
+    settings_private: str = (
+        "/settings is for groups: add me to a group, and its admins can choose there whether "
+        "I answer complaints I see, how often, and where."
+    )
+    settings_admins_only: str = "Only this group's admins can change my settings."
+    settings_title: str = "⚙️ **fixbot in this group**"
+    settings_overhear_on: str = (
+        "**Answer complaints I see: on.** When a message clearly names a problem I know, I "
+        "reply to it once with an offer to walk its author through the fixes."
+    )
+    settings_overhear_off: str = (
+        "**Answer complaints I see: off.** I answer only commands, mentions and replies to me."
+    )
+    settings_cannot_read: str = (
+        "⚠️ I can't read this group's messages, only commands and replies to me, so I can't "
+        "answer complaints I see. To let me: in @BotFather send /setprivacy, choose me, "
+        "**Disable**, then remove me from this group and add me again; or make me an admin "
+        "here."
+    )
+    settings_cooldown: str = (
+        "At most one offer every **{minutes} min** in this group, and one per person per hour; "
+        "never to someone already walking a fix."
+    )
+    settings_walks_here: str = "Walks happen **here in the group**."
+    settings_walks_private: str = "Walks happen **in a private chat** with me."
+    settings_quiet: str = "Quiet hours: **{hours}** ({zone})."
+    settings_quiet_none: str = "Quiet hours: **none**."
+    settings_topic_on: str = "In this topic I **may** speak up."
+    settings_topic_off: str = "In this topic I **stay quiet**."
+    button_overhear_on: str = "✅ Answer complaints: on"
+    button_overhear_off: str = "⬜ Answer complaints: off"
+    button_overhear_unavailable: str = "🚫 Answer complaints: I can't read the group"
+    button_cooldown: str = "⏱ Every {minutes} min"
+    button_walks_here: str = "💬 Walks: in the group"
+    button_walks_private: str = "🔒 Walks: in private"
+    button_quiet: str = "🌙 Quiet: {hours}"
+    button_topic_on: str = "🗣 This topic: on"
+    button_topic_off: str = "🔇 This topic: off"
+    settings_saved: str = "Saved."
+    settings_unavailable: str = "I can't read this group's messages yet: see the panel."
     # The case card and the staff chat
     card_topic: str = "#{id} · {title} · {name}"
     card_solved: str = "✅ Solved"

@@ -32,6 +32,7 @@ def modules_after_importing(module: str) -> set[str]:
         "bot.matcher",
         "bot.session",
         "bot.cases",
+        "bot.groups",
         "bot.events",
         "bot.views",
         "bot.engine",
@@ -80,7 +81,14 @@ def test_cases_are_plain_data_beside_the_session_and_the_store_holds_only_those(
     assert stored - {"bot.store", "bot.store.base", "bot.store.memory", "bot.store.sqlite"} == {
         "bot.cases",
         "bot.errors",
+        "bot.groups",
         "bot.session",
+    }
+
+
+def test_group_settings_are_plain_data_that_import_nothing_of_fixbot() -> None:
+    assert {m for m in modules_after_importing("bot.groups") if m.startswith("bot.")} == {
+        "bot.groups"
     }
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from bot.cases import Case, CaseState, ClosedAs, Person
+from bot.groups import GroupSettings, LastOffers
 from bot.session import Outcome, Session, Stage, Unanswered
 from bot.settings import REPOSITORY_ROOT
 from bot.store import MemoryStore, SessionKey, SQLiteStore, Store
@@ -224,6 +225,28 @@ class TestStoreContract:
         assert await store.claim("digest:2026-11-23", 1_000_002.0) is True
         await store.unclaim("digest:2026-11-16")  # sending it failed
         assert await store.claim("digest:2026-11-16", 1_000_003.0) is True
+
+    async def test_a_groups_settings_are_the_defaults_until_its_admins_choose(
+        self, store: Store
+    ) -> None:
+        assert await store.group_settings(-100) == GroupSettings()
+        chosen = GroupSettings(overhear=True, cooldown_minutes=15, muted_topics=frozenset({7}))
+        await store.group_settings_save(-100, chosen, 1_000_000.0)
+        assert await store.group_settings(-100) == chosen
+        assert await store.group_settings(-200) == GroupSettings()
+
+    async def test_offers_made_are_remembered_per_group_and_person_for_a_day(
+        self, store: Store, clock: Clock
+    ) -> None:
+        assert await store.last_offers(-100, 1) == LastOffers(None, None)
+        await store.offer_made(-100, 1, clock.now)
+        await store.offer_made(-100, 2, clock.now + 60)
+        await store.offer_made(-200, 1, clock.now + 120)
+        assert await store.last_offers(-100, 1) == LastOffers(clock.now + 60, clock.now)
+        assert await store.last_offers(-100, 3) == LastOffers(clock.now + 60, None)
+        clock.now += 2 * 86400
+        await store.purge_expired()
+        assert await store.last_offers(-100, 1) == LastOffers(None, None)
 
     async def test_delete_forgets_a_session(self, store: Store) -> None:
         await store.save_turn(ALICE, walking(), [], 1_000_000.0)

@@ -4,7 +4,8 @@ What it does as Telegram does (for the methods a bot like fixbot uses): long-pol
 `getUpdates` with `offset`, `limit`, `timeout` and `allowed_updates`; webhooks with the
 secret-token header (and the 409 conflict between the two); `sendMessage`, `editMessageText`,
 `editMessageReplyMarkup`, `answerCallbackQuery`, `deleteMessage`, `setMyCommands`,
-`getMyCommands`, `getChatMember` (the bot's own rights too), `getMe`, `copyMessage`,
+`getMyCommands` (by scope, resolved for a user as clients do), `getChatMember` (the bot's own
+rights too; admins who stay anonymous), `getChatAdministrators`, `getMe`, `copyMessage`,
 `sendPhoto` (an upload is checked as a PNG or JPEG of sizes Telegram takes),
 `createForumTopic`, `editForumTopic`, `closeForumTopic`, `reopenForumTopic`; HTML parse
 mode; privacy mode in groups; forum topics; anonymous admins and channels posting in groups;
@@ -130,6 +131,8 @@ class Chat:
     """An administrator bot's right to create, rename and close forum topics."""
     topics: dict[int, Topic] = field(default_factory=dict)
     """Forum topics by thread id."""
+    anonymous_admins: set[int] = field(default_factory=set)
+    """Admins who chose to remain anonymous: their messages are shown as the group's."""
 
     def to_api(self) -> dict[str, Any]:
         if self.type == "private" and self.user is not None:
@@ -177,6 +180,8 @@ class MessageView:
     caption: str | None = None
     image: bytes | None = None
     """A photo the bot uploaded, as it arrived."""
+    reply_to: int | None = None
+    """The id of the message this one replies to."""
 
     def button(self, label: str) -> ButtonView:
         for row in self.buttons:
@@ -233,6 +238,7 @@ class _Message:
             self.document,
             self.caption,
             self.image,
+            self.reply_to.message_id if self.reply_to is not None else None,
         )
 
     @property
@@ -329,7 +335,8 @@ class LocalBotApi:
         self.call_log: list[tuple[str, dict[str, Any]]] = []
         self.errors: list[tuple[str, str]] = []
         """(method, description) of every error answered."""
-        self.commands: list[dict[str, Any]] = []
+        self.commands_by_scope: dict[str, list[dict[str, Any]]] = {}
+        """setMyCommands' lists by scope: "default", "all_group_chats", "chat:<id>"..."""
         self.reply_times: dict[int, list[float]] = {}
         """chat id -> when (time.perf_counter) the bot sent or edited a message there."""
         self._busy = 0
@@ -569,6 +576,28 @@ class LocalBotApi:
         if button.callback_data is None:
             raise LookupError(f"{label!r} is a link button")
         return await self.press(user, message, button.callback_data)
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        """The command list for everyone (the default scope)."""
+        return self.commands_by_scope.get("default", [])
+
+    def visible_commands(self, chat: Chat, user: User) -> list[str]:
+        """The commands a client shows `user` in `chat`: the most specific scope the bot set,
+        as Telegram resolves them."""
+        admin = chat.members.get(user.id) in ("creator", "administrator")
+        if chat.type == "private":
+            scopes = [f"chat:{chat.id}", "all_private_chats", "default"]
+        else:
+            scopes = [f"chat_member:{chat.id}:{user.id}"]
+            scopes += [f"chat_administrators:{chat.id}"] if admin else []
+            scopes += [f"chat:{chat.id}"]
+            scopes += ["all_chat_administrators"] if admin else []
+            scopes += ["all_group_chats", "default"]
+        for scope in scopes:
+            if scope in self.commands_by_scope:
+                return [c["command"] for c in self.commands_by_scope[scope]]
+        return []
 
     def _bot_sees(self, message: _Message) -> bool:
         if message.chat.type == "private" or not self.privacy:
@@ -841,11 +870,26 @@ class LocalBotApi:
             name = str(command.get("command", ""))
             if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-        self.commands = commands
+        self.commands_by_scope[_scope(params)] = commands
         return True
 
     async def _api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.commands
+        return self.commands_by_scope.get(_scope(params), [])
+
+    async def _api_getchatadministrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        chat = self._chat(params)
+        if chat.type == "private":
+            raise ApiError(400, "Bad Request: there are no administrators in the private chat")
+        if chat.bot_status == "left":
+            raise ApiError(403, "Forbidden: bot is not a member of the supergroup chat")
+        admins = [
+            await self._api_getchatmember({"chat_id": chat.id, "user_id": user_id})
+            for user_id, status in chat.members.items()
+            if status in ("creator", "administrator")
+        ]
+        if chat.bot_status == "administrator":
+            admins.append(self._bot_member(chat))
+        return admins
 
     async def _api_getchat(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
@@ -867,7 +911,7 @@ class LocalBotApi:
         status = "member" if chat.type == "private" else chat.members.get(user_id, "left")
         member: dict[str, Any] = {"status": status, "user": user.to_api()}
         if status in ("creator", "administrator"):
-            member["is_anonymous"] = False
+            member["is_anonymous"] = user_id in chat.anonymous_admins
         if status == "administrator":
             member.update(
                 dict.fromkeys(
@@ -1313,6 +1357,20 @@ def _jpeg_size(body: bytes) -> tuple[int, int]:
             return int.from_bytes(body[at + 7 : at + 9], "big"), height
         at += 2 + length
     raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+
+
+def _scope(params: dict[str, Any]) -> str:
+    """A BotCommandScope as a key: "default", "all_group_chats", "chat:-100123"..."""
+    scope = _json(params.get("scope")) or {"type": "default"}
+    kind = str(scope.get("type", "default"))
+    known = ("default", "all_private_chats", "all_group_chats", "all_chat_administrators")
+    if kind in known:
+        return kind
+    if kind in ("chat", "chat_administrators"):
+        return f"{kind}:{scope.get('chat_id')}"
+    if kind == "chat_member":
+        return f"chat_member:{scope.get('chat_id')}:{scope.get('user_id')}"
+    raise ApiError(400, "Bad Request: can't parse BotCommandScope")
 
 
 def _allowed(update: dict[str, Any], allowed: Any) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.cases import Case
+from bot.groups import GroupSettings, LastOffers
 from bot.session import Outcome, Session, SessionKey, Unanswered
 
 DEFAULT_TTL: Final = 24 * 3600.0
@@ -133,6 +134,23 @@ class Store(ABC):
         `since` when given."""
 
     # -- the inbox: updates received but not yet handled ---------------------------------------
+
+    @abstractmethod
+    async def group_settings(self, chat_id: int) -> GroupSettings:
+        """What the group's admins chose; the defaults when they never chose anything."""
+
+    @abstractmethod
+    async def group_settings_save(self, chat_id: int, settings: GroupSettings, at: float) -> None:
+        """Keep the group's settings (they survive restarts)."""
+
+    @abstractmethod
+    async def last_offers(self, chat_id: int, user_id: int) -> LastOffers:
+        """When the bot last spoke up unasked in the group, to anyone and to this person (a
+        day back at most: offers older than that are purged)."""
+
+    @abstractmethod
+    async def offer_made(self, chat_id: int, user_id: int, at: float) -> None:
+        """The bot spoke up unasked in the group, to this person."""
 
     @abstractmethod
     async def claim(self, name: str, at: float) -> bool:

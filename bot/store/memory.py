@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.cases import Case, CaseState
+from bot.groups import GroupSettings, LastOffers
 from bot.session import Outcome, Session, SessionKey, Unanswered
 from bot.store.base import (
     DEFAULT_KEEP_OUTCOMES,
@@ -32,6 +33,8 @@ class MemoryStore(Store):
         super().__init__(ttl, clock, keep_outcomes, keep_unanswered)
         self._unanswered: list[UnansweredRow] = []
         self._done_once: dict[str, float] = {}
+        self._groups: dict[int, dict[str, Any]] = {}
+        self._offers: dict[tuple[int, int], float] = {}
         self._sessions: dict[SessionKey, dict[str, Any]] = {}
         self._outcomes: list[OutcomeRow] = []
         self._inbox: dict[int, tuple[str, float, bool]] = {}
@@ -136,7 +139,21 @@ class MemoryStore(Store):
         self._case_messages = {k: v for k, v in self._case_messages.items() if v not in old}
         forget = self.clock() - INBOX_MEMORY
         self._inbox = {k: v for k, v in self._inbox.items() if not (v[2] and v[1] < forget)}
+        self._offers = {k: at for k, at in self._offers.items() if at >= forget}
         return len(gone)
+
+    async def group_settings(self, chat_id: int) -> GroupSettings:
+        return GroupSettings.from_dict(self._groups.get(chat_id))
+
+    async def group_settings_save(self, chat_id: int, settings: GroupSettings, at: float) -> None:
+        self._groups[chat_id] = settings.to_dict()
+
+    async def last_offers(self, chat_id: int, user_id: int) -> LastOffers:
+        here = {user: at for (chat, user), at in self._offers.items() if chat == chat_id}
+        return LastOffers(max(here.values(), default=None), here.get(user_id))
+
+    async def offer_made(self, chat_id: int, user_id: int, at: float) -> None:
+        self._offers[(chat_id, user_id)] = at
 
     async def claim(self, name: str, at: float) -> bool:
         if name in self._done_once:

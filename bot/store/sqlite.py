@@ -29,6 +29,7 @@ from typing import IO, Any, Final, TypeVar
 
 from bot.cases import Case, CaseState
 from bot.errors import StoreError
+from bot.groups import GroupSettings, LastOffers
 from bot.session import Outcome, Session, SessionKey, Stage, Unanswered
 from bot.store.base import (
     DEFAULT_KEEP_OUTCOMES,
@@ -119,6 +120,20 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE TABLE done_once (
         name TEXT PRIMARY KEY,
         at   REAL NOT NULL
+    );
+    """,
+    # 8: each group's settings, and when the bot last spoke up unasked there, to whom
+    """
+    CREATE TABLE group_settings (
+        chat_id    INTEGER PRIMARY KEY,
+        data       TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE offers (
+        chat_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        at      REAL NOT NULL,
+        PRIMARY KEY (chat_id, user_id)
     );
     """,
 )
@@ -324,6 +339,21 @@ class SQLiteStore(Store):
 
     async def claim(self, name: str, at: float) -> bool:
         return await self._run(partial(_claim, name, at))
+
+    async def group_settings(self, chat_id: int) -> GroupSettings:
+        statement = "SELECT data FROM group_settings WHERE chat_id = ?"
+        row = await self._run(lambda db: db.execute(statement, (chat_id,)).fetchone())
+        return GroupSettings.from_dict(json.loads(row[0])) if row else GroupSettings()
+
+    async def group_settings_save(self, chat_id: int, settings: GroupSettings, at: float) -> None:
+        data = json.dumps(settings.to_dict(), separators=(",", ":"))
+        await self._run(partial(_save_group_settings, chat_id, data, at))
+
+    async def last_offers(self, chat_id: int, user_id: int) -> LastOffers:
+        return await self._run(partial(_last_offers, chat_id, user_id))
+
+    async def offer_made(self, chat_id: int, user_id: int, at: float) -> None:
+        await self._run(partial(_offer_made, chat_id, user_id, at))
 
     async def unclaim(self, name: str) -> None:
         await self._run(partial(_unclaim, name))
@@ -549,6 +579,7 @@ def _purge(
         db.execute("DELETE FROM outcomes WHERE at < ?", (outcomes_before,))
         db.execute("DELETE FROM inbox WHERE handled = 1 AND at < ?", (inbox_before,))
         db.execute("DELETE FROM unanswered WHERE at < ?", (unanswered_before,))
+        db.execute("DELETE FROM offers WHERE at < ?", (inbox_before,))
         closed = (CaseState.CLOSED.value, outcomes_before)
         db.execute(
             "DELETE FROM case_messages WHERE case_id IN "
@@ -576,6 +607,33 @@ def _case_row(case: Case) -> tuple[object, ...]:
         int(case.reminded),
         json.dumps(data, separators=(",", ":")),
     )
+
+
+def _save_group_settings(chat_id: int, data: str, at: float, db: sqlite3.Connection) -> None:
+    with _transaction(db):
+        db.execute(
+            "INSERT INTO group_settings (chat_id, data, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET data = excluded.data, "
+            "updated_at = excluded.updated_at",
+            (chat_id, data, at),
+        )
+
+
+def _last_offers(chat_id: int, user_id: int, db: sqlite3.Connection) -> LastOffers:
+    group, person = db.execute(
+        "SELECT max(at), max(CASE WHEN user_id = ? THEN at END) FROM offers WHERE chat_id = ?",
+        (user_id, chat_id),
+    ).fetchone()
+    return LastOffers(group, person)
+
+
+def _offer_made(chat_id: int, user_id: int, at: float, db: sqlite3.Connection) -> None:
+    with _transaction(db):
+        db.execute(
+            "INSERT INTO offers (chat_id, user_id, at) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_id, user_id) DO UPDATE SET at = excluded.at",
+            (chat_id, user_id, at),
+        )
 
 
 def _claim(name: str, at: float, db: sqlite3.Connection) -> bool:

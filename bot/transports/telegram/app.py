@@ -9,7 +9,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
-from telegram import BotCommand, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeDefault,
+    Update,
+)
 from telegram.error import BadRequest, Conflict, NetworkError, TelegramError
 from telegram.ext import (
     Application,
@@ -119,24 +125,34 @@ def build_application(
 
 
 async def register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Tell Telegram the command list, so clients offer it when someone types '/'."""
+    """Tell Telegram the command lists, so clients offer them when someone types '/': the
+    full list in private chats, the walk's commands in groups, and /settings besides for a
+    group's admins (clients show each person the most specific list that applies)."""
     services: Services = application.bot_data[SERVICES]
     wording = services.wording
-    commands = [
-        BotCommand("start", wording.command_start),
+    walk = [
         BotCommand("fix", wording.command_fix),
         BotCommand("topics", wording.command_topics),
         BotCommand("help", wording.command_help),
         BotCommand("cancel", wording.command_cancel),
     ]
     if services.desk is not None:
-        commands.insert(4, BotCommand("human", wording.command_human))
+        walk.insert(3, BotCommand("human", wording.command_human))
+    lists = (
+        ([BotCommand("start", wording.command_start), *walk], BotCommandScopeDefault()),
+        (walk, BotCommandScopeAllGroupChats()),
+        (
+            [*walk, BotCommand("settings", wording.command_settings)],
+            BotCommandScopeAllChatAdministrators(),
+        ),
+    )
     try:
-        await application.bot.set_my_commands(commands)
+        for commands, scope in lists:
+            await application.bot.set_my_commands(commands, scope=scope)
     except (BadRequest, NetworkError) as exc:
         # A nicety: the bot works without the menu, so a server that refuses it is no reason
         # not to start.
-        log.warning("could not register the command list: %s", exc)
+        log.warning("could not register the command lists: %s", exc)
 
 
 @asynccontextmanager

@@ -43,6 +43,7 @@ from bot.events import (
 from bot.session import Outcome, Session, SessionKey, resume_payload
 from bot.transports.telegram import callback_data, render
 from bot.transports.telegram.desk import StaffDesk, source_of
+from bot.transports.telegram.groups import GroupControl
 from bot.transports.telegram.keys import conversation_key, thread
 from bot.transports.telegram.limits import PerChatRateLimiter
 from bot.transports.telegram.processor import PerConversationUpdateProcessor
@@ -72,6 +73,11 @@ class Services:
     """Who may ask for /stats and /gaps, and when the weekly digest is due."""
 
     @cached_property
+    def groups(self) -> GroupControl:
+        """Each group's settings panel, and offers to complaints the bot overhears there."""
+        return GroupControl(self.conversations, self.wording, self.desk.zone if self.desk else None)
+
+    @cached_property
     def reports(self) -> Reports:
         """/stats, /gaps and the digest; in the desk's staff chat, when there is one."""
         staff = self.desk.chat_id if self.desk else None
@@ -95,6 +101,8 @@ async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     event = _command_for_us(message, context.bot)
     if event is not None and message is not None and event.command in REPORT_COMMANDS:
         await services(context).reports.command(context.bot, message, event.command)
+    elif event is not None and message is not None and event.command == "settings":
+        await services(context).groups.command(context.bot, message)
     elif event is not None:
         await _respond(update, context, event)
 
@@ -112,13 +120,17 @@ def _command_for_us(message: Message | None, bot: Bot) -> CommandReceived | None
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A message: in private, always ours; in a group, only when it mentions or answers us."""
+    """A message: in private, always ours; in a group, when it mentions or answers us (any
+    other may get an offer, if the group's admins turned overhearing on)."""
     message = update.effective_message
     if message is None or message.text is None:
         return
     text = message.text
     if _in_group(message):
         if not _addressed_to_us(message, context.bot):
+            key = conversation_key(update)
+            if key is not None:
+                await services(context).groups.overheard(context.bot, message, key)
             return
         text = re.sub(rf"@{re.escape(context.bot.username or '')}\b", " ", text, flags=re.I)
     await _respond(update, context, TextReceived(text, time.time()))
@@ -161,6 +173,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         desk = services(context).desk
         toast = await desk.on_card_button(context.bot, query, case_press) if desk else None
         await _answer(query, toast or wording.dead_button)
+        return
+    panel_press = callback_data.decode_panel(query.data)
+    if panel_press is not None:
+        await _answer(
+            query, await services(context).groups.on_panel_button(context.bot, query, panel_press)
+        )
         return
     data = callback_data.decode(query.data)
     key = conversation_key(update)
