@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import sys
 import time
@@ -40,7 +41,7 @@ from bot.evaluation import (
     tuning_yaml,
 )
 from bot.matcher import Match, Matcher, Thresholds
-from bot.settings import Settings
+from bot.settings import ENV_FILE, Settings
 from bot.store import SQLiteStore, Store, open_store
 from bot.store.base import OutcomeRow
 from bot.store.sqlite import DATABASE_FILE
@@ -88,7 +89,17 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser(
-        "run", help="run the Telegram bot (without a token: a chat in this terminal)"
+        "run",
+        help="run the Telegram bot",
+        description="Run the Telegram bot. Without TELEGRAM_BOT_TOKEN it stops with exit code "
+        "1 and says how to get a token (so that Docker or systemd see a failure), unless "
+        "--without-token says what to start instead.",
+    )
+    run.add_argument(
+        "--without-token",
+        choices=("fail", "chat"),
+        default="fail",
+        help="without a token: fail (the default), or chat in this terminal (`make run`)",
     )
     run.set_defaults(handler=_cmd_run)
 
@@ -469,22 +480,42 @@ async def _console(engine: Engine, settings: Settings) -> None:
         settings.data_dir, keep_unanswered=_keep_unanswered(settings)
     ) as store:
         chat = ConsoleChat(
-            Conversations(engine, store), sys.stdin, sys.stdout, color=sys.stdout.isatty()
+            Conversations(engine, store),
+            sys.stdin,
+            sys.stdout,
+            color=sys.stdout.isatty(),
+            again=_how_to_chat_again(),
         )
         await chat.run()
+
+
+NO_TOKEN: Final = (
+    "fixbot: no Telegram token (TELEGRAM_BOT_TOKEN is not set).\n"
+    "To connect to Telegram, get a token from @BotFather (send it /newbot) and put\n"
+    "TELEGRAM_BOT_TOKEN=... in {env} or the environment, then run again.\n"
+)
+
+
+def _how_to_chat_again() -> str:
+    """The command that brings this person back to the chat, as they can type it."""
+    if os.environ.get("MAKELEVEL"):
+        return "make run"
+    return "fixbot chat" if shutil.which("fixbot") else "python -m bot chat"
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.content_dir)
     if not settings.has_token:
+        print(NO_TOKEN.format(env=ENV_FILE), file=sys.stderr, end="")
+        if args.without_token == "chat":
+            print("Meanwhile, here is fixbot in this terminal.\n", file=sys.stderr)
+            asyncio.run(_console(Engine(catalog), settings))
+            return EXIT_OK
         print(
-            "fixbot: no Telegram token, so here is a chat in this terminal instead.\n"
-            "To connect to Telegram, get a token from @BotFather (send it /newbot) and put\n"
-            "TELEGRAM_BOT_TOKEN=... in .env or the environment, then run again.\n",
+            "To try fixbot without a token: `fixbot chat` (or `make run`) chats in this terminal.",
             file=sys.stderr,
         )
-        asyncio.run(_console(Engine(catalog), settings))
-        return EXIT_OK
+        return EXIT_PROBLEMS
     if settings.webhook_url:
         _check_webhook_secret(settings)
     _hide_from_logs(settings.token)

@@ -5,9 +5,10 @@ Only `bot.cli` creates a `Settings`; everything else receives the values it need
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,28 +18,57 @@ from bot.hours import BusinessHours, WeeklyTime
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 
 
-class Settings(BaseSettings):
-    """fixbot's configuration; `.env.example` documents every key."""
+def _home() -> Path:
+    """The one base every relative path resolves against, whatever the current folder:
+    FIXBOT_HOME; else the source checkout fixbot runs from; else the current folder (an
+    installed package, as in the Docker image, where the paths are absolute anyway)."""
+    if os.environ.get("FIXBOT_HOME"):
+        return Path(os.environ["FIXBOT_HOME"]).expanduser().resolve()
+    if (REPOSITORY_ROOT / "pyproject.toml").is_file():
+        return REPOSITORY_ROOT
+    return Path.cwd()
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+HOME = _home()
+ENV_FILE = HOME / ".env"
+"""The `.env` file read beside the environment (real environment variables win)."""
+
+
+class Settings(BaseSettings):
+    """fixbot's configuration; `.env.example` documents every key. Relative paths (the data
+    and content folders) are taken from HOME, not from the current folder."""
+
+    model_config = SettingsConfigDict(env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore")
 
     telegram_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN")
     )
     telegram_base_url: str = Field(
         default="https://api.telegram.org/bot",
+        pattern=r"^https?://[^\s/]+(/\S*)?$",
         validation_alias=AliasChoices("TELEGRAM_BASE_URL"),
     )
     data_dir: Path = Field(default=Path("data"), validation_alias=AliasChoices("FIXBOT_DATA_DIR"))
     content_dir: Path = Field(
         default=REPOSITORY_ROOT, validation_alias=AliasChoices("FIXBOT_CONTENT_DIR")
     )
-    log_level: str = Field(default="INFO", validation_alias=AliasChoices("FIXBOT_LOG_LEVEL"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=AliasChoices("FIXBOT_LOG_LEVEL")
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", validation_alias=AliasChoices("FIXBOT_LOG_FORMAT")
+    )
     max_sends_per_second: float = Field(
-        default=30.0, validation_alias=AliasChoices("FIXBOT_MAX_SENDS_PER_SECOND")
+        default=30.0, ge=0, le=1000, validation_alias=AliasChoices("FIXBOT_MAX_SENDS_PER_SECOND")
     )
     max_concurrent_updates: int = Field(
-        default=64, ge=1, validation_alias=AliasChoices("FIXBOT_MAX_CONCURRENT_UPDATES")
+        default=64, ge=1, le=1024, validation_alias=AliasChoices("FIXBOT_MAX_CONCURRENT_UPDATES")
+    )
+    health_port: int | None = Field(
+        default=None, ge=1, le=65535, validation_alias=AliasChoices("FIXBOT_HEALTH_PORT")
+    )
+    health_listen: str = Field(
+        default="127.0.0.1", validation_alias=AliasChoices("FIXBOT_HEALTH_LISTEN")
     )
     webhook_url: str | None = Field(
         default=None, validation_alias=AliasChoices("FIXBOT_WEBHOOK_URL")
@@ -49,9 +79,13 @@ class Settings(BaseSettings):
     webhook_listen: str = Field(
         default="127.0.0.1", validation_alias=AliasChoices("FIXBOT_WEBHOOK_LISTEN")
     )
-    webhook_port: int = Field(default=8443, validation_alias=AliasChoices("FIXBOT_WEBHOOK_PORT"))
+    webhook_port: int = Field(
+        default=8443, ge=1, le=65535, validation_alias=AliasChoices("FIXBOT_WEBHOOK_PORT")
+    )
     webhook_path: str = Field(
-        default="telegram", validation_alias=AliasChoices("FIXBOT_WEBHOOK_PATH")
+        default="telegram",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        validation_alias=AliasChoices("FIXBOT_WEBHOOK_PATH"),
     )
     keep_outcomes_days: int = Field(
         default=90, ge=1, le=3650, validation_alias=AliasChoices("FIXBOT_KEEP_OUTCOMES_DAYS")
@@ -77,10 +111,48 @@ class Settings(BaseSettings):
         default=frozenset(), validation_alias=AliasChoices("FIXBOT_ADMIN_IDS")
     )
 
-    @field_validator("staff_chat_id", "staff_hours", mode="before")
+    @field_validator(
+        "staff_chat_id", "staff_hours", "webhook_url", "health_port", "telegram_bot_token",
+        mode="before",
+    )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("data_dir", "content_dir")
+    @classmethod
+    def _from_home(cls, value: Path) -> Path:
+        return value if value.is_absolute() else HOME / value.expanduser()
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_in_any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("max_sends_per_second")
+    @classmethod
+    def _a_pace_that_sends(cls, value: float) -> float:
+        if 0 < value < 1:
+            raise ValueError(
+                "a pace under 1 message a second would never let a message through; use 0 "
+                "(leave pacing to Telegram's 'retry after' answers) or 1 to 1000"
+            )
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https://[^\s/]+(/\S*)?", value.strip()):
+            raise ValueError(
+                "Telegram sends webhooks only to an https:// address (e.g. "
+                "https://bot.example.com/telegram)"
+            )
+        return value.strip() if value else value
 
     @field_validator("staff_chat_id")
     @classmethod

@@ -139,10 +139,12 @@ class _Page:
     handover: bool = False
 
     def leave_row(self) -> tuple[Button, ...]:
+        """Skip, Back (not on a fix's first step: there is nothing to go back to), Stop."""
         words = self.wording
+        back = (Button(words.back, Press(Action.BACK, 0)),) if self.session.path else ()
         return (
             Button(words.skip, Press(Action.SKIP, 0)),
-            Button(words.back, Press(Action.BACK, 0)),
+            *back,
             Button(words.stop, Press(Action.STOP, 0)),
         )
 

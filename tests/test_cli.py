@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -50,17 +51,102 @@ def test_check_lists_every_problem_and_exits_1_without_a_traceback(write_content
     assert "fixes/broken.yaml" in result.stderr
 
 
-def test_run_without_a_token_says_what_is_missing_and_chats_in_the_terminal(
+def test_run_without_a_token_fails_saying_how_to_get_one_and_how_to_try_without(
     tmp_path: Path,
 ) -> None:
+    # As Docker or systemd would run it: a failure they can see, not a chat that ends at once.
+    result = fixbot("run", env={"FIXBOT_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "@BotFather" in result.stderr
+    assert "fixbot chat" in result.stderr
+    assert result.stdout == ""
+
+
+def test_make_runs_the_terminal_chat_when_there_is_no_token(tmp_path: Path) -> None:
     result = fixbot(
-        "run", env={"FIXBOT_DATA_DIR": str(tmp_path)}, cwd=tmp_path, stdin="wifi won't connect\n"
+        "run",
+        "--without-token",
+        "chat",
+        env={"FIXBOT_DATA_DIR": str(tmp_path), "MAKELEVEL": "1"},
+        cwd=tmp_path,
+        stdin="wifi won't connect\n",
     )
     assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    assert "TELEGRAM_BOT_TOKEN" in result.stderr
     assert "@BotFather" in result.stderr
     assert "Get onto Wi-Fi" in result.stdout
+    assert "run `make run` again to continue" in result.stdout
+
+
+def test_ctrl_c_leaves_the_terminal_chat_at_once(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FIXBOT_")}
+    chat = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat"],
+        stdin=subprocess.PIPE,  # kept open: nobody presses Enter
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**environment, "FIXBOT_DATA_DIR": str(tmp_path)},
+        cwd=REPOSITORY_ROOT,
+    )
+    try:
+        assert chat.stdout is not None
+        while "Tell me in your own words" not in chat.stdout.readline():
+            pass
+        chat.send_signal(signal.SIGINT)
+        assert chat.wait(timeout=10) == 130
+    finally:
+        chat.kill()
+        chat.communicate()
+
+
+def test_every_setting_has_bounds_and_a_wrong_one_says_its_value_why_and_what_is_allowed() -> None:
+    wrong = {
+        "FIXBOT_MAX_SENDS_PER_SECOND": ("0.5", "use 0 (leave pacing to Telegram"),
+        "FIXBOT_LOG_LEVEL": ("LOUD", "'DEBUG', 'INFO', 'WARNING' or 'ERROR'"),
+        "FIXBOT_WEBHOOK_PORT": ("99999", "less than or equal to 65535"),
+        "FIXBOT_HEALTH_PORT": ("0", "greater than or equal to 1"),
+        "FIXBOT_MAX_CONCURRENT_UPDATES": ("0", "greater than or equal to 1"),
+        "FIXBOT_LOG_FORMAT": ("xml", "'text' or 'json'"),
+        "FIXBOT_WEBHOOK_URL": ("http://bot.example.com/hook", "only to an https:// address"),
+        "TELEGRAM_BASE_URL": ("api.telegram.org", "should match pattern"),
+    }
+    for name, (value, why) in wrong.items():
+        result = fixbot("check", env={name: value})
+        assert result.returncode == 1, name
+        assert f"{name} (got {value!r}): " in result.stderr, result.stderr
+        assert why in result.stderr, result.stderr
+    fine = fixbot("check", env={"FIXBOT_LOG_LEVEL": "debug", "FIXBOT_MAX_SENDS_PER_SECOND": "0"})
+    assert fine.returncode == 0, fine.stderr
+
+
+def test_relative_folders_are_found_from_one_base_whatever_the_current_folder(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    (home / "data").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = "from bot.settings import Settings; print(Settings().data_dir)"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FIXBOT_")}
+    printed = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env={**environment, "FIXBOT_HOME": str(home), "PYTHONPATH": str(REPOSITORY_ROOT)},
+        check=True,
+    ).stdout.strip()
+    assert printed == str(home / "data")
+    from_checkout = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env={**environment, "PYTHONPATH": str(REPOSITORY_ROOT)},
+        check=True,
+    ).stdout.strip()
+    assert from_checkout == str(REPOSITORY_ROOT / "data")
 
 
 def test_no_command_prints_help() -> None:

@@ -72,6 +72,6 @@ def test_bad_input_in_the_chat_gets_clear_answers(tmp_path: Path) -> None:
     )
     assert "Tell me in a few words what's wrong" in out
     assert "I don't know the command /frobnicate" in out
-    assert "Please type a number from 1 to 5" in out
+    assert "Please type a number from 1 to 4" in out  # Done, didn't work, Skip, Stop
     assert "Make room in iCloud" in out
     assert "Stopped." in out

@@ -14,7 +14,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -300,11 +301,19 @@ class TestStoreContract:
 # -- SQLite only: the file, its schema, and crashes ------------------------------------------------
 
 
+@contextmanager
+def database(path: Path, **options) -> Iterator[sqlite3.Connection]:
+    """The database file opened directly, as another tool would: committed and closed after
+    (sqlite3's own `with` only commits, and Python 3.13 reports connections left open)."""
+    with closing(sqlite3.connect(path, **options)) as db, db:
+        yield db
+
+
 async def test_the_database_is_a_real_file_in_wal_mode(tmp_path: Path) -> None:
     store = await SQLiteStore.open(tmp_path / DATABASE_FILE)
     await store.save_turn(ALICE, walking(), [], 1.0)
     await store.close()
-    with sqlite3.connect(tmp_path / DATABASE_FILE) as db:
+    with database(tmp_path / DATABASE_FILE) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         (data,) = db.execute("SELECT data FROM sessions").fetchone()
@@ -315,7 +324,7 @@ async def test_a_database_from_an_older_schema_is_migrated_and_keeps_its_session
     tmp_path: Path,
 ) -> None:
     path = tmp_path / DATABASE_FILE
-    with sqlite3.connect(path) as db:  # a database as the first release left it
+    with database(path) as db:  # a database as the first release left it
         db.executescript(MIGRATIONS[0])
         db.execute("PRAGMA user_version = 1")
         db.execute(
@@ -327,13 +336,13 @@ async def test_a_database_from_an_older_schema_is_migrated_and_keeps_its_session
     await store.save_turn(ALICE, walking(), [Outcome("started")], 1.0)
     assert [r.outcome.result for r in await store.outcomes()] == ["started"]
     await store.close()
-    with sqlite3.connect(path) as db:
+    with database(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 async def test_a_database_from_a_newer_fixbot_is_refused_clearly(tmp_path: Path) -> None:
     path = tmp_path / DATABASE_FILE
-    with sqlite3.connect(path) as db:
+    with database(path) as db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     from bot.errors import StoreError
 
@@ -344,7 +353,7 @@ async def test_a_database_from_a_newer_fixbot_is_refused_clearly(tmp_path: Path)
 async def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
     store = await SQLiteStore.open(tmp_path / DATABASE_FILE)
     await store.close()
-    with sqlite3.connect(tmp_path / DATABASE_FILE, isolation_level=None) as db:
+    with database(tmp_path / DATABASE_FILE, isolation_level=None) as db:
         assert migrate(db) == SCHEMA_VERSION
 
 

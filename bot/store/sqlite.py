@@ -443,7 +443,11 @@ def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
             connection = sqlite3.connect(
                 f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
             )
-            connection.execute("SELECT count(*) FROM sessions").fetchone()
+            try:
+                connection.execute("SELECT count(*) FROM sessions").fetchone()
+            except BaseException:
+                connection.close()
+                raise
             return connection
         # People's walks are nobody else's business: the database is its owner's only. SQLite
         # gives its -wal and -shm files the database file's permissions.

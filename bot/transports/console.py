@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import IO, Final
@@ -33,6 +34,29 @@ _COMMAND: Final = re.compile(r"^/(\w+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 QUIT_COMMANDS: Final = frozenset({"quit", "exit"})
 
 
+def _lines_of(stream: IO[str]) -> asyncio.Queue[str]:
+    """The stream's lines, read by a daemon thread ("" at the end): a Ctrl-C ends the chat at
+    once, where a worker thread stuck in readline would hold the exit until Enter."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            try:
+                line = stream.readline()
+            except (OSError, ValueError):
+                line = ""
+            try:
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            except RuntimeError:
+                return  # the chat is over and its loop closed
+            if not line:
+                return
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return lines
+
+
 class ConsoleChat:
     def __init__(
         self,
@@ -42,6 +66,7 @@ class ConsoleChat:
         key: SessionKey = CONSOLE_KEY,
         clock: Callable[[], float] = time.time,
         color: bool = False,
+        again: str = "fixbot chat",
     ) -> None:
         self.conversations = conversations
         self.stdin = stdin
@@ -49,14 +74,17 @@ class ConsoleChat:
         self.key = key
         self.clock = clock
         self.color = color
+        self.again = again
+        """The command that continues this chat, as the person started it."""
         self.choices: list[Press] = []
 
     async def run(self) -> None:
         """Chat until /quit or the end of input."""
         self.write("fixbot, in your terminal. Type a number to press a button, /quit to leave.")
         await self.send(CommandReceived("start", "", self.clock()))
+        lines = _lines_of(self.stdin)
         while True:
-            line = await asyncio.to_thread(self.stdin.readline)
+            line = await lines.get()
             if not line:
                 break
             line = line.rstrip("\r\n")
@@ -67,7 +95,7 @@ class ConsoleChat:
                 self.write(event)
                 continue
             await self.send(event)
-        self.write("Bye! Your place is saved; run `fixbot chat` again to continue.")
+        self.write(f"Bye! Your place is saved; run `{self.again}` again to continue.")
 
     def event_for(self, line: str) -> Event | str | None:
         """What a typed line means: an event, a message to show, or None to quit."""
