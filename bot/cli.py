@@ -40,6 +40,7 @@ from bot.evaluation import (
     load_cases,
     tuning_yaml,
 )
+from bot.logs import JsonFormatter
 from bot.matcher import Match, Matcher, Thresholds
 from bot.settings import ENV_FILE, Settings
 from bot.store import SQLiteStore, Store, open_store
@@ -65,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         settings = _settings()
-        _configure_logging(settings.log_level, settings.log_messages)
+        _configure_logging(settings.log_level, settings.log_messages, settings.log_format)
         return int(args.handler(args, settings))
     except ContentError as exc:
         _print_content_problems(exc)
@@ -201,11 +202,11 @@ def _setting_error(error: Any) -> str:
     return f"{name}{value}: {why}"
 
 
-def _configure_logging(level: str, log_messages: bool = False) -> None:
-    logging.basicConfig(
-        level=level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO",
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def _configure_logging(level: str, log_messages: bool = False, form: str = "text") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if form == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     # At INFO httpx logs every request URL, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -608,6 +609,8 @@ def _runner(
     """Long polling, or a webhook when FIXBOT_WEBHOOK_URL is set; and how to say which."""
     from bot.transports.telegram import polling, webhook
 
+    retries = settings.start_retries
+    health = (settings.health_listen, settings.health_port) if settings.health_port else None
     if settings.webhook_url and settings.webhook_secret:
         runner = webhook(
             application,
@@ -616,9 +619,12 @@ def _runner(
             settings.webhook_url,
             settings.webhook_secret.get_secret_value(),
             settings.webhook_path,
+            start_retries=retries,
+            health_at=health,
         )
         return runner, f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
-    return polling(application, on_conflict=on_conflict), "long polling"
+    runner = polling(application, on_conflict=on_conflict, start_retries=retries, health_at=health)
+    return runner, "long polling"
 
 
 def _staff_desk(settings: Settings, conversations: Conversations, wording: Wording) -> Any:

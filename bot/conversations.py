@@ -8,6 +8,8 @@ messages loses nothing the user has seen.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from bot.engine import Engine
 from bot.events import Event, Turn
 from bot.locks import KeyedLocks
@@ -19,6 +21,8 @@ class Conversations:
     def __init__(self, engine: Engine, store: Store) -> None:
         self.engine = engine
         self.store = store
+        self.observers: list[Callable[[Sequence[Outcome]], None]] = []
+        """Told every outcome once it is saved (the transport's metrics, say)."""
         self._locks: KeyedLocks[SessionKey] = KeyedLocks()
 
     async def handle(self, key: SessionKey, event: Event) -> Turn:
@@ -28,6 +32,7 @@ class Conversations:
             turn = self.engine.handle(session, event)
             if turn.session != session or turn.outcomes:
                 await self.store.save_turn(key, turn.session, turn.outcomes, event.at)
+                self._tell(turn.outcomes)
             if turn.unanswered is not None:
                 await self.store.keep_unanswered(turn.unanswered, event.at)
             return turn
@@ -35,6 +40,12 @@ class Conversations:
     async def record(self, key: SessionKey, outcome: Outcome, at: float) -> None:
         """Record something a transport saw happen outside a turn (a message refused)."""
         await self.store.record(key, [outcome], at)
+        self._tell([outcome])
+
+    def _tell(self, outcomes: Sequence[Outcome]) -> None:
+        if outcomes:
+            for observer in self.observers:
+                observer(outcomes)
 
     async def session(self, key: SessionKey) -> Session:
         """The session under `key` as it is now (a fresh one when there is none)."""

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     health_port: int | None = Field(
         default=None, ge=1, le=65535, validation_alias=AliasChoices("FIXBOT_HEALTH_PORT")
     )
+    start_retries: int = Field(
+        default=5, ge=0, le=20, validation_alias=AliasChoices("FIXBOT_START_RETRIES")
+    )
     health_listen: str = Field(
         default="127.0.0.1", validation_alias=AliasChoices("FIXBOT_HEALTH_LISTEN")
     )

@@ -4,10 +4,16 @@ on SIGTERM, comes back where it left off, and never writes its token to a log.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
+
+import aiohttp
+from aiohttp import web
 
 from bot.localapi import LocalBotApi
 from bot.session import Outcome, SessionKey
@@ -233,3 +239,156 @@ async def test_updates_fetched_before_a_kill_9_are_all_answered_after_a_restart(
     replies = [len(api.bot_messages(c)) for c in chats]
     # Each walk was started once; only the few in flight at the kill may be answered twice.
     assert sum(n - 1 for n in replies) <= 4
+
+
+# -- the operator's view: health, metrics, start-up, proxies, log lines --------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def get(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.text()
+
+
+async def until_healthy(url: str) -> dict:
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        with contextlib.suppress(aiohttp.ClientError):
+            status, body = await get(url)
+            if status == 200:
+                return json.loads(body)
+        assert asyncio.get_running_loop().time() < deadline, f"{url} never became healthy"
+        await asyncio.sleep(0.2)
+
+
+async def test_healthz_and_metrics_answer_in_polling_mode(tmp_path: Path) -> None:
+    port = free_port()
+    async with LocalBotApi() as api:
+        bot = await start_bot(api, tmp_path, FIXBOT_HEALTH_PORT=str(port))
+        try:
+            health = await until_healthy(f"http://127.0.0.1:{port}/healthz")
+            assert (health["status"], health["mode"]) == ("ok", "polling")
+            mia = api.user("Mia")
+            chat = api.private_chat(mia)
+            await api.send(mia, chat, "wifi won't connect")
+            walk = await api.wait_for_bot_message(chat, 1, timeout=60)
+            await api.press_button(mia, walk, "Done")
+            await api.wait_for_edit(chat, walk.message_id, walk.text)
+            status, metrics = await get(f"http://127.0.0.1:{port}/metrics")
+            assert status == 200
+            assert 'fixbot_updates_total{kind="message"} 1.0' in metrics
+            assert 'fixbot_updates_total{kind="button"} 1.0' in metrics
+            assert 'fixbot_first_replies_total{kind="walk"} 1.0' in metrics
+            assert 'fixbot_walks_total{event="started"} 1.0' in metrics
+            assert "fixbot_update_seconds_count 2.0" in metrics
+            assert "fixbot_up 1.0" in metrics
+            assert api.token.split(":")[1] not in metrics and "wifi" not in metrics
+        finally:
+            await stop_bot(bot)
+
+
+async def test_healthz_and_metrics_answer_on_the_webhook_server(tmp_path: Path) -> None:
+    port = free_port()
+    async with LocalBotApi() as api:
+        bot = await start_bot(
+            api,
+            tmp_path,
+            FIXBOT_WEBHOOK_URL="https://bot.example.invalid/hook",  # never called: no updates
+            FIXBOT_WEBHOOK_SECRET="a-secret-long-enough-to-pass",
+            FIXBOT_WEBHOOK_PORT=str(port),
+        )
+        try:
+            health = await until_healthy(f"http://127.0.0.1:{port}/healthz")
+            assert (health["status"], health["mode"]) == ("ok", "webhook")
+            status, metrics = await get(f"http://127.0.0.1:{port}/metrics")
+            assert status == 200 and "fixbot_up 1.0" in metrics
+        finally:
+            await stop_bot(bot)
+
+
+async def test_the_first_contact_is_retried_until_the_bot_api_answers(tmp_path: Path) -> None:
+    port = free_port()
+    api = LocalBotApi()
+    bot = await start_bot(
+        api, tmp_path, TELEGRAM_BASE_URL=f"http://127.0.0.1:{port}/bot", FIXBOT_START_RETRIES="5"
+    )
+    try:
+        await asyncio.sleep(1.5)  # the bot tries, fails, waits; then the Bot API comes up
+        await api.start(port)
+        ivy = api.user("Ivy")
+        chat = api.private_chat(ivy)
+        await api.send(ivy, chat, "wifi won't connect")
+        await api.wait_for_bot_message(chat, 1, timeout=60)
+    finally:
+        log = await stop_bot(bot)
+        await api.stop()
+    assert "the Bot API did not answer" in log and "trying again in" in log
+
+
+async def test_a_start_up_that_cannot_reach_the_bot_api_fails_cleanly(tmp_path: Path) -> None:
+    async with LocalBotApi() as api:
+        text = await refused(
+            api,
+            tmp_path,
+            TELEGRAM_BASE_URL=f"http://127.0.0.1:{free_port()}/bot",
+            FIXBOT_START_RETRIES="1",
+        )
+    assert "cannot reach the Bot API" in text
+    assert "Unclosed" not in text  # every HTTP session is closed on the way out
+
+
+async def test_the_bot_api_is_reached_through_the_proxy_the_environment_names(
+    tmp_path: Path,
+) -> None:
+    seen: list[str] = []
+
+    async def forward(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        async with aiohttp.ClientSession() as session, session.request(
+            request.method, str(request.url), data=await request.read(), headers=request.headers
+        ) as response:
+            return web.Response(
+                status=response.status, body=await response.read(),
+                content_type=response.content_type,
+            )  # fmt: skip
+
+    proxy = web.Server(forward)
+    runner = web.ServerRunner(proxy)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with LocalBotApi() as api:
+            bot = await start_bot(api, tmp_path, HTTP_PROXY=f"http://127.0.0.1:{port}")
+            try:
+                await api.wait_for(lambda: api.calls["getupdates"] > 0, timeout=60)
+            finally:
+                await stop_bot(bot)
+    finally:
+        await runner.cleanup()
+    assert any(path.endswith("/getMe") for path in seen)
+
+
+async def test_json_log_lines_name_the_update_and_conversation_never_the_words(
+    tmp_path: Path,
+) -> None:
+    async with LocalBotApi() as api:
+        bot = await start_bot(api, tmp_path, FIXBOT_LOG_FORMAT="json")
+        try:
+            noa = api.user("Noa")
+            chat = api.private_chat(noa)
+            await api.send(noa, chat, "my icloud storage is full")
+            await api.wait_for_bot_message(chat, 1, timeout=60)
+        finally:
+            log = await stop_bot(bot)
+    lines = [json.loads(line) for line in log.splitlines() if line.strip()]
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    handled = [line for line in lines if line["message"].startswith("message update handled")]
+    assert handled and handled[0]["conversation"] == str(SessionKey(chat.id, noa.id))
+    assert any("update_id" in line for line in lines)
+    assert "storage is full" not in log and api.token.split(":")[1] not in log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -27,6 +28,7 @@ from telegram.ext import (
 )
 
 from bot.errors import ConfigError
+from bot.transports.telegram import health
 from bot.transports.telegram.desk import StaffDesk
 from bot.transports.telegram.handlers import (
     SERVICES,
@@ -96,8 +98,12 @@ def build_application(
         .token(config.token)
         .base_url(config.base_url)
         .base_file_url(file_url)
-        .rate_limiter(PerChatRateLimiter(config.max_sends_per_second, config.max_retries))
-        .concurrent_updates(PerConversationUpdateProcessor(config.max_concurrent_updates, inbox))
+        .rate_limiter(
+            PerChatRateLimiter(config.max_sends_per_second, config.max_retries, services.metrics)
+        )
+        .concurrent_updates(
+            PerConversationUpdateProcessor(config.max_concurrent_updates, inbox, services.metrics)
+        )
         .update_queue(inbox)
         .request(AiohttpRequest(connection_pool_size=config.max_concurrent_updates + 8))
         .get_updates_request(
@@ -106,6 +112,7 @@ def build_application(
         .build()
     )
     application.bot_data[SERVICES] = services
+    services.conversations.observers.append(services.metrics.count_outcomes)
     if services.desk is not None:
         # The staff chat is where support works, not a group to walk fixes in: everything
         # said there is for the desk, and goes no further.
@@ -160,11 +167,15 @@ async def polling(
     application: Application[Any, Any, Any, Any, Any, Any],
     poll_timeout: float = 10,
     on_conflict: Callable[[], None] | None = None,
+    start_retries: int = 0,
+    health_at: tuple[str, int] | None = None,
 ) -> AsyncIterator[None]:
     """Run the application with long polling inside the current event loop.
 
     `on_conflict` is called when Telegram says another program is polling with the same token
-    (409): retrying would only make the two cut each other off forever.
+    (409): retrying would only make the two cut each other off forever. `start_retries`: how
+    often the first contact with the Bot API is tried again (with backoff) before giving up;
+    `health_at`: where to serve /healthz and /metrics.
     """
 
     def polling_failed(error: TelegramError) -> None:
@@ -179,7 +190,7 @@ async def polling(
             return
         log.warning("polling failed, retrying: %s", error)
 
-    async with application:
+    async with _opened(application, start_retries), _health_server(application, health_at):
         await _start(application)
         updater = _updater(application)
         await updater.start_polling(
@@ -188,9 +199,11 @@ async def polling(
             allowed_updates=ALLOWED_UPDATES,
             error_callback=polling_failed,
         )
+        _services(application).health.mode = "polling"
         try:
             yield
         finally:
+            _services(application).health.mode = None
             await _stop_desk(application)
             await _inbox(application).stop()
             await updater.stop()
@@ -205,13 +218,17 @@ async def webhook(
     url: str,
     secret: str,
     path: str = "telegram",
+    start_retries: int = 0,
+    health_at: tuple[str, int] | None = None,
 ) -> AsyncIterator[None]:
     """Run the application as a webhook inside the current event loop (see
     `bot.transports.telegram.webhook`): requests without `secret` in the
-    X-Telegram-Bot-Api-Secret-Token header are refused with 403 before they are read."""
-    async with application:
+    X-Telegram-Bot-Api-Secret-Token header are refused with 403 before they are read. The
+    same server answers /healthz and /metrics."""
+    async with _opened(application, start_retries), _health_server(application, health_at):
         await _start(application)
-        http = webhook_server(application.bot, _inbox(application), secret, path)
+        health = _services(application).health
+        http = webhook_server(application.bot, _inbox(application), secret, path, health)
         try:
             http.listen(port, address=listen)
         except OSError as exc:
@@ -223,12 +240,79 @@ async def webhook(
             await application.bot.set_webhook(
                 url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
+            health.mode = "webhook"
             yield
         finally:
+            health.mode = None
             await _stop_desk(application)
             http.stop()
             await http.close_all_connections()
             await application.stop()
+
+
+@asynccontextmanager
+async def _opened(
+    application: Application[Any, Any, Any, Any, Any, Any], retries: int
+) -> AsyncIterator[None]:
+    """The application initialised (its first contact with the Bot API: getMe), tried again
+    with growing pauses when the Bot API cannot be reached (a network still coming up, a
+    proxy starting beside the bot), and shut down after; its HTTP sessions are closed when
+    it never starts (python-telegram-bot leaves them open then)."""
+    delay = 1.0
+    for attempt in range(retries + 1):
+        try:
+            await application.initialize()
+            break
+        except NetworkError as exc:  # TimedOut too; InvalidToken is no network's fault
+            await application.bot.shutdown()
+            if attempt == retries:
+                raise
+            log.warning(
+                "the Bot API did not answer (%s); trying again in %.0f s (%d of %d)",
+                exc.message,
+                delay,
+                attempt + 1,
+                retries,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+        except BaseException:
+            await application.bot.shutdown()
+            raise
+    try:
+        yield
+    finally:
+        await application.shutdown()
+
+
+@asynccontextmanager
+async def _health_server(
+    application: Application[Any, Any, Any, Any, Any, Any], at: tuple[str, int] | None
+) -> AsyncIterator[None]:
+    """/healthz and /metrics on a port of their own, when one is given."""
+    if at is None:
+        yield
+        return
+    listen, port = at
+    http = health.server(_services(application).health)
+    try:
+        http.listen(port, address=listen)
+    except OSError as exc:
+        raise ConfigError(
+            f"the health server cannot listen on {listen}:{port} ({exc.strerror}); check "
+            "FIXBOT_HEALTH_LISTEN and FIXBOT_HEALTH_PORT"
+        ) from None
+    log.info("health and metrics: http://%s:%d/healthz and /metrics", listen, port)
+    try:
+        yield
+    finally:
+        http.stop()
+        await http.close_all_connections()
+
+
+def _services(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    found: Services = application.bot_data[SERVICES]
+    return found
 
 
 async def _start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

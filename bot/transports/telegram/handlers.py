@@ -44,6 +44,7 @@ from bot.session import Outcome, Session, SessionKey, resume_payload
 from bot.transports.telegram import callback_data, render
 from bot.transports.telegram.desk import StaffDesk, source_of
 from bot.transports.telegram.groups import GroupControl
+from bot.transports.telegram.health import Health, Metrics
 from bot.transports.telegram.keys import conversation_key, thread
 from bot.transports.telegram.limits import PerChatRateLimiter
 from bot.transports.telegram.processor import PerConversationUpdateProcessor
@@ -71,6 +72,12 @@ class Services:
     """The staff desk, when FIXBOT_STAFF_CHAT_ID names a staff chat."""
     reports_config: ReportsConfig = field(default_factory=ReportsConfig)
     """Who may ask for /stats and /gaps, and when the weekly digest is due."""
+    metrics: Metrics = field(default_factory=Metrics)
+
+    @cached_property
+    def health(self) -> Health:
+        """Whether the bot is live and its store answers (/healthz)."""
+        return Health(self.conversations.store, self.metrics)
 
     @cached_property
     def groups(self) -> GroupControl:

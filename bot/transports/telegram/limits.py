@@ -17,8 +17,10 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter
+
+from bot.transports.telegram.health import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +28,12 @@ _ALL = "all chats"
 
 
 class PerChatRateLimiter(AIORateLimiter):
-    def __init__(self, overall_max_rate: float, max_retries: int) -> None:
+    def __init__(
+        self, overall_max_rate: float, max_retries: int, metrics: Metrics | None = None
+    ) -> None:
         super().__init__(overall_max_rate=overall_max_rate, max_retries=max_retries)
         self.retries = max_retries
+        self.metrics = metrics
         self._paused_until: dict[object, float] = {}
 
     def paused_for(self, chat_id: int) -> float:
@@ -73,7 +78,10 @@ class PerChatRateLimiter(AIORateLimiter):
             except RetryAfter as exc:
                 if attempt == retries:
                     log.warning("%s: still rate limited after %d retries", endpoint, retries)
+                    self._count_error(endpoint, exc)
                     raise
+                if self.metrics is not None:
+                    self.metrics.api_retries.labels(endpoint).inc()
                 pause = exc.retry_after
                 seconds = pause.total_seconds() if hasattr(pause, "total_seconds") else pause
                 until = time.monotonic() + float(seconds) + 0.1
@@ -81,6 +89,14 @@ class PerChatRateLimiter(AIORateLimiter):
                 self._forget_old()
                 log.info("%s: Telegram asks to wait %.0f s in %s", endpoint, seconds, key)
                 attempt += 1
+
+            except TelegramError as exc:
+                self._count_error(endpoint, exc)
+                raise
+
+    def _count_error(self, endpoint: str, error: TelegramError) -> None:
+        if self.metrics is not None:
+            self.metrics.api_errors.labels(endpoint, type(error).__name__).inc()
 
     def _wait_all(self) -> float:
         return max(self._paused_until.get(_ALL, 0.0) - time.monotonic(), 0.0)

@@ -9,6 +9,8 @@ and tells the inbox when an update has been handled.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable
 from typing import Any, Final
@@ -16,11 +18,15 @@ from typing import Any, Final
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot import logs
 from bot.locks import KeyedLocks
 from bot.session import SessionKey
 from bot.transports.telegram import callback_data
+from bot.transports.telegram.health import Metrics, update_kind
 from bot.transports.telegram.inbox import DurableUpdateQueue
 from bot.transports.telegram.keys import conversation_key
+
+log = logging.getLogger(__name__)
 
 _WIDE_OPEN: Final = 1_000_000
 """python-telegram-bot's own limit, set out of the way (see PerConversationUpdateProcessor)."""
@@ -39,12 +45,21 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
     """
 
     def __init__(
-        self, max_concurrent_updates: int = 64, inbox: DurableUpdateQueue | None = None
+        self,
+        max_concurrent_updates: int = 64,
+        inbox: DurableUpdateQueue | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(_WIDE_OPEN)
         if max_concurrent_updates < 1:
             raise ValueError("max_concurrent_updates must be at least 1")
         self.inbox = inbox
+        self.metrics = metrics
+        self._depth: Counter[SessionKey | None] = Counter()
+        """Updates per conversation being handled or waiting their turn."""
+        if metrics is not None:
+            metrics.waiting.set_function(lambda: sum(self._depth.values()))
+            metrics.deepest.set_function(lambda: max(self._depth.values(), default=0))
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: KeyedLocks[SessionKey] = KeyedLocks()
         self._presses: Counter[tuple[SessionKey, int]] = Counter()
@@ -58,6 +73,11 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
         press = _pressed_message(update)
         if key is not None and press is not None:
             self._presses[(key, press)] += 1
+        self._depth[key] += 1
+        started = time.perf_counter()
+        # Every line logged while this update is handled names it (FIXBOT_LOG_FORMAT=json).
+        logs.update_id.set(update.update_id if isinstance(update, Update) else None)
+        logs.conversation.set(str(key) if key is not None else None)
         try:
             if key is None:
                 async with self._slots:
@@ -66,6 +86,13 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
                 async with self._locks.hold(key), self._slots:
                     await coroutine
         finally:
+            self._depth[key] -= 1
+            if not self._depth[key]:
+                del self._depth[key]
+            seconds = time.perf_counter() - started
+            log.debug("%s update handled in %.3f s", update_kind(update), seconds)
+            if self.metrics is not None:
+                self.metrics.count_update(update, seconds)
             if key is not None and press is not None:
                 self._presses[(key, press)] -= 1
                 if not self._presses[(key, press)]:

@@ -20,6 +20,7 @@ import tornado.httpserver
 import tornado.web
 from telegram import Bot, Update
 
+from bot.transports.telegram.health import Health, routes
 from bot.transports.telegram.inbox import DurableUpdateQueue
 
 log = logging.getLogger(__name__)
@@ -77,10 +78,13 @@ class UpdateHandler(tornado.web.RequestHandler):
 
 
 def server(
-    bot: Bot, queue: DurableUpdateQueue, secret: str, path: str
+    bot: Bot, queue: DurableUpdateQueue, secret: str, path: str, health: Health | None = None
 ) -> tornado.httpserver.HTTPServer:
-    app = tornado.web.Application(
-        [(rf"/{path.strip('/')}/?", UpdateHandler, {"bot": bot, "queue": queue, "secret": secret})],
-        log_function=lambda handler: None,
-    )
+    """Updates at /<path>; /healthz and /metrics beside them, when `health` is given."""
+    handlers: list[Any] = [
+        (rf"/{path.strip('/')}/?", UpdateHandler, {"bot": bot, "queue": queue, "secret": secret})
+    ]
+    if health is not None:
+        handlers += routes(health)
+    app = tornado.web.Application(handlers, log_function=lambda handler: None)
     return tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY, idle_connection_timeout=60)
