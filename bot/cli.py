@@ -15,6 +15,8 @@ import shutil
 import signal
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -110,6 +112,14 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate the content (intents and fixes)")
     check.set_defaults(handler=_cmd_check)
 
+    health = commands.add_parser(
+        "health",
+        help="ask the running bot's /healthz (FIXBOT_HEALTH_PORT); exit 0 when healthy",
+        description="For a container's HEALTHCHECK: asks http://127.0.0.1:$FIXBOT_HEALTH_PORT/"
+        "healthz and exits 0 when the bot is live and its database answers, 1 otherwise.",
+    )
+    health.set_defaults(handler=_cmd_health)
+
     match = commands.add_parser(
         "match",
         help="show which intent a message matches, and why",
@@ -185,6 +195,8 @@ def _add_report_commands(commands: Any) -> None:
 def _settings() -> Settings:
     try:
         return Settings()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {ENV_FILE} ({exc.strerror})") from None
     except ValidationError as exc:
         wrong = "; ".join(_setting_error(e) for e in exc.errors())
         raise ConfigError(f"invalid setting(s): {wrong}; see .env.example") from None
@@ -235,6 +247,22 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             f"  intent {intent.id:<16} {len(intent.examples):>3} examples → {', '.join(intent.fixes)}"
         )
     return EXIT_OK
+
+
+def _cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.health_port is None:
+        raise ConfigError("FIXBOT_HEALTH_PORT is not set: the bot serves no /healthz to ask")
+    host = "127.0.0.1" if settings.health_listen in ("0.0.0.0", "") else settings.health_listen
+    url = f"http://{host}:{settings.health_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=4) as response:
+            print(response.read().decode())
+            return EXIT_OK
+    except urllib.error.HTTPError as exc:
+        print(f"unhealthy: {exc.read().decode()}", file=sys.stderr)
+    except OSError as exc:
+        print(f"no answer from {url} ({getattr(exc, 'reason', exc)})", file=sys.stderr)
+    return EXIT_PROBLEMS
 
 
 def _cmd_match(args: argparse.Namespace, settings: Settings) -> int:

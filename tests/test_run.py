@@ -349,9 +349,12 @@ async def test_the_bot_api_is_reached_through_the_proxy_the_environment_names(
 
     async def forward(request: web.Request) -> web.Response:
         seen.append(request.path)
-        async with aiohttp.ClientSession() as session, session.request(
-            request.method, str(request.url), data=await request.read(), headers=request.headers
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                request.method, str(request.url), data=await request.read(), headers=request.headers
+            ) as response,
+        ):
             return web.Response(
                 status=response.status, body=await response.read(),
                 content_type=response.content_type,
