@@ -13,7 +13,9 @@ from bot.settings import REPOSITORY_ROOT
 
 def fixbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str = ""):
     environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIXBOT_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "FIXBOT_")) and k != "MAKELEVEL"
     }
     environment.update(env or {})
     return subprocess.run(

@@ -15,6 +15,9 @@ def chat(lines: list[str], data_dir: Path) -> str:
         k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIXBOT_"))
     }
     environment["FIXBOT_DATA_DIR"] = str(data_dir)
+    # As someone who installed fixbot runs it: `fixbot` on the PATH, not started by make.
+    environment.pop("MAKELEVEL", None)
+    environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment["PATH"]])
     result = subprocess.run(
         [sys.executable, "-m", "bot", "chat"],
         input="\n".join(lines) + "\n",
