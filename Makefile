@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m bot run --without-token chat
+	$(BIN)/python -m bot run --without-token play
 
 check: $(STAMP)
 	$(BIN)/python -m bot check

@@ -100,11 +100,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--without-token",
-        choices=("fail", "chat"),
+        choices=("fail", "chat", "play"),
         default="fail",
-        help="without a token: fail (the default), or chat in this terminal (`make run`)",
+        help="without a token: fail (the default), chat in this terminal, or open the "
+        "playground (`make run`)",
     )
     run.set_defaults(handler=_cmd_run)
+
+    play = commands.add_parser(
+        "play",
+        help="try the real bot in your browser, on a Bot API running on this machine",
+        description="Start a Bot API server on 127.0.0.1, the real bot against it, and a page "
+        "that looks like a Telegram client: a private chat, a support group with topics, three "
+        "people to switch between (and the staff chat, with --staff or FIXBOT_STAFF_CHAT_ID). "
+        "No token, nothing from the internet; the walks are kept in a database of their own.",
+    )
+    play.add_argument("--port", type=int, default=8765, help="the page's port (default 8765)")
+    play.add_argument(
+        "--staff", action="store_true", help="a staff desk in the playground (its own staff chat)"
+    )
+    play.set_defaults(handler=_cmd_play)
 
     chat = commands.add_parser("chat", help="chat with fixbot in this terminal")
     chat.set_defaults(handler=_cmd_chat)
@@ -525,6 +540,58 @@ NO_TOKEN: Final = (
 )
 
 
+PLAY_PORT: Final = 8765
+PLAY_STAFF_CHAT: Final = -1001000000999
+"""The playground's staff chat, when it has one and FIXBOT_STAFF_CHAT_ID names none."""
+
+
+def _cmd_play(args: argparse.Namespace, settings: Settings) -> int:
+    if not 0 <= args.port <= 65535:
+        raise ConfigError("--port must be 0 to 65535")
+    return _play(load_catalog(settings.content_dir), settings, args.port, args.staff)
+
+
+def _play(catalog: Catalog, settings: Settings, port: int, staff: bool) -> int:
+    staff_chat = settings.staff_chat_id or (PLAY_STAFF_CHAT if staff else None)
+    engine = Engine(catalog, handover=staff_chat is not None, hours=settings.business_hours)
+    asyncio.run(_playground(engine, settings, port, staff_chat))
+    return EXIT_OK
+
+
+async def _playground(engine: Engine, settings: Settings, port: int, staff: int | None) -> None:
+    """The playground until Ctrl-C: the local Bot API, the real bot polling it over HTTP,
+    and the page."""
+    from bot.localapi import LocalBotApi
+    from bot.localapi.playground import Playground, world
+    from bot.transports.telegram import Services, TelegramConfig, build_application, polling
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    data = settings.data_dir / "playground"
+    async with LocalBotApi() as api, await open_store(data) as store:
+        playground = Playground(api, world(api, staff))
+        conversations, wording = Conversations(engine, store), Wording()
+        desk = _staff_desk(settings, conversations, wording, staff)
+        services = Services(conversations, wording, desk)
+        application = build_application(TelegramConfig(api.token, api.base_url), services)
+        async with polling(application, poll_timeout=10):
+            try:
+                bound = await playground.start(port)
+            except OSError as exc:
+                raise ConfigError(
+                    f"the playground cannot listen on 127.0.0.1:{port} ({exc.strerror}); "
+                    "choose another with `fixbot play --port N`"
+                ) from None
+            print(f"fixbot playground: http://127.0.0.1:{bound}/", flush=True)
+            print(f"(its walks are kept in {data}; stop with Ctrl-C)", file=sys.stderr)
+            try:
+                await stop.wait()
+            finally:
+                await playground.stop()
+
+
 def _how_to_chat_again() -> str:
     """The command that brings this person back to the chat, as they can type it."""
     if os.environ.get("MAKELEVEL"):
@@ -540,6 +607,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             print("Meanwhile, here is fixbot in this terminal.\n", file=sys.stderr)
             asyncio.run(_console(Engine(catalog), settings))
             return EXIT_OK
+        if args.without_token == "play":
+            print("Meanwhile, here is fixbot in your browser.\n", file=sys.stderr)
+            return _play(catalog, settings, PLAY_PORT, staff=False)
         print(
             "To try fixbot without a token: `fixbot chat` (or `make run`) chats in this terminal.",
             file=sys.stderr,
@@ -655,15 +725,19 @@ def _runner(
     return runner, "long polling"
 
 
-def _staff_desk(settings: Settings, conversations: Conversations, wording: Wording) -> Any:
-    """The staff desk, when FIXBOT_STAFF_CHAT_ID names a staff chat."""
-    if settings.staff_chat_id is None:
+def _staff_desk(
+    settings: Settings,
+    conversations: Conversations,
+    wording: Wording,
+    chat_id: int | None = None,
+) -> Any:
+    """The staff desk, when FIXBOT_STAFF_CHAT_ID (or `chat_id`) names a staff chat."""
+    chat_id = chat_id if chat_id is not None else settings.staff_chat_id
+    if chat_id is None:
         return None
     from bot.transports.telegram.desk import DeskConfig, StaffDesk
 
-    config = DeskConfig(
-        settings.staff_chat_id, settings.staff_remind_minutes * 60, settings.business_hours
-    )
+    config = DeskConfig(chat_id, settings.staff_remind_minutes * 60, settings.business_hours)
     return StaffDesk(config, conversations, conversations.engine.catalog, wording)
 
 

@@ -182,6 +182,11 @@ class MessageView:
     """A photo the bot uploaded, as it arrived."""
     reply_to: int | None = None
     """The id of the message this one replies to."""
+    sender: str | None = None
+    """Who it is shown as: a person's first name, the group's title (an anonymous admin), or
+    None for the bot."""
+    edited: bool = False
+    sticker: bool = False
 
     def button(self, label: str) -> ButtonView:
         for row in self.buttons:
@@ -239,7 +244,15 @@ class _Message:
             self.caption,
             self.image,
             self.reply_to.message_id if self.reply_to is not None else None,
+            self._shown_as(),
+            self.edit_date is not None,
+            self.sticker,
         )
+
+    def _shown_as(self) -> str | None:
+        if self.sender_chat is not None:
+            return self.sender_chat.title
+        return self.sender.first_name if self.sender is not None else None
 
     @property
     def copyable(self) -> bool:
@@ -352,6 +365,8 @@ class LocalBotApi:
         self._new_update = asyncio.Event()
         self._poll_generation = 0
         self._changed = asyncio.Condition()
+        self.version = 0
+        """Counts every change anyone could see; `wait_for_change` waits for the next."""
         self._webhook: dict[str, Any] | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._server: tornado.httpserver.HTTPServer | None = None
@@ -362,7 +377,10 @@ class LocalBotApi:
 
     async def start(self, port: int = 0) -> None:
         """Listen on 127.0.0.1 (a free port unless one is given)."""
-        app = tornado.web.Application([(r"/bot([^/]+)/(\w+)", _ApiHandler, {"api": self})])
+        app = tornado.web.Application(
+            [(r"/bot([^/]+)/(\w+)", _ApiHandler, {"api": self})],
+            log_function=lambda handler: None,  # request lines would show the token
+        )
         sockets = tornado.netutil.bind_sockets(port, address="127.0.0.1")
         self.port = sockets[0].getsockname()[1]
         self._server = tornado.httpserver.HTTPServer(app)
@@ -424,13 +442,14 @@ class LocalBotApi:
         forum: bool = False,
         bot_status: str = "member",
         bot_can_manage_topics: bool = False,
+        chat_id: int | None = None,
     ) -> Chat:
         """A supergroup (a forum with `forum`); the bot's own standing is `bot_status` (member,
         administrator, or left: not in it) and, as an administrator, `bot_can_manage_topics`."""
         if isinstance(members, list):
             members = {u: ("creator" if n == 0 else "member") for n, u in enumerate(members)}
         chat = Chat(
-            -1_000_000_000_000 - next(self._group_ids),
+            chat_id if chat_id is not None else -1_000_000_000_000 - next(self._group_ids),
             "supergroup",
             title=title,
             is_forum=forum,
@@ -714,10 +733,25 @@ class LocalBotApi:
         update = {"update_id": next(self._update_ids), **update}
         self._updates.append(update)
         self._new_update.set()
+        self.version += 1
 
     async def _notify(self) -> None:
+        self.version += 1
         async with self._changed:
             self._changed.notify_all()
+
+    async def announce(self) -> None:
+        """Tell everyone waiting for a change (`wait_for_change`) that there is one."""
+        await self._notify()
+
+    async def wait_for_change(self, version: int, timeout: float) -> int:
+        """Wait until something changed since `version` (a message, an edit, a toast), or
+        `timeout` seconds; the version now. For a page that shows the chats live."""
+        async with self._changed:
+            with contextlib.suppress(TimeoutError):
+                changed = self._changed.wait_for(lambda: self.version != version)
+                await asyncio.wait_for(changed, timeout)
+        return self.version
 
     # -- the HTTP side -----------------------------------------------------------------------
 

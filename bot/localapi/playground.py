@@ -1,0 +1,289 @@
+"""The playground: a page in the browser that looks and behaves like a Telegram client, for the
+people of a `LocalBotApi`. Whatever bot polls that server answers them for real.
+
+Served on 127.0.0.1 by tornado (plain HTML, CSS and JavaScript from `static/`; nothing is
+fetched from the internet). The page asks for the state of one person's chats, and waits
+for the next change with a long poll (`/api/state?since=N`); it sends text, stickers and
+photos, presses buttons, and follows deep links (`t.me/<bot>?start=...` opens the private
+chat and sends /start with its payload), all through the local Bot API's user side.
+
+Like the rest of `bot.localapi`, it knows nothing of fixbot.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Final
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+from bot.localapi.server import Chat, LocalBotApi, MessageView, User
+
+STATIC: Final = Path(__file__).parent / "static"
+LONG_POLL: Final = 25.0
+MAX_TEXT: Final = 4096
+_ALLOWED_TAGS: Final = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "del", "code", "pre"})
+
+
+@dataclass
+class World:
+    """Who is in the playground and where they talk."""
+
+    people: list[User]
+    groups: list[Chat] = field(default_factory=list)
+    staff: Chat | None = None
+    """The support team's chat, when the bot has a staff desk."""
+
+
+def world(api: LocalBotApi, staff_chat_id: int | None = None) -> World:
+    """Ana, Ben and Cy; a private chat each; "iPhone help", a forum with topics where Ana
+    is the admin; and, given an id, the support team's chat, where Cy works."""
+    ana, ben, cy = api.user("Ana", "ana"), api.user("Ben", "ben"), api.user("Cy", "cy")
+    group = api.group(
+        "iPhone help",
+        {ana: "creator", ben: "member", cy: "member"},
+        forum=True,
+        bot_status="administrator",
+    )
+    for name in ("Backups", "Wi-Fi"):
+        api.topic(group, name, ana)
+    found = World([ana, ben, cy], [group])
+    if staff_chat_id is not None:
+        found.staff = api.group(
+            "Support staff",
+            {cy: "creator"},
+            forum=True,
+            bot_status="administrator",
+            bot_can_manage_topics=True,
+            chat_id=staff_chat_id,
+        )
+    return found
+
+
+class Playground:
+    def __init__(self, api: LocalBotApi, people: World) -> None:
+        self.api, self.world = api, people
+
+    # -- what a person sees ------------------------------------------------------------------
+
+    def person(self, user_id: Any) -> User:
+        """One of the people, by id ("first": the first of them)."""
+        if user_id == "first":
+            return self.world.people[0]
+        for user in self.world.people:
+            if str(user.id) == str(user_id):
+                return user
+        raise tornado.web.HTTPError(404, reason="no such person")
+
+    def chats_of(self, user: User) -> list[Chat]:
+        private = self.api.private_chat(user)
+        groups = [g for g in self.world.groups if user.id in g.members]
+        staff = self.world.staff
+        return [private, *groups, *([staff] if staff and user.id in staff.members else [])]
+
+    def chat(self, user: User, chat_id: Any) -> Chat:
+        for chat in self.chats_of(user):
+            if str(chat.id) == str(chat_id):
+                return chat
+        raise tornado.web.HTTPError(404, reason="not one of this person's chats")
+
+    def state(self, user: User) -> dict[str, Any]:
+        chats = []
+        for chat in self.chats_of(user):
+            kind = "private" if chat.type == "private" else "group"
+            if chat is self.world.staff:
+                kind = "staff"
+            chats.append(
+                {
+                    "id": chat.id,
+                    "title": "fixbot" if kind == "private" else chat.title,
+                    "kind": kind,
+                    "topics": [{"id": t.thread_id, "name": t.name} for t in chat.topics.values()],
+                    "admin": chat.members.get(user.id) in ("creator", "administrator"),
+                    "messages": [_message(m) for m in self.api.messages(chat)],
+                }
+            )
+        return {
+            "version": self.api.version,
+            "bot": self.api.username,
+            "me": {"id": user.id, "name": user.first_name},
+            "people": [{"id": p.id, "name": p.first_name} for p in self.world.people],
+            "chats": chats,
+            "toasts": self.api.toasts(user),
+        }
+
+    # -- what a person does ------------------------------------------------------------------
+
+    async def act(self, user: User, action: dict[str, Any]) -> None:
+        kind = action.get("kind")
+        chat = self.chat(user, action.get("chat"))
+        thread = _int(action.get("thread"))
+        if thread is not None and thread not in chat.topics:
+            thread = None
+        if kind == "text":
+            text = str(action.get("text", ""))[:MAX_TEXT]
+            if text.strip():
+                await self.api.send(user, chat, text, thread=thread)
+        elif kind == "sticker":
+            await self.api.send_sticker(user, chat, thread=thread)
+        elif kind == "photo":
+            await self.api.send_photo(
+                user, chat, caption=action.get("caption") or None, thread=thread
+            )
+        elif kind == "press":
+            message = _find(self.api.messages(chat), _int(action.get("message")))
+            data = str(action.get("data", ""))
+            if message is None or not any(
+                b.callback_data == data for r in message.buttons for b in r
+            ):
+                raise tornado.web.HTTPError(400, reason="no such button")
+            await self.api.press(user, message, data)
+        elif kind == "start":
+            payload = re.sub(r"[^A-Za-z0-9_-]", "", str(action.get("payload", "")))[:64]
+            private = self.api.private_chat(user)
+            await self.api.send(user, private, f"/start {payload}".strip())
+        else:
+            raise tornado.web.HTTPError(400, reason="unknown action")
+        await self.api.announce()  # every page waiting for news gets it
+
+    # -- the server --------------------------------------------------------------------------
+
+    def application(self) -> tornado.web.Application:
+        return tornado.web.Application(
+            [
+                (r"/", _Page),
+                (r"/api/state", _State, {"playground": self}),
+                (r"/api/act", _Act, {"playground": self}),
+                (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC)}),
+            ],
+            log_function=lambda handler: None,
+        )
+
+    async def start(self, port: int = 0, address: str = "127.0.0.1") -> int:
+        """Serve the page on `address` (127.0.0.1 unless told otherwise); the port."""
+        sockets = tornado.netutil.bind_sockets(port, address=address)
+        self._server = tornado.httpserver.HTTPServer(self.application())
+        self._server.add_sockets(sockets)
+        return int(sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        self._server.stop()
+        await self._server.close_all_connections()
+
+
+class _Page(tornado.web.RequestHandler):
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish((STATIC / "index.html").read_bytes())
+
+
+class _State(tornado.web.RequestHandler):
+    def initialize(self, playground: Playground) -> None:
+        self.playground = playground
+
+    async def get(self) -> None:
+        user = self.playground.person(self.get_argument("person"))
+        since = _int(self.get_argument("since", None))
+        if since is not None and since == self.playground.api.version:
+            await self.playground.api.wait_for_change(since, LONG_POLL)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(self.playground.state(user))
+
+
+class _Act(tornado.web.RequestHandler):
+    def initialize(self, playground: Playground) -> None:
+        self.playground = playground
+
+    async def post(self) -> None:
+        try:
+            action = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise tornado.web.HTTPError(400, reason="not JSON") from None
+        if not isinstance(action, dict):
+            raise tornado.web.HTTPError(400, reason="not an action")
+        user = self.playground.person(action.get("person"))
+        await self.playground.act(user, action)
+        self.finish(self.playground.state(user))
+
+
+def _message(message: MessageView) -> dict[str, Any]:
+    return {
+        "id": message.message_id,
+        "thread": message.thread_id,
+        "from_bot": message.from_bot,
+        "sender": message.sender,
+        "html": safe_html(message.html) if message.html else html.escape(message.text),
+        "caption": message.caption,
+        "photo": message.photo,
+        "sticker": message.sticker,
+        "document": message.document,
+        "edited": message.edited,
+        "reply_to": message.reply_to,
+        "buttons": [
+            [{"text": b.text, "data": b.callback_data, "url": b.url} for b in row]
+            for row in message.buttons
+        ],
+    }
+
+
+def _find(messages: list[MessageView], message_id: int | None) -> MessageView | None:
+    return next((m for m in messages if m.message_id == message_id), None)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class _Sanitiser(HTMLParser):
+    """Telegram's HTML subset, made safe to put in a page: the formatting tags kept, links
+    kept only to http(s) addresses, everything else escaped."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _ALLOWED_TAGS:
+            self.out.append(f"<{tag}>")
+            self.open.append(tag)
+        elif tag == "a":
+            href = dict(attrs).get("href") or ""
+            if re.match(r"^https?://", href):
+                safe = html.escape(href, quote=True)
+                self.out.append(f'<a href="{safe}" target="_blank" rel="noopener">')
+                self.open.append("a")
+            else:
+                self.open.append("")
+        elif tag == "br":
+            self.out.append("<br>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.open:
+            while self.open:
+                closing = self.open.pop()
+                if closing:
+                    self.out.append(f"</{closing}>")
+                if closing == tag:
+                    break
+
+    def handle_data(self, data: str) -> None:
+        self.out.append(html.escape(data, quote=False))
+
+
+def safe_html(text: str) -> str:
+    sanitiser = _Sanitiser()
+    sanitiser.feed(text)
+    sanitiser.close()
+    return "".join(sanitiser.out) + "".join(f"</{t}>" for t in reversed(sanitiser.open) if t)

@@ -1,0 +1,158 @@
+"""The playground in a real browser: headless Chromium (Debian's, driven by Playwright) on the
+page, the real bot polling the local Bot API behind it. Each test is a person's story.
+
+Chromium comes from the system (`FIXBOT_CHROMIUM`, else /usr/bin/chromium): Playwright's own
+browser download does not work here. Without it these tests are skipped and say why, unless
+FIXBOT_BROWSER_TESTS=required (what `.ci/run` sets), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.catalog import Catalog
+from bot.engine import Engine
+from bot.localapi import LocalBotApi
+from bot.localapi.playground import Playground, safe_html, world
+from tests.running import WORDING, Bot
+
+CHROMIUM = os.environ.get("FIXBOT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+REQUIRED = os.environ.get("FIXBOT_BROWSER_TESTS") == "required"
+SCREENSHOT = os.environ.get("FIXBOT_SCREENSHOT")
+"""Where to save the README's picture of the page (`make screenshot`); unset: nowhere."""
+
+try:
+    from playwright.async_api import Page, async_playwright, expect
+except ImportError:  # pragma: no cover - the dev extra installs it
+    async_playwright = None
+
+if not REQUIRED and (async_playwright is None or not Path(CHROMIUM).exists()):
+    pytest.skip(
+        f"no Chromium at {CHROMIUM} (or no Playwright): browser tests skipped; "
+        "install Debian's chromium, or set FIXBOT_CHROMIUM",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def engine(catalog: Catalog) -> Engine:
+    return Engine(catalog)
+
+
+@pytest.fixture
+async def page(engine: Engine, tmp_path: Path) -> AsyncIterator[Page]:
+    """The playground page, open in headless Chromium, with the bot running behind it."""
+    async with LocalBotApi() as api:
+        playground = Playground(api, world(api))
+        bot = Bot(api, engine, tmp_path)
+        await bot.start()
+        port = await playground.start()
+        try:
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=["--no-sandbox"]
+                )
+                try:
+                    tab = await browser.new_page(viewport={"width": 1200, "height": 760})
+                    await tab.goto(f"http://127.0.0.1:{port}/")
+                    await expect(tab.locator("#people button.active")).to_have_text("Ana")
+                    yield tab
+                finally:
+                    await browser.close()
+        finally:
+            await playground.stop()
+            await bot.stop()
+
+
+async def say(page: Page, text: str) -> None:
+    await page.fill("#text", text)
+    await page.press("#text", "Enter")
+
+
+def bot_messages(page: Page):
+    return page.locator('.message[data-from="bot"]')
+
+
+async def test_a_complaint_gets_a_walk_and_done_edits_it_in_place(page: Page) -> None:
+    await say(page, "my icloud storage is full")
+    await expect(page.locator('.message[data-from="Ana"]')).to_contain_text("storage is full")
+    walk = bot_messages(page).last
+    await expect(walk).to_contain_text("Make room in iCloud")
+    await expect(walk).to_contain_text("Step 1 of 4")
+    before = await walk.get_attribute("data-message")
+    await walk.get_by_role("button", name="Done").click()
+    edited = page.locator(f'.message[data-message="{before}"]')
+    await expect(edited).to_contain_text("Step 2 of 4")
+    await expect(edited).to_contain_text("edited")
+    await expect(bot_messages(page)).to_have_count(1)  # edited in place, not sent anew
+    bold = edited.locator(".text b").first
+    await expect(bold).to_have_text("Make room in iCloud")  # the bot's HTML, drawn
+
+
+async def test_in_the_group_another_persons_press_gets_a_toast_and_changes_nothing(
+    page: Page,
+) -> None:
+    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    await say(page, "/fix wifi")
+    walk = bot_messages(page).last
+    await expect(walk).to_contain_text("Get onto Wi-Fi")
+    text = await walk.inner_text()
+
+    await page.locator('#people button[data-person="Ben"]').click()
+    await expect(page.locator("#people button.active")).to_have_text("Ben")
+    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    anas = bot_messages(page).last
+    await anas.get_by_role("button", name="Done").click()
+    toast = page.locator("#toast")
+    await expect(toast).to_be_visible()
+    await expect(toast).to_have_text(WORDING.not_yours.format(name="Ana"))
+    assert await bot_messages(page).last.inner_text() == text
+
+
+async def test_continue_in_private_opens_the_private_chat_at_the_same_step(page: Page) -> None:
+    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    await say(page, "/fix wifi")
+    walk = bot_messages(page).last
+    await walk.get_by_role("button", name="Done").click()
+    await expect(walk).to_contain_text("Step 2 of 4")
+    await walk.get_by_role("button", name="Continue in private chat").click()
+    await expect(page.locator("#chat-title")).to_have_text("fixbot")
+    resumed = bot_messages(page).last
+    await expect(resumed).to_contain_text("Get onto Wi-Fi")
+    await expect(resumed).to_contain_text("Step 2 of 4")
+
+
+async def test_topics_a_sticker_and_a_photo(page: Page) -> None:
+    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    await page.locator('#topics button[data-topic="Backups"]').click()
+    await expect(page.locator("#chat-title")).to_have_text("iPhone help › Backups")
+    await say(page, "@fixbot_local_bot my backup is stuck")
+    await expect(bot_messages(page).last).to_contain_text("iCloud backup fails")
+    await page.locator('#topics button[data-topic="General"]').click()
+    await expect(bot_messages(page)).to_have_count(0)  # the walk stays in its topic
+
+    await page.locator('.chat-item[data-chat="fixbot"]').click()
+    await page.click("#send-sticker")
+    await expect(page.locator(".message .sticker")).to_have_count(1)
+    await expect(bot_messages(page).last).to_contain_text(WORDING.not_text.split(".")[0])
+    await page.click("#send-photo")
+    await expect(page.locator(".message .media")).to_have_count(1)
+    if SCREENSHOT:
+        await say(page, "wifi won't connect")
+        await expect(bot_messages(page).last).to_contain_text("Get onto Wi-Fi")
+        await page.screenshot(path=SCREENSHOT)
+
+
+def test_the_page_shows_the_bots_html_and_nothing_else() -> None:
+    assert safe_html("<b>Bold</b> &amp; <i>it</i>") == "<b>Bold</b> &amp; <i>it</i>"
+    assert safe_html('<a href="https://apple.com/x">status</a>') == (
+        '<a href="https://apple.com/x" target="_blank" rel="noopener">status</a>'
+    )
+    assert safe_html('<a href="javascript:alert(1)">x</a>') == "x"
+    assert safe_html("<script>alert(1)</script><img src=x onerror=y>") == "alert(1)"
+    assert safe_html("<b>never closed") == "<b>never closed</b>"
