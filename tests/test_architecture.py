@@ -47,8 +47,9 @@ def test_the_core_never_imports_telegram(module: str) -> None:
     assert not any(m.startswith("bot.transports") for m in loaded)
 
 
-def test_the_local_bot_api_knows_nothing_of_fixbot() -> None:
-    loaded = modules_after_importing("bot.localapi")
+@pytest.mark.parametrize("module", ["bot.localapi", "bot.localapi.playground"])
+def test_the_local_bot_api_and_its_playground_know_nothing_of_fixbot(module: str) -> None:
+    loaded = modules_after_importing(module)
     fixbot = {m for m in loaded if m.startswith("bot.") and not m.startswith("bot.localapi")}
     assert fixbot == set()
 

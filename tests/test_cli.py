@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from bot.settings import REPOSITORY_ROOT
@@ -166,3 +168,45 @@ def test_a_wrong_staff_desk_setting_says_which_value_and_why() -> None:
     assert "FIXBOT_STAFF_CHAT_ID (got '12345'): that is a person's id" in result.stderr
     assert "FIXBOT_STAFF_HOURS (got 'Mon-Fri 9am-5pm Berlin')" in result.stderr
     assert "is not of the form 'Mon-Fri 09:00-17:00 Europe/Berlin'" in result.stderr
+
+
+def test_play_serves_the_page_with_the_real_bot_behind_it(tmp_path: Path) -> None:
+    """`fixbot play` prints the page's address; the page's own API then carries a complaint
+    to the bot and the bot's walk back (the browser tests drive the page itself)."""
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIXBOT_"))
+    }
+    play = subprocess.Popen(
+        [sys.executable, "-m", "bot", "play", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**environment, "FIXBOT_DATA_DIR": str(tmp_path)},
+        cwd=REPOSITORY_ROOT,
+    )
+    try:
+        assert play.stdout is not None
+        line = play.stdout.readline()
+        assert line.startswith("fixbot playground: http://127.0.0.1:"), line
+        url = line.split(": ", 1)[1].strip()
+        page = urllib.request.urlopen(url, timeout=10).read().decode()
+        assert "<title>fixbot playground</title>" in page
+        state = json.loads(urllib.request.urlopen(f"{url}api/state?person=first").read())
+        ana, private = state["me"]["id"], state["chats"][0]["id"]
+        said = {"person": ana, "kind": "text", "chat": private, "text": "wifi won't connect"}
+        request = urllib.request.Request(f"{url}api/act", data=json.dumps(said).encode())
+        state = json.loads(urllib.request.urlopen(request, timeout=10).read())
+        for _ in range(100):
+            messages = state["chats"][0]["messages"]
+            if any("Get onto Wi-Fi" in m["html"] for m in messages if m["from_bot"]):
+                break
+            query = f"{url}api/state?person={ana}&since={state['version']}"
+            state = json.loads(urllib.request.urlopen(query, timeout=30).read())
+        else:
+            raise AssertionError(f"no walk in {messages}")
+        assert (tmp_path / "playground" / "fixbot.sqlite3").is_file()
+    finally:
+        play.send_signal(signal.SIGINT)
+        _, stderr = play.communicate(timeout=30)
+    assert play.returncode == 0, stderr
+    assert "Traceback" not in stderr
