@@ -91,36 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fixbot {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = commands.add_parser(
-        "run",
-        help="run the Telegram bot",
-        description="Run the Telegram bot. Without TELEGRAM_BOT_TOKEN it stops with exit code "
-        "1 and says how to get a token (so that Docker or systemd see a failure), unless "
-        "--without-token says what to start instead.",
-    )
-    run.add_argument(
-        "--without-token",
-        choices=("fail", "chat", "play"),
-        default="fail",
-        help="without a token: fail (the default), chat in this terminal, or open the "
-        "playground (`make run`)",
-    )
-    run.set_defaults(handler=_cmd_run)
-
-    play = commands.add_parser(
-        "play",
-        help="try the real bot in your browser, on a Bot API running on this machine",
-        description="Start a Bot API server on 127.0.0.1, the real bot against it, and a page "
-        "that looks like a Telegram client: a private chat, a support group with topics, three "
-        "people to switch between (and the staff chat, with --staff or FIXBOT_STAFF_CHAT_ID). "
-        "No token, nothing from the internet; the walks are kept in a database of their own.",
-    )
-    play.add_argument("--port", type=int, default=8765, help="the page's port (default 8765)")
-    play.add_argument(
-        "--staff", action="store_true", help="a staff desk in the playground (its own staff chat)"
-    )
-    play.set_defaults(handler=_cmd_play)
-
+    _add_run_commands(commands)
     chat = commands.add_parser("chat", help="chat with fixbot in this terminal")
     chat.set_defaults(handler=_cmd_chat)
 
@@ -135,6 +106,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     health.set_defaults(handler=_cmd_health)
 
+    _add_matcher_commands(commands)
+    _add_report_commands(commands)
+    return parser
+
+
+def _add_matcher_commands(commands: Any) -> None:
+    """The matcher, for content authors: match, eval, tune."""
     match = commands.add_parser(
         "match",
         help="show which intent a message matches, and why",
@@ -175,8 +153,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     tune.set_defaults(handler=_cmd_tune)
 
-    _add_report_commands(commands)
-    return parser
+
+def _add_run_commands(commands: Any) -> None:
+    """The bot itself: on Telegram, or in the playground."""
+    run = commands.add_parser(
+        "run",
+        help="run the Telegram bot",
+        description="Run the Telegram bot. Without TELEGRAM_BOT_TOKEN it stops with exit code "
+        "1 and says how to get a token (so that Docker or systemd see a failure), unless "
+        "--without-token says what to start instead.",
+    )
+    run.add_argument(
+        "--without-token",
+        choices=("fail", "chat", "play"),
+        default="fail",
+        help="without a token: fail (the default), chat in this terminal, or open the "
+        "playground (`make run`)",
+    )
+    run.set_defaults(handler=_cmd_run)
+
+    play = commands.add_parser(
+        "play",
+        help="try the real bot in your browser, on a Bot API running on this machine",
+        description="Start a Bot API server on 127.0.0.1, the real bot against it, and a page "
+        "that looks like a Telegram client: a private chat, a support group with topics, three "
+        "people to switch between (and the staff chat, with --staff or FIXBOT_STAFF_CHAT_ID). "
+        "No token, nothing from the internet; the walks are kept in a database of their own.",
+    )
+    play.add_argument(
+        "--port", type=int, default=PLAY_PORT, help=f"the page's port (default {PLAY_PORT})"
+    )
+    play.add_argument(
+        "--staff", action="store_true", help="a staff desk in the playground (its own staff chat)"
+    )
+    play.set_defaults(handler=_cmd_play)
 
 
 def _add_report_commands(commands: Any) -> None:
