@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ import pytest
 from bot.catalog import Catalog
 from bot.engine import Engine
 from bot.localapi import LocalBotApi
-from bot.localapi.playground import Playground, safe_html, world
+from bot.localapi.playground import Playground, World, safe_html, world
+from bot.transports.telegram.desk import DeskConfig
 from tests.running import WORDING, Bot
 
 CHROMIUM = os.environ.get("FIXBOT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -44,29 +46,48 @@ def engine(catalog: Catalog) -> Engine:
     return Engine(catalog)
 
 
+@asynccontextmanager
+async def in_the_browser(api: LocalBotApi, people: World, bot: Bot) -> AsyncIterator[Page]:
+    """The playground page for `people`, open in headless Chromium, with `bot` behind it."""
+    playground = Playground(api, people)
+    await bot.start()
+    port = await playground.start()
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox"]
+            )
+            try:
+                tab = await browser.new_page(viewport={"width": 1200, "height": 760})
+                await tab.goto(f"http://127.0.0.1:{port}/")
+                await expect(tab.locator("#people button.active")).to_have_text("Ana")
+                yield tab
+            finally:
+                await browser.close()
+    finally:
+        await playground.stop()
+        await bot.stop()
+
+
 @pytest.fixture
 async def page(engine: Engine, tmp_path: Path) -> AsyncIterator[Page]:
-    """The playground page, open in headless Chromium, with the bot running behind it."""
+    """The playground as `fixbot play` opens it."""
+    async with (
+        LocalBotApi() as api,
+        in_the_browser(api, world(api), Bot(api, engine, tmp_path)) as tab,
+    ):
+        yield tab
+
+
+@pytest.fixture
+async def staffed_page(catalog: Catalog, tmp_path: Path) -> AsyncIterator[Page]:
+    """The same, with a staff desk: Cy works in the support team's chat."""
     async with LocalBotApi() as api:
-        playground = Playground(api, world(api))
-        bot = Bot(api, engine, tmp_path)
-        await bot.start()
-        port = await playground.start()
-        try:
-            async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=["--no-sandbox"]
-                )
-                try:
-                    tab = await browser.new_page(viewport={"width": 1200, "height": 760})
-                    await tab.goto(f"http://127.0.0.1:{port}/")
-                    await expect(tab.locator("#people button.active")).to_have_text("Ana")
-                    yield tab
-                finally:
-                    await browser.close()
-        finally:
-            await playground.stop()
-            await bot.stop()
+        people = world(api, staff_chat_id=-1001000000999)
+        assert people.staff is not None
+        bot = Bot(api, Engine(catalog, handover=True), tmp_path, desk=DeskConfig(people.staff.id))
+        async with in_the_browser(api, people, bot) as tab:
+            yield tab
 
 
 async def say(page: Page, text: str) -> None:
@@ -146,6 +167,25 @@ async def test_topics_a_sticker_and_a_photo(page: Page) -> None:
         await say(page, "wifi won't connect")
         await expect(bot_messages(page).last).to_contain_text("Get onto Wi-Fi")
         await page.screenshot(path=SCREENSHOT)
+
+
+async def test_a_person_asks_for_help_and_support_answers_from_the_staff_chat(
+    staffed_page: Page,
+) -> None:
+    page = staffed_page
+    await say(page, "/human")
+    await expect(bot_messages(page).last).to_contain_text("support")
+
+    await page.locator('#people button[data-person="Cy"]').click()
+    await page.locator('.chat-item[data-chat="Support staff"]').click()
+    case = page.locator("#topics button", has_text="Ana")
+    await expect(case).to_have_count(1)  # the case's forum topic, named after her
+    await case.click()
+    await say(page, "Hi Ana, I'm Cy from support. What do you see on the screen?")
+
+    await page.locator('#people button[data-person="Ana"]').click()
+    await page.locator('.chat-item[data-chat="fixbot"]').click()
+    await expect(bot_messages(page).last).to_contain_text("I'm Cy from support")
 
 
 def test_the_page_shows_the_bots_html_and_nothing_else() -> None:
