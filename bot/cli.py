@@ -312,17 +312,17 @@ def _cmd_match(args: argparse.Namespace, settings: Settings) -> int:
 
 def match_json(result: Match) -> str:
     """One line of `fixbot match --json`."""
-    return json.dumps(
-        {
-            "text": result.text,
-            "intent": result.intent,
-            "decision": result.decision.value,
-            "options": list(result.choices),
-            "score": result.score,
-            "candidates": [{"intent": c.intent, "score": c.score} for c in result.candidates],
-        },
-        ensure_ascii=False,
-    )
+    line: dict[str, Any] = {
+        "text": result.text,
+        "intent": result.intent,
+        "decision": result.decision.value,
+        "options": list(result.choices),
+        "score": result.score,
+        "candidates": [{"intent": c.intent, "score": c.score} for c in result.candidates],
+    }
+    if result.other_device is not None:
+        line["other_device"] = result.other_device  # why a good match was not walked
+    return json.dumps(line, ensure_ascii=False)
 
 
 def describe_match(result: Match) -> str:

@@ -231,7 +231,10 @@ class Engine:
             draft.record("no_match")
             if result.small_talk is None:
                 draft.unanswered = _unanswered(text, result)
-            self._small_talk_or_menu(draft, result.small_talk)
+            if result.other_device is not None and result.small_talk is None:
+                self._menu(draft, self.wording.other_device.format(device=result.other_device))
+            else:
+                self._small_talk_or_menu(draft, result.small_talk)
 
     def _on_text_mid_walk(
         self, draft: _Draft, decision: Decision, intent: str | None, talk: str | None

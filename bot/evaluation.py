@@ -528,7 +528,7 @@ def _redecide(report: Report, thresholds: Thresholds) -> Report:
     outcomes = []
     for outcome in report.outcomes:
         match = outcome.match
-        verdict = decide(match.candidates, match.off_topic, thresholds)
+        verdict = decide(match.candidates, match.off_topic, thresholds, match.other_device)
         redecided = dataclasses.replace(
             match, decision=verdict.decision, reason=verdict.reason, choices=verdict.choices
         )

@@ -135,6 +135,8 @@ class Match:
     choices: tuple[str, ...] = ()
     """The intents to offer: one for a match or a confirm, two or three for "did you
     mean", none for none."""
+    other_device: str | None = None
+    """A device the message is about that the content does not cover (then: none)."""
 
     @property
     def intent(self) -> str | None:
@@ -156,10 +158,18 @@ class Verdict(NamedTuple):
     choices: tuple[str, ...] = ()
 
 
-def decide(ranked: Sequence[Candidate], off_topic: Candidate | None, limits: Thresholds) -> Verdict:
-    """The decision for ranked candidates, one sentence on why, and what to offer."""
+def decide(
+    ranked: Sequence[Candidate],
+    off_topic: Candidate | None,
+    limits: Thresholds,
+    other_device: str | None = None,
+) -> Verdict:
+    """The decision for ranked candidates, one sentence on why, and what to offer. A message
+    about a device the content does not cover (`other_device`) is none, however it scores."""
     if not ranked:
         return Verdict(Decision.NONE, "no word of the message points at any topic")
+    if other_device is not None:
+        return Verdict(Decision.NONE, f"about a {other_device}, which the content does not cover")
     best = ranked[0]
     if off_topic is not None and off_topic.score >= best.score + limits.off_topic_lead:
         return Verdict(
@@ -513,6 +523,8 @@ class Matcher:
             for kind in ("greeting", "thanks", "farewell")
             for phrase in getattr(catalog.off_topic.small_talk, kind)
         }
+        self._other_devices = _devices(catalog.off_topic.other_devices)
+        self._own_devices = _devices(catalog.off_topic.own_devices)
         self.index = self._build(catalog)
         self._fix_keys = _lookup((f.id, f.title, *f.aliases) for f in catalog.fixes.values())
         self._intent_keys = _lookup((i.id, i.title) for i in catalog.intents.values())
@@ -572,7 +584,8 @@ class Matcher:
         ranked = tuple(self._candidate(best, i) for i in best.ranked(_CANDIDATES))
         off_topic = self._candidate(best, OFF_TOPIC) if OFF_TOPIC in best.score else None
         terms = tuple(t.stem for t in best.window)
-        verdict = decide(ranked, off_topic, self.thresholds)
+        device = self.other_device(text)
+        verdict = decide(ranked, off_topic, self.thresholds, device)
         talk = self.small_talk(text) if verdict.decision is Decision.NONE else None
         return Match(
             text,
@@ -584,7 +597,19 @@ class Matcher:
             off_topic,
             talk,
             verdict.choices,
+            device,
         )
+
+    def other_device(self, text: str) -> str | None:
+        """The device a message is about when the content covers it not ("macbook"): it
+        names one of `other_devices` and none of `own_devices`; else None."""
+        if self._other_devices is None:
+            return None
+        lowered = text.lower()
+        if self._own_devices is not None and self._own_devices.search(lowered):
+            return None
+        found = self._other_devices.search(lowered)
+        return " ".join(found.group(0).split()) if found else None
 
     def small_talk(self, text: str) -> str | None:
         """ "greeting", "thanks" or "farewell" when the message starts like one, else None."""
@@ -646,6 +671,16 @@ class Matcher:
         if result.intent is None:
             return None
         return self.catalog.intent(result.intent)
+
+
+def _devices(names: Sequence[str]) -> re.Pattern[str] | None:
+    """One pattern for device names, longest first ("macbook pro" before "mac"), as whole
+    words, spaces optional ("apple tv", "appletv"); "mac address" is a network's, not a Mac."""
+    if not names:
+        return None
+    spelled = sorted({" ".join(n.lower().split()) for n in names}, key=len, reverse=True)
+    alternatives = "|".join(r"\s?".join(map(re.escape, n.split())) for n in spelled)
+    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])(?!\s+address)")
 
 
 def _term_weights(phrases: Sequence[tuple[str, str, frozenset[str]]]) -> dict[str, float]:

@@ -53,6 +53,10 @@ class Wording:
         "Sorry, I'm not sure what you mean. I help when an iPhone won't back up to iCloud. "
         "Pick the topic closest to your problem, or say it in other words:"
     )
+    other_device: str = (
+        "That sounds like it's about a **{device}**, and I only know fixes for iPhones. If "
+        "something on your iPhone needs fixing, pick the closest topic or tell me about it:"
+    )
     empty_message: str = "Tell me in a few words what's wrong, or pick a topic:"
     did_you_mean: str = "Did you mean one of these?"
     confirm: str = "Sounds like **{title}**. Is that it?"

@@ -169,6 +169,13 @@ def test_back_returns_to_the_previous_step_and_says_so_at_the_first(chat: Chat) 
     assert "Step 3 of 3" in chat.text
 
 
+def test_a_complaint_about_a_mac_is_told_kindly_what_the_bot_covers(chat: Chat) -> None:
+    reply = chat.say("my macbook air will not charge past 80 percent")
+    assert "about a **macbook air**" in reply.text and "only know fixes for iPhones" in reply.text
+    assert "Charging and power" in chat.labels(reply)  # the topics, should an iPhone need it
+    assert chat.results() == ["no_match"]
+
+
 def test_stop_and_cancel_end_the_walk_politely(chat: Chat) -> None:
     chat.say("backup stuck")
     chat.press("Stop")

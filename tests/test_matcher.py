@@ -113,6 +113,37 @@ def test_a_message_that_is_not_ours_matches_nothing(matcher: Matcher, text: str)
     assert result.choices == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "device"),
+    [
+        ("the battery on my macbook pro drains overnight", "macbook pro"),
+        ("my apple watch won't charge on its stand", "apple watch"),
+        ("airpods keep dropping the bluetooth connection", "airpods"),
+        ("my android phone will not back up its photos", "android"),
+    ],
+)
+def test_a_complaint_about_a_device_we_do_not_cover_is_not_walked(
+    matcher: Matcher, text: str, device: str
+) -> None:
+    result = matcher.match(text)
+    assert result.decision is Decision.NONE
+    assert result.other_device == device
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my iphone won't back up since i got a new macbook",  # the iPhone is named: ours
+        "icloud backup on my ipad is stuck at 2 percent",
+        "the wifi mac address on my phone keeps changing and backups fail",  # not a Mac
+    ],
+)
+def test_a_device_we_cover_or_a_mac_address_keeps_the_message_ours(
+    matcher: Matcher, text: str
+) -> None:
+    assert matcher.match(text).other_device is None
+
+
 def test_a_long_rant_still_matches_on_the_sentence_that_matters(matcher: Matcher) -> None:
     filler = "I have had this phone for years and honestly I love the camera and the screen. "
     rant = filler * 25 + "But now my iCloud backup keeps failing every single night. " + filler * 20

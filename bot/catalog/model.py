@@ -188,6 +188,11 @@ class OffTopic(ContentModel):
 
     examples: tuple[Phrase, ...] = ()
     small_talk: SmallTalk = Field(default_factory=SmallTalk)
+    other_devices: tuple[Phrase, ...] = ()
+    """Devices the content does not cover ("macbook", "apple watch"): a message that names
+    one and none of `own_devices` is not ours, however well its words match."""
+    own_devices: tuple[Phrase, ...] = ()
+    """The devices the content is about ("iphone", "ios")."""
 
     @property
     def all_examples(self) -> tuple[str, ...]:
