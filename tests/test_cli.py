@@ -13,13 +13,31 @@ from pathlib import Path
 from bot.settings import REPOSITORY_ROOT
 
 
-def fixbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str = ""):
+def clean_environment(**settings: str) -> dict[str, str]:
+    """This environment without fixbot's settings (nor make's mark), plus `settings`."""
     environment = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("TELEGRAM_", "FIXBOT_")) and k != "MAKELEVEL"
     }
-    environment.update(env or {})
+    return {**environment, **settings}
+
+
+def started(*args: str, data_dir: Path) -> subprocess.Popen[str]:
+    """`python -m bot ARGS` running, its standard streams piped, its data in `data_dir`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        stdin=subprocess.PIPE,  # kept open: nobody presses Enter
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_environment(FIXBOT_DATA_DIR=str(data_dir)),
+        cwd=REPOSITORY_ROOT,
+    )
+
+
+def fixbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str = ""):
+    environment = clean_environment(**(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         capture_output=True,
@@ -83,16 +101,7 @@ def test_make_runs_the_terminal_chat_when_there_is_no_token(tmp_path: Path) -> N
 
 
 def test_ctrl_c_leaves_the_terminal_chat_at_once(tmp_path: Path) -> None:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FIXBOT_")}
-    chat = subprocess.Popen(
-        [sys.executable, "-m", "bot", "chat"],
-        stdin=subprocess.PIPE,  # kept open: nobody presses Enter
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**environment, "FIXBOT_DATA_DIR": str(tmp_path)},
-        cwd=REPOSITORY_ROOT,
-    )
+    chat = started("chat", data_dir=tmp_path)
     try:
         assert chat.stdout is not None
         while "Tell me in your own words" not in chat.stdout.readline():
@@ -131,26 +140,20 @@ def test_relative_folders_are_found_from_one_base_whatever_the_current_folder(
     (home / "data").mkdir(parents=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    code = "from bot.settings import Settings; print(Settings().data_dir)"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FIXBOT_")}
-    printed = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=elsewhere,
-        env={**environment, "FIXBOT_HOME": str(home), "PYTHONPATH": str(REPOSITORY_ROOT)},
-        check=True,
-    ).stdout.strip()
-    assert printed == str(home / "data")
-    from_checkout = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=elsewhere,
-        env={**environment, "PYTHONPATH": str(REPOSITORY_ROOT)},
-        check=True,
-    ).stdout.strip()
-    assert from_checkout == str(REPOSITORY_ROOT / "data")
+
+    def data_dir(**settings: str) -> str:
+        """Where fixbot, started in another folder, would keep its database."""
+        return subprocess.run(
+            [sys.executable, "-c", "from bot.settings import Settings; print(Settings().data_dir)"],
+            capture_output=True,
+            text=True,
+            cwd=elsewhere,
+            env=clean_environment(PYTHONPATH=str(REPOSITORY_ROOT), **settings),
+            check=True,
+        ).stdout.strip()
+
+    assert data_dir(FIXBOT_HOME=str(home)) == str(home / "data")
+    assert data_dir() == str(REPOSITORY_ROOT / "data")
 
 
 def test_no_command_prints_help() -> None:
@@ -173,17 +176,7 @@ def test_a_wrong_staff_desk_setting_says_which_value_and_why() -> None:
 def test_play_serves_the_page_with_the_real_bot_behind_it(tmp_path: Path) -> None:
     """`fixbot play` prints the page's address; the page's own API then carries a complaint
     to the bot and the bot's walk back (the browser tests drive the page itself)."""
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIXBOT_"))
-    }
-    play = subprocess.Popen(
-        [sys.executable, "-m", "bot", "play", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**environment, "FIXBOT_DATA_DIR": str(tmp_path)},
-        cwd=REPOSITORY_ROOT,
-    )
+    play = started("play", "--port", "0", data_dir=tmp_path)
     try:
         assert play.stdout is not None
         line = play.stdout.readline()
