@@ -122,7 +122,7 @@ def test_every_setting_has_bounds_and_a_wrong_one_says_its_value_why_and_what_is
         "FIXBOT_MAX_CONCURRENT_UPDATES": ("0", "greater than or equal to 1"),
         "FIXBOT_LOG_FORMAT": ("xml", "'text' or 'json'"),
         "FIXBOT_WEBHOOK_URL": ("http://bot.example.com/hook", "only to an https:// address"),
-        "TELEGRAM_BASE_URL": ("api.telegram.org", "should match pattern"),
+        "TELEGRAM_BASE_URL": ("127.0.0.1:8081/bot", "should match pattern"),  # no scheme
     }
     for name, (value, why) in wrong.items():
         result = fixbot("check", env={name: value})
