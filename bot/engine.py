@@ -210,31 +210,34 @@ class Engine:
         result = self.matcher.match(text)
         if draft.session.walking:
             self._on_text_mid_walk(draft, result.decision, result.intent, result.small_talk)
-        elif result.decision is Decision.MATCH and result.intent:
-            said = (text[:COMPLAINT_CHARS], round(result.score, 2))
+            return
+        said = (text[:COMPLAINT_CHARS], round(result.score, 2))
+        if result.decision is Decision.MATCH and result.intent:
             self._start_intent(draft, result.intent, said)
         elif result.decision in (Decision.CONFIRM, Decision.AMBIGUOUS):
             draft.record(result.decision.value, intent=result.intent)
             draft.unanswered = _unanswered(text, result)
-            complaint = text[:COMPLAINT_CHARS]
-            confidence = round(result.score, 2)
+            complaint, confidence = said
+            options = tuple(result.choices)
             draft.move(
                 **idle(
                     stage=Stage.CHOOSING,
-                    options=tuple(result.choices),
+                    options=options,
                     complaint=complaint,
                     confidence=confidence,
                 )
             )
             self._show(draft)
+        elif result.small_talk is not None:
+            draft.record("no_match")
+            self._small_talk_or_menu(draft, result.small_talk)
         else:
             draft.record("no_match")
-            if result.small_talk is None:
-                draft.unanswered = _unanswered(text, result)
-            if result.other_device is not None and result.small_talk is None:
-                self._menu(draft, self.wording.other_device.format(device=result.other_device))
-            else:
-                self._small_talk_or_menu(draft, result.small_talk)
+            draft.unanswered = _unanswered(text, result)
+            device, words = result.other_device, self.wording
+            self._menu(
+                draft, words.other_device.format(device=device) if device else words.no_match
+            )
 
     def _on_text_mid_walk(
         self, draft: _Draft, decision: Decision, intent: str | None, talk: str | None
