@@ -16,7 +16,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from datetime import tzinfo
-from typing import Any, Final
+from typing import Final
 
 from telegram import Bot, CallbackQuery, ChatMemberAdministrator, Message, ReplyParameters, User
 from telegram.constants import ChatMemberStatus, ParseMode
@@ -351,7 +351,7 @@ class StaffDesk:
         reached."""
         for reply in turn.replies:
             try:
-                await _post(bot, case.key.chat_id, reply, case.key.user_id)
+                await render.post(bot, case.key.chat_id, reply, case.key.user_id)
             except Forbidden:
                 return False
         return True
@@ -401,7 +401,7 @@ class StaffDesk:
         return [(row.at, row.outcome) for row in rows]
 
     async def _send(self, bot: Bot, case: Case, reply: Reply) -> Message:
-        return await _post(bot, self.chat_id, reply, 0, message_thread_id=case.thread_id)
+        return await render.post(bot, self.chat_id, reply, 0, message_thread_id=case.thread_id)
 
     async def _refresh_card(self, bot: Bot, case: Case) -> None:
         card = case.card_message_id
@@ -426,7 +426,7 @@ class StaffDesk:
         anchor = reply_to or (None if case.thread_id else case.card_message_id)
         replying = ReplyParameters(anchor, allow_sending_without_reply=True) if anchor else None
         try:
-            await _post(
+            await render.post(
                 bot,
                 self.chat_id,
                 Reply(text),
@@ -445,17 +445,3 @@ class StaffDesk:
         except TelegramError as exc:
             if "not_modified" not in exc.message.lower().replace(" ", "_"):
                 log.warning("case #%s: could not close its topic (%s)", case.id, exc.message)
-
-
-async def _post(bot: Bot, chat_id: int, reply: Reply, owner: int, **where: Any) -> Message:
-    """Send a reply as HTML (plain text if Telegram refuses the HTML); the message sent."""
-    sent: list[Message] = []
-
-    async def deliver(text: str, mode: ParseMode | None) -> None:
-        markup = render.keyboard(reply, owner)
-        sent.append(
-            await bot.send_message(chat_id, text, parse_mode=mode, reply_markup=markup, **where)
-        )
-
-    await render.html_or_plain(chat_id, reply.text, deliver)
-    return sent[-1]

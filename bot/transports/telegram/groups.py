@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from datetime import tzinfo
 
 from telegram import (
     Bot,
     CallbackQuery,
+    Chat,
     ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -28,6 +30,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot import groups, views
 from bot.conversations import Conversations
+from bot.events import Button, Reply
 from bot.groups import GENERAL, GroupSettings
 from bot.locks import KeyedLocks
 from bot.session import SessionKey, walk_payload
@@ -67,8 +70,8 @@ class GroupControl:
         if not await self._from_admin(bot, message):
             await self._say(bot, message, self.wording.settings_admins_only)
             return
-        topic = _topic_of(message)
-        text, markup = await self._panel(bot, message.chat.id, topic, message.chat.is_forum)
+        topic, readable = _topic_of(message), await _can_read(bot, message.chat.id)
+        text, markup = await self._panel(message.chat, topic, readable)
         await bot.send_message(
             message.chat.id,
             text,
@@ -87,22 +90,18 @@ class GroupControl:
         chat = message.chat
         if not await _is_admin(bot, chat.id, query.from_user.id):
             return self.wording.settings_admins_only
-        current = await self.settings(chat.id)
-        if (
-            press.setting == "overhear"
-            and not current.overhear
-            and not await _can_read(bot, chat.id)
-        ):
-            await self._redraw(bot, message, press.topic)
+        current, readable = await self.settings(chat.id), await _can_read(bot, chat.id)
+        if press.setting == "overhear" and not current.overhear and not readable:
+            await self._redraw(message, press.topic, readable)
             return self.wording.settings_unavailable
         changed = current.toggled(press.setting, press.topic)
         await self.store.group_settings_save(chat.id, changed, time.time())
         self._settings[chat.id] = changed
-        await self._redraw(bot, message, press.topic)
+        await self._redraw(message, press.topic, readable)
         return self.wording.settings_saved
 
-    async def _redraw(self, bot: Bot, message: Message, topic: int) -> None:
-        text, markup = await self._panel(bot, message.chat.id, topic, message.chat.is_forum)
+    async def _redraw(self, message: Message, topic: int, readable: bool) -> None:
+        text, markup = await self._panel(message.chat, topic, readable)
         try:
             await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
         except BadRequest as exc:
@@ -110,11 +109,11 @@ class GroupControl:
                 raise
 
     async def _panel(
-        self, bot: Bot, chat_id: int, topic: int, forum: bool | None
+        self, chat: Chat, topic: int, readable: bool
     ) -> tuple[str, InlineKeyboardMarkup]:
-        """The panel as it is now: what each setting is, and a button to change each."""
-        words, settings = self.wording, await self.settings(chat_id)
-        readable = await _can_read(bot, chat_id)
+        """The panel as it is now: what each setting is, and a button to change each;
+        `readable`: whether Telegram gives the bot the group's every message."""
+        words, settings, forum = self.wording, await self.settings(chat.id), chat.is_forum
         lines = [words.settings_title, ""]
         lines.append(
             words.settings_overhear_on if settings.overhear else words.settings_overhear_off
@@ -186,21 +185,10 @@ class GroupControl:
         offer = views.overheard(intent, self.wording)
         if settings.walks_in_private and bot.username:
             url = f"https://t.me/{bot.username}?start={walk_payload(intent.id)}"
-            link = InlineKeyboardButton(self.wording.walk_me_through_private, url=url)
-            markup: InlineKeyboardMarkup | None = InlineKeyboardMarkup([[link]])
-        else:
-            markup = render.keyboard(offer, key.user_id)
+            link = Button(self.wording.walk_me_through_private, url=url)
+            offer = replace(offer, buttons=((link,),))
         try:
-            await bot.send_message(
-                message.chat.id,
-                render.to_html(offer.text),
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                message_thread_id=thread(message),
-                reply_parameters=ReplyParameters(
-                    message.message_id, allow_sending_without_reply=True
-                ),
-            )
+            await render.post(bot, message.chat.id, offer, key.user_id, answering=message)
         except TelegramError as exc:
             log.warning("chat %s: the offer was not delivered: %s", message.chat.id, exc)
             return False
@@ -214,13 +202,7 @@ class GroupControl:
         )
 
     async def _say(self, bot: Bot, message: Message, text: str) -> None:
-        await bot.send_message(
-            message.chat.id,
-            render.to_html(text),
-            parse_mode=ParseMode.HTML,
-            message_thread_id=thread(message),
-            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
-        )
+        await render.post(bot, message.chat.id, Reply(text), answering=message)
 
 
 def _topic_of(message: Message) -> int:

@@ -31,6 +31,7 @@ from telegram.ext import ContextTypes
 
 from bot.conversations import Conversations
 from bot.events import (
+    Button,
     ButtonPressed,
     CaseRequest,
     CommandReceived,
@@ -283,15 +284,9 @@ async def _offer_private_case(
     the case in the group."""
     wording = services(context).wording
     url = f"https://t.me/{context.bot.username}?start=human-{source_of(key)}"
-    button = InlineKeyboardButton(wording.human_in_private_button, url=url)
-    await context.bot.send_message(
-        message.chat_id,
-        render.to_html(wording.human_in_private),
-        parse_mode=ParseMode.HTML,
-        reply_markup=InlineKeyboardMarkup([[button]]),
-        message_thread_id=thread(message),
-        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
-    )
+    link = Button(wording.human_in_private_button, url=url)
+    offer = Reply(wording.human_in_private, ((link,),))
+    await render.post(context.bot, message.chat_id, offer, answering=message)
 
 
 def _in_group(message: Message) -> bool:

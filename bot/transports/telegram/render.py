@@ -6,14 +6,15 @@ import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Any, Final
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.events import CasePress, Reply
 from bot.transports.telegram import callback_data
+from bot.transports.telegram.keys import thread
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +70,31 @@ async def html_or_plain(
             raise
         log.warning("chat %s: Telegram refused the HTML (%s); sending plain text", chat_id, exc)
         await deliver(to_plain(text), None)
+
+
+async def post(
+    bot: Bot,
+    chat_id: int,
+    reply: Reply,
+    owner: int = 0,
+    answering: Message | None = None,
+    **where: Any,
+) -> Message:
+    """Send a reply, its buttons owned by `owner`, as HTML (plain text if Telegram refuses
+    the HTML); `answering`: in that message's topic, as a reply to it (sent all the same if
+    it is gone); `where` goes to sendMessage as it is. The message sent."""
+    sent: list[Message] = []
+    markup = keyboard(reply, owner)
+    if answering is not None:
+        where.setdefault("message_thread_id", thread(answering))
+        where["reply_parameters"] = ReplyParameters(
+            answering.message_id, allow_sending_without_reply=True
+        )
+
+    async def deliver(text: str, mode: ParseMode | None) -> None:
+        sent.append(
+            await bot.send_message(chat_id, text, parse_mode=mode, reply_markup=markup, **where)
+        )
+
+    await html_or_plain(chat_id, reply.text, deliver)
+    return sent[-1]

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Final
 
 from telegram import Bot, Message, ReplyParameters
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot import charts, stats
@@ -53,8 +53,7 @@ class Reports:
         self, config: ReportsConfig, store: Store, catalog: Catalog, wording: Wording
     ) -> None:
         self.config, self.store, self.catalog, self.wording = config, store, catalog, wording
-        self.intents = {i.id: i.title for i in catalog.intents.values()}
-        self.fixes = {f.id: f.title for f in catalog.fixes.values()}
+        self.intents, self.fixes = catalog.titles()
         self._digests: asyncio.Task[None] | None = None
 
     # -- /stats and /gaps --------------------------------------------------------------------
@@ -101,22 +100,16 @@ class Reports:
                 caption=self.wording.stats_chart_caption.format(days=STATS_DAYS),
                 filename="fixbot-stats.png",
                 message_thread_id=thread(message),
-                reply_parameters=_replying(message),
+                reply_parameters=ReplyParameters(
+                    message.message_id, allow_sending_without_reply=True
+                ),
             )
         except TelegramError as exc:
             log.warning("the stats chart was not delivered: %s", exc)
 
     async def _post(self, bot: Bot, message: Message, reply: Reply) -> None:
-        async def deliver(text: str, mode: ParseMode | None) -> None:
-            await bot.send_message(
-                message.chat.id,
-                text,
-                parse_mode=mode,
-                message_thread_id=thread(message),
-                reply_parameters=_replying(message),
-            )
-
-        await render.html_or_plain(message.chat.id, reply.text, deliver)
+        """In the chat (and topic) of `message`, as a reply to it."""
+        await render.post(bot, message.chat.id, reply, answering=message)
 
     # -- the weekly digest -------------------------------------------------------------------
 
@@ -160,19 +153,11 @@ class Reports:
             log.info("weekly digest of %s: nothing happened that week, nothing posted", due.date())
             return None
         text = stats.digest(summary, unanswered, self.intents, stats.step_names(self.catalog))
-
-        async def deliver(body: str, mode: ParseMode | None) -> None:
-            await bot.send_message(staff, body, parse_mode=mode)
-
         try:
-            await render.html_or_plain(staff, text, deliver)
+            await render.post(bot, staff, Reply(text))
         except TelegramError as exc:
             log.warning("the weekly digest was not delivered (%s); trying again later", exc)
             await self.store.unclaim(name)
             return False
         log.info("weekly digest of %s posted to the staff chat", due.date())
         return True
-
-
-def _replying(message: Message) -> ReplyParameters:
-    return ReplyParameters(message.message_id, allow_sending_without_reply=True)
