@@ -495,8 +495,7 @@ def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     summary = outcome_stats.summarise(rows, now, since)
     # The learned order weighs every outcome kept, whatever --days says.
     orders = outcome_stats.learn_orders(outcome_stats.rebuild_walks(rows, now), catalog)
-    intents = {i.id: i.title for i in catalog.intents.values()}
-    fixes = {f.id: f.title for f in catalog.fixes.values()}
+    intents, fixes = catalog.titles()
     if args.chart is not None:
         if args.demo:
             period = f"{demo.DAYS} days of made-up people (demo)"
@@ -575,10 +574,7 @@ async def _playground(engine: Engine, settings: Settings, port: int, staff: int 
     from bot.localapi.playground import Playground, world
     from bot.transports.telegram import Services, TelegramConfig, build_application, polling
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = _stopped_by_signals()
     data = settings.data_dir / "playground"
     async with LocalBotApi() as api, await open_store(data) as store:
         playground = Playground(api, world(api, staff))
@@ -660,10 +656,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
     from bot.transports.telegram import Services, TelegramConfig, build_application
     from bot.transports.telegram.reports import ReportsConfig
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = _stopped_by_signals()
     conflict = asyncio.Event()
 
     def on_conflict() -> None:
@@ -709,6 +702,15 @@ async def _serve(engine: Engine, settings: Settings) -> None:
                 f"cannot reach the Bot API at {settings.telegram_base_url} ({exc.message})"
             ) from None
     log.info("fixbot stopped")
+
+
+def _stopped_by_signals() -> asyncio.Event:
+    """An event set by SIGINT (Ctrl-C) or SIGTERM (docker stop, systemd), to stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
 
 
 def _runner(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, tzinfo
+from enum import StrEnum
 from typing import Any, Final
 
 COOLDOWNS: Final = (1, 5, 15, 60)
@@ -89,15 +90,15 @@ class LastOffers:
     person_at: float | None = None
 
 
-class Silence:
+class Silence(StrEnum):
     """Why an overheard complaint gets no offer (each a reason a test or a log can name)."""
 
-    OFF: Final = "overhearing is off"
-    TOPIC: Final = "the bot is muted in this topic"
-    QUIET: Final = "quiet hours"
-    WALKING: Final = "the person is already walking a fix"
-    GROUP_COOLDOWN: Final = "the group had an offer too recently"
-    PERSON_COOLDOWN: Final = "this person had an offer within the hour"
+    OFF = "overhearing is off"
+    TOPIC = "the bot is muted in this topic"
+    QUIET = "quiet hours"
+    WALKING = "the person is already walking a fix"
+    GROUP_COOLDOWN = "the group had an offer too recently"
+    PERSON_COOLDOWN = "this person had an offer within the hour"
 
 
 def may_offer(
@@ -108,7 +109,7 @@ def may_offer(
     topic: int = GENERAL,
     walking: bool = False,
     zone: tzinfo | None = None,
-) -> str | None:
+) -> Silence | None:
     """None when an overheard, clearly matched complaint may get its offer; else why not."""
     if not settings.overhear:
         return Silence.OFF

@@ -262,6 +262,13 @@ class Catalog:
     def fix(self, fix_id: str) -> Fix:
         return self.fixes[fix_id]
 
+    def titles(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Intents' and fixes' titles by id: how reports name what the outcomes count."""
+        return (
+            {i.id: i.title for i in self.intents.values()},
+            {f.id: f.title for f in self.fixes.values()},
+        )
+
     def summary(self) -> dict[str, int]:
         return {
             "intents": len(self.intents),

@@ -24,11 +24,10 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from bot.localapi.server import Chat, LocalBotApi, MessageView, User
+from bot.localapi.server import MAX_TEXT, Chat, LocalBotApi, MessageView, User, int_or
 
 STATIC: Final = Path(__file__).parent / "static"
 LONG_POLL: Final = 25.0
-MAX_TEXT: Final = 4096
 _ALLOWED_TAGS: Final = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "del", "code", "pre"})
 
 
@@ -124,9 +123,8 @@ class Playground:
     async def act(self, user: User, action: dict[str, Any]) -> None:
         kind = action.get("kind")
         chat = self.chat(user, action.get("chat"))
-        thread = _int(action.get("thread"))
-        if thread is not None and thread not in chat.topics:
-            thread = None
+        topic = int_or(action.get("thread"), 0)
+        thread = topic if topic in chat.topics else None
         if kind == "text":
             text = str(action.get("text", ""))[:MAX_TEXT]
             if text.strip():
@@ -138,7 +136,7 @@ class Playground:
                 user, chat, caption=action.get("caption") or None, thread=thread
             )
         elif kind == "press":
-            message = _find(self.api.messages(chat), _int(action.get("message")))
+            message = _find(self.api.messages(chat), int_or(action.get("message"), 0))
             data = str(action.get("data", ""))
             if message is None or not any(
                 b.callback_data == data for r in message.buttons for b in r
@@ -191,8 +189,8 @@ class _State(tornado.web.RequestHandler):
 
     async def get(self) -> None:
         user = self.playground.person(self.get_argument("person"))
-        since = _int(self.get_argument("since", None))
-        if since is not None and since == self.playground.api.version:
+        since = int_or(self.get_argument("since", None), -1)
+        if since == self.playground.api.version:
             await self.playground.api.wait_for_change(since, LONG_POLL)
         self.set_header("Cache-Control", "no-store")
         self.finish(self.playground.state(user))
@@ -234,15 +232,8 @@ def _message(message: MessageView) -> dict[str, Any]:
     }
 
 
-def _find(messages: list[MessageView], message_id: int | None) -> MessageView | None:
+def _find(messages: list[MessageView], message_id: int) -> MessageView | None:
     return next((m for m in messages if m.message_id == message_id), None)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class _Sanitiser(HTMLParser):

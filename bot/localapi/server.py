@@ -714,7 +714,7 @@ class LocalBotApi:
 
     def _take_fault(self, method: str, params: dict[str, Any]) -> ApiError | None:
         for fault in self._faults:
-            if fault.chat_id is not None and _int(params.get("chat_id"), 0) != fault.chat_id:
+            if fault.chat_id is not None and int_or(params.get("chat_id"), 0) != fault.chat_id:
                 continue
             if fault.method == method and fault.count > 0:
                 fault.count -= 1
@@ -801,8 +801,8 @@ class LocalBotApi:
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
             )
-        offset = _int(params.get("offset"), 0)
-        limit = min(max(_int(params.get("limit"), 100), 1), 100)
+        offset = int_or(params.get("offset"), 0)
+        limit = min(max(int_or(params.get("limit"), 100), 1), 100)
         timeout = min(max(float(params.get("timeout") or 0), 0.0), MAX_LONG_POLL)
         allowed = _json(params.get("allowed_updates"))
         # As Telegram does: a new long poll ends the one still waiting with 409, so two
@@ -936,7 +936,7 @@ class LocalBotApi:
 
     async def _api_getchatmember(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
-        user_id = _int(params.get("user_id"), 0)
+        user_id = int_or(params.get("user_id"), 0)
         if user_id == self.bot_id and chat.type != "private":
             return self._bot_member(chat)
         user = self._users.get(user_id)
@@ -968,7 +968,7 @@ class LocalBotApi:
         text, html = self._text(params)
         markup = self._markup(params)
         reply = _json(params.get("reply_parameters")) or {}
-        reply_to_id = _int(reply.get("message_id") or params.get("reply_to_message_id"), 0)
+        reply_to_id = int_or(reply.get("message_id") or params.get("reply_to_message_id"), 0)
         replied = self._messages[chat.id].get(reply_to_id) if reply_to_id else None
         message = self._new_message(
             chat,
@@ -995,7 +995,7 @@ class LocalBotApi:
             raise ApiError(400, "Bad Request: there is no photo in the request")
         caption, caption_html = self._caption(params)
         reply = _json(params.get("reply_parameters")) or {}
-        reply_to_id = _int(reply.get("message_id") or params.get("reply_to_message_id"), 0)
+        reply_to_id = int_or(reply.get("message_id") or params.get("reply_to_message_id"), 0)
         message = self._new_message(
             chat,
             None,
@@ -1013,10 +1013,10 @@ class LocalBotApi:
 
     async def _api_copymessage(self, params: dict[str, Any]) -> dict[str, int]:
         chat = self._chat(params)
-        source_chat = self._chats.get(_int(params.get("from_chat_id"), 0))
+        source_chat = self._chats.get(int_or(params.get("from_chat_id"), 0))
         if source_chat is None:
             raise ApiError(400, "Bad Request: chat not found")
-        source = self._messages[source_chat.id].get(_int(params.get("message_id"), 0))
+        source = self._messages[source_chat.id].get(int_or(params.get("message_id"), 0))
         if source is None:
             raise ApiError(400, "Bad Request: message to copy not found")
         if not source.copyable:
@@ -1025,7 +1025,7 @@ class LocalBotApi:
         self._check_can_write(chat, thread)
         caption = params.get("caption", source.caption)
         reply = _json(params.get("reply_parameters")) or {}
-        replied = self._messages[chat.id].get(_int(reply.get("message_id"), 0))
+        replied = self._messages[chat.id].get(int_or(reply.get("message_id"), 0))
         copy = self._new_message(
             chat,
             None,
@@ -1052,7 +1052,7 @@ class LocalBotApi:
         thread = self._bot_topic(chat, name)
         topic = chat.topics[thread]
         if params.get("icon_color") is not None:
-            topic.icon_color = _int(params.get("icon_color"), topic.icon_color)
+            topic.icon_color = int_or(params.get("icon_color"), topic.icon_color)
         return {"message_thread_id": thread, "name": name, "icon_color": topic.icon_color}
 
     async def _api_editforumtopic(self, params: dict[str, Any]) -> bool:
@@ -1109,14 +1109,14 @@ class LocalBotApi:
             raise ApiError(400, "Bad Request: not enough rights to create a topic")
 
     def _topic(self, chat: Chat, params: dict[str, Any]) -> Topic:
-        topic = chat.topics.get(_int(params.get("message_thread_id"), 0))
+        topic = chat.topics.get(int_or(params.get("message_thread_id"), 0))
         if topic is None:
             raise ApiError(400, "Bad Request: message thread not found")
         return topic
 
     def _thread(self, chat: Chat, params: dict[str, Any]) -> int | None:
         """The forum topic a message goes to: only in forums (elsewhere Telegram ignores it)."""
-        thread = _int(params.get("message_thread_id"), 0) or None
+        thread = int_or(params.get("message_thread_id"), 0) or None
         if thread is None or not chat.is_forum:
             return None
         if thread not in chat.topics:
@@ -1144,7 +1144,7 @@ class LocalBotApi:
 
     async def _api_deletemessage(self, params: dict[str, Any]) -> bool:
         chat = self._chat(params)
-        message_id = _int(params.get("message_id"), 0)
+        message_id = int_or(params.get("message_id"), 0)
         if self._messages[chat.id].pop(message_id, None) is None:
             raise ApiError(400, "Bad Request: message to delete not found")
         return True
@@ -1168,7 +1168,7 @@ class LocalBotApi:
     # -- helpers -----------------------------------------------------------------------------
 
     def _chat(self, params: dict[str, Any]) -> Chat:
-        chat = self._chats.get(_int(params.get("chat_id"), 0))
+        chat = self._chats.get(int_or(params.get("chat_id"), 0))
         if chat is None:
             raise ApiError(400, "Bad Request: chat not found")
         return chat
@@ -1190,7 +1190,7 @@ class LocalBotApi:
 
     def _bot_message(self, params: dict[str, Any]) -> _Message:
         chat = self._chat(params)
-        message = self._messages[chat.id].get(_int(params.get("message_id"), 0))
+        message = self._messages[chat.id].get(int_or(params.get("message_id"), 0))
         if message is None:
             raise ApiError(400, "Bad Request: message to edit not found")
         if message.sender is not None:
@@ -1413,7 +1413,8 @@ def _allowed(update: dict[str, Any], allowed: Any) -> bool:
     return any(kind in update for kind in allowed)
 
 
-def _int(value: Any, default: int) -> int:
+def int_or(value: Any, default: int) -> int:
+    """`value` as an int (as Telegram reads its parameters), or `default`."""
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -90,7 +90,8 @@ class PerConversationUpdateProcessor(BaseUpdateProcessor):
             if not self._depth[key]:
                 del self._depth[key]
             seconds = time.perf_counter() - started
-            log.debug("%s update handled in %.3f s", update_kind(update), seconds)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s update handled in %.3f s", update_kind(update), seconds)
             if self.metrics is not None:
                 self.metrics.count_update(update, seconds)
             if key is not None and press is not None:
