@@ -1,14 +1,16 @@
-"""Shared fixtures: the shipped content, and a way to write small content folders."""
+"""Shared fixtures: the shipped content, a way to write small content folders, and the local
+Bot API on 127.0.0.1."""
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from bot.catalog import Catalog, load_catalog
+from bot.localapi import LocalBotApi
 from bot.settings import REPOSITORY_ROOT
 
 ContentWriter = Callable[[dict[str, str]], Path]
@@ -33,3 +35,10 @@ def write_content(tmp_path: Path) -> ContentWriter:
         return root
 
     return write
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[LocalBotApi]:
+    """A local Bot API server, stopped after the test."""
+    async with LocalBotApi() as server:
+        yield server

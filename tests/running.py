@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -57,3 +58,10 @@ class Bot:
         if self._stack is not None:
             await self._stack.aclose()
             self._stack = None
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -11,7 +11,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -23,6 +22,7 @@ import pytest
 
 from bot.localapi import LocalBotApi
 from bot.settings import REPOSITORY_ROOT
+from tests.running import free_port
 
 NOBODY = 65534
 
@@ -78,12 +78,6 @@ def test_a_code_change_does_not_reinstall_the_dependencies() -> None:
     code = next(n for n, step in enumerate(steps) if step.startswith("COPY bot"))
     assert dependencies < code
     assert steps[:dependencies] == ["COPY pyproject.toml ./"]  # nothing else invalidates it
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def as_the_image_user() -> tuple[list[str], dict]:

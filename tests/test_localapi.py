@@ -13,12 +13,6 @@ from bot.localapi import LocalBotApi
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[LocalBotApi]:
-    async with LocalBotApi() as server:
-        yield server
-
-
-@pytest.fixture
 async def bot(api: LocalBotApi) -> AsyncIterator[Bot]:
     async with Bot(api.token, base_url=api.base_url) as telegram_bot:
         yield telegram_bot

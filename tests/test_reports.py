@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -31,12 +30,6 @@ from tests.running import WORDING, Bot
 @pytest.fixture(scope="module")
 def engine(catalog: Catalog) -> Engine:
     return Engine(catalog, handover=True)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[LocalBotApi]:
-    async with LocalBotApi() as server:
-        yield server
 
 
 def staff_group(api: LocalBotApi, sam: User) -> Chat:

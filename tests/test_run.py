@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from bot.localapi import LocalBotApi
 from bot.session import Outcome, SessionKey
 from bot.settings import REPOSITORY_ROOT
 from bot.store import SQLiteStore
+from tests.running import free_port
 
 
 async def start_bot(api: LocalBotApi, data_dir: Path, **extra: str) -> asyncio.subprocess.Process:
@@ -242,12 +242,6 @@ async def test_updates_fetched_before_a_kill_9_are_all_answered_after_a_restart(
 
 
 # -- the operator's view: health, metrics, start-up, proxies, log lines --------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def get(url: str) -> tuple[int, str]:

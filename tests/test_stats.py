@@ -171,8 +171,7 @@ async def test_fixbot_stats_json_reads_the_bots_database(rows, tmp_path: Path) -
 
 def test_the_chart_is_a_png_of_its_size_whose_bars_add_up_to_the_walks(rows, catalog) -> None:
     summary = summarise(rows, NOW)
-    intents = {i.id: i.title for i in catalog.intents.values()}
-    fixes = {f.id: f.title for f in catalog.fixes.values()}
+    intents, fixes = catalog.titles()
     png = charts.outcomes_chart(summary, intents, fixes, "the last 7 days")
     picture = Image.open(io.BytesIO(png))
     assert (picture.format, picture.size) == ("PNG", (charts.WIDTH, charts.HEIGHT))
@@ -227,7 +226,7 @@ def test_the_digest_tells_the_rate_what_was_not_understood_and_the_failing_steps
 ) -> None:
     summary = summarise(rows, NOW, since=NOW - 7 * DAY)
     kept = [UnansweredRow(NOW - DAY, Unanswered("is the new watch any good", ()))]
-    intents = {i.id: i.title for i in catalog.intents.values()}
+    intents, _ = catalog.titles()
     text = digest(summary, kept, intents, step_names(catalog))
     assert text.startswith("📬 **Weekly digest**, from ")
     assert "Walks: 6 · resolved 1 (17%), confirmed by the person · handed to a person 1" in text

@@ -4,7 +4,6 @@ API server on 127.0.0.1. Each test is what people in a chat would do and see."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,21 +22,12 @@ from bot.transports.telegram import (
     webhook,
 )
 from bot.transports.telegram.callback_data import decode, encode
-from bot.wording import Wording
-from tests.running import Bot
-
-WORDING = Wording()
+from tests.running import WORDING, Bot, free_port
 
 
 @pytest.fixture(scope="module")
 def engine(catalog: Catalog) -> Engine:
     return Engine(catalog)
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[LocalBotApi]:
-    async with LocalBotApi() as server:
-        yield server
 
 
 @pytest.fixture
@@ -283,12 +273,6 @@ async def test_after_a_restart_mid_walk_the_old_buttons_still_work(
     await api.press_button(judy, walk, "Done")
     walk = await api.wait_for_edit(chat, walk.message_id, walk.text)
     assert "Step 3 of 4" in walk.text
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_a_walk_through_a_webhook_with_the_secret_token(
