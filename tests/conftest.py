@@ -1,5 +1,5 @@
 """Shared fixtures: the shipped content, a way to write small content folders, and the local
-Bot API on 127.0.0.1."""
+Bot API on 127.0.0.1 with the bot running against it."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.catalog import Catalog, load_catalog
+from bot.engine import Engine
 from bot.localapi import LocalBotApi
 from bot.settings import REPOSITORY_ROOT
+from tests.running import Bot
 
 ContentWriter = Callable[[dict[str, str]], Path]
 
@@ -42,3 +44,12 @@ async def api() -> AsyncIterator[LocalBotApi]:
     """A local Bot API server, stopped after the test."""
     async with LocalBotApi() as server:
         yield server
+
+
+@pytest.fixture
+async def bot(api: LocalBotApi, engine: Engine, tmp_path: Path) -> AsyncIterator[Bot]:
+    """fixbot running against `api`, with the test module's `engine`."""
+    running = Bot(api, engine, tmp_path)
+    await running.start()
+    yield running
+    await running.stop()

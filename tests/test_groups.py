@@ -41,14 +41,6 @@ async def api() -> AsyncIterator[LocalBotApi]:
         yield server
 
 
-@pytest.fixture
-async def bot(api: LocalBotApi, engine: Engine, tmp_path: Path) -> AsyncIterator[Bot]:
-    running = Bot(api, engine, tmp_path)
-    await running.start()
-    yield running
-    await running.stop()
-
-
 class Group:
     """A support group: Ann runs it; Max and Liv are members."""
 

@@ -4,7 +4,6 @@ API server on 127.0.0.1. Each test is what people in a chat would do and see."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -28,14 +27,6 @@ from tests.running import WORDING, Bot, free_port
 @pytest.fixture(scope="module")
 def engine(catalog: Catalog) -> Engine:
     return Engine(catalog)
-
-
-@pytest.fixture
-async def bot(api: LocalBotApi, engine: Engine, tmp_path: Path) -> AsyncIterator[Bot]:
-    running = Bot(api, engine, tmp_path)
-    await running.start()
-    yield running
-    await running.stop()
 
 
 # -- a private chat ------------------------------------------------------------------------------
