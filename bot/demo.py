@@ -72,10 +72,9 @@ async def demo_store(
     for person, start in enumerate(starts, start=1):
         clock.now = start
         key = SessionKey(person, person)
-        if rng.random() < habits.off_topic and catalog.off_topic.examples:
-            await conversations.handle(
-                key, TextReceived(rng.choice(catalog.off_topic.examples), clock.now)
-            )
+        off_topic = catalog.off_topic.written_examples
+        if rng.random() < habits.off_topic and off_topic:
+            await conversations.handle(key, TextReceived(rng.choice(off_topic), clock.now))
             continue
         intent = rng.choices(list(catalog.intents.values()), weights)[0]
         turn = await conversations.handle(key, TextReceived(rng.choice(intent.examples), clock.now))

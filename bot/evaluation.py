@@ -389,7 +389,7 @@ def leave_one_out(
     cases: list[tuple[str | None, int]] = [
         (intent.id, n) for intent in catalog.intents.values() for n in range(len(intent.examples))
     ]
-    cases.extend((None, n) for n in range(len(catalog.off_topic.examples)))
+    cases.extend((None, n) for n in range(len(catalog.off_topic.written_examples)))
     report = Report()
     for done, (intent_id, n) in enumerate(cases):
         held_out, reduced = _without(catalog, intent_id, n)
@@ -402,9 +402,8 @@ def leave_one_out(
 
 def _without(catalog: Catalog, intent_id: str | None, n: int) -> tuple[str, Catalog]:
     if intent_id is None:
-        examples = catalog.off_topic.examples
-        off_topic = OffTopic(examples=examples[:n] + examples[n + 1 :])
-        return examples[n], dataclasses.replace(catalog, off_topic=off_topic)
+        held_out, off_topic = _off_topic_without(catalog.off_topic, n)
+        return held_out, dataclasses.replace(catalog, off_topic=off_topic)
     intent = catalog.intent(intent_id)
     examples = intent.examples
     if len(examples) == 1:
@@ -414,6 +413,20 @@ def _without(catalog: Catalog, intent_id: str | None, n: int) -> tuple[str, Cata
     return examples[n], dataclasses.replace(
         catalog, intents=MappingProxyType({i.id: i for i in intents})
     )
+
+
+def _off_topic_without(off_topic: OffTopic, n: int) -> tuple[str, OffTopic]:
+    """The nth of the written off-topic examples, and the off-topic content without it."""
+    groups = {"": off_topic.examples, **off_topic.topics}
+    for topic, examples in groups.items():
+        if n < len(examples):
+            rest = examples[:n] + examples[n + 1 :]
+            if topic:
+                topics = {**off_topic.topics, topic: rest}
+                return examples[n], off_topic.model_copy(update={"topics": topics})
+            return examples[n], off_topic.model_copy(update={"examples": rest})
+        n -= len(examples)
+    raise IndexError(n)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,12 @@ from spellchecker import SpellChecker
 from bot.catalog import Catalog, Fix, Intent, alias_key
 
 OFF_TOPIC: Final = "_off_topic"
-"""The pseudo-intent built from `_off_topic.yaml`; it never appears as a candidate."""
+"""The prefix of the pseudo-intents built from `_off_topic.yaml`, one per topic
+("_off_topic:app_store"); they never appear as candidates."""
+
+
+def is_off_topic(class_id: str) -> bool:
+    return class_id.startswith(OFF_TOPIC)
 
 
 @dataclass(frozen=True)
@@ -492,11 +497,16 @@ class _Scores:
 
     @property
     def top(self) -> float:
-        return max((v for k, v in self.score.items() if k != OFF_TOPIC), default=0.0)
+        return max((v for k, v in self.score.items() if not is_off_topic(k)), default=0.0)
 
     def ranked(self, count: int) -> list[str]:
-        intents = [k for k in self.score if k != OFF_TOPIC]
+        intents = [k for k in self.score if not is_off_topic(k)]
         return heapq.nsmallest(count, intents, key=lambda k: (-self.score[k], k))
+
+    def off_topic(self) -> str | None:
+        """The off-topic class that scored best, if any did."""
+        topics = [k for k in self.score if is_off_topic(k)]
+        return max(topics, key=lambda k: (self.score[k], k)) if topics else None
 
 
 class Matcher:
@@ -539,7 +549,11 @@ class Matcher:
             # A keyword is also a one-word example: "backup" alone is evidence enough.
             for text in (*intent.examples, *intent.keywords)
         ]
-        texts += [(OFF_TOPIC, example) for example in catalog.off_topic.all_examples]
+        texts += [
+            (f"{OFF_TOPIC}:{topic}", example)
+            for topic, examples in catalog.off_topic.by_topic.items()
+            for example in examples
+        ]
         phrases: list[tuple[str, str, frozenset[str]]] = []
         telling: dict[str, float] = {}
         for intent_id, text in texts:
@@ -582,7 +596,8 @@ class Matcher:
             return Match(text, Decision.NONE, (), (), reason, small_talk=self.small_talk(text))
         best = max((self._score(window) for window in windows), key=lambda s: s.top)
         ranked = tuple(self._candidate(best, i) for i in best.ranked(_CANDIDATES))
-        off_topic = self._candidate(best, OFF_TOPIC) if OFF_TOPIC in best.score else None
+        closest = best.off_topic()
+        off_topic = self._candidate(best, closest) if closest else None
         terms = tuple(t.stem for t in best.window)
         device = self.other_device(text)
         verdict = decide(ranked, off_topic, self.thresholds, device)
@@ -675,12 +690,13 @@ class Matcher:
 
 def _devices(names: Sequence[str]) -> re.Pattern[str] | None:
     """One pattern for device names, longest first ("macbook pro" before "mac"), as whole
-    words, spaces optional ("apple tv", "appletv"); "mac address" is a network's, not a Mac."""
+    words, spaces optional ("apple tv", "appletv"), a model number allowed ("powerbeats3",
+    "airpods2"); "mac address" is a network's, not a Mac."""
     if not names:
         return None
     spelled = sorted({" ".join(n.lower().split()) for n in names}, key=len, reverse=True)
     alternatives = "|".join(r"\s?".join(map(re.escape, n.split())) for n in spelled)
-    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])(?!\s+address)")
+    return re.compile(rf"(?<![\w-])(?:{alternatives})\d*(?![\w-])(?!\s+address)")
 
 
 def _term_weights(phrases: Sequence[tuple[str, str, frozenset[str]]]) -> dict[str, float]:

@@ -120,6 +120,7 @@ def test_a_message_that_is_not_ours_matches_nothing(matcher: Matcher, text: str)
         ("my apple watch won't charge on its stand", "apple watch"),
         ("airpods keep dropping the bluetooth connection", "airpods"),
         ("my android phone will not back up its photos", "android"),
+        ("my powerbeats2 stopped charging after a month", "powerbeats2"),  # a model number
     ],
 )
 def test_a_complaint_about_a_device_we_do_not_cover_is_not_walked(

@@ -187,6 +187,11 @@ class OffTopic(ContentModel):
     """Messages that none of our intents should answer (negative examples)."""
 
     examples: tuple[Phrase, ...] = ()
+    """Examples of no topic in particular."""
+    topics: Mapping[Id, tuple[Phrase, ...]] = Field(default_factory=dict)
+    """Examples grouped by what they are about ("app_store", "battery_life"): each topic is
+    scored as a class of its own, as an intent is, so that a message must look like one
+    thing we don't do, not like a little of everything we don't do."""
     small_talk: SmallTalk = Field(default_factory=SmallTalk)
     other_devices: tuple[Phrase, ...] = ()
     """Devices the content does not cover ("macbook", "apple watch"): a message that names
@@ -195,9 +200,21 @@ class OffTopic(ContentModel):
     """The devices the content is about ("iphone", "ios")."""
 
     @property
-    def all_examples(self) -> tuple[str, ...]:
+    def by_topic(self) -> dict[str, tuple[str, ...]]:
+        """Every example by topic: `examples` under "other", small talk under "small_talk"."""
         talk = self.small_talk
-        return (*self.examples, *talk.greeting, *talk.thanks, *talk.farewell)
+        grouped = {"other": self.examples, **self.topics}
+        grouped["small_talk"] = (*talk.greeting, *talk.thanks, *talk.farewell)
+        return {topic: examples for topic, examples in grouped.items() if examples}
+
+    @property
+    def written_examples(self) -> tuple[str, ...]:
+        """The examples written as messages (`examples` and `topics`), small talk aside."""
+        return (*self.examples, *(e for examples in self.topics.values() for e in examples))
+
+    @property
+    def all_examples(self) -> tuple[str, ...]:
+        return tuple(e for examples in self.by_topic.values() for e in examples)
 
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
