@@ -43,7 +43,7 @@ from bot.evaluation import (
     tuning_yaml,
 )
 from bot.logs import JsonFormatter
-from bot.matcher import Match, Matcher, Thresholds
+from bot.matcher import Decision, Match, Matcher, Thresholds
 from bot.settings import ENV_FILE, Settings
 from bot.store import SQLiteStore, Store, open_store
 from bot.store.base import OutcomeRow
@@ -322,6 +322,9 @@ def match_json(result: Match) -> str:
     }
     if result.other_device is not None:
         line["other_device"] = result.other_device  # why a good match was not walked
+    if result.decision is Decision.NONE and result.off_topic is not None:
+        # what the message looked like instead: {"topic": "app_store", "score": 0.62}
+        line["off_topic"] = {"topic": result.off_topic_topic, "score": result.off_topic.score}
     return json.dumps(line, ensure_ascii=False)
 
 
@@ -345,6 +348,7 @@ def describe_match(result: Match) -> str:
     if result.off_topic is not None:
         lines.append(
             f"off-topic: {result.off_topic.score:.2f}  closest {result.off_topic.example!r}"
+            f" ({result.off_topic_topic})"
         )
     return "\n".join(lines)
 

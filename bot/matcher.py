@@ -27,8 +27,10 @@ How a message is scored, in order:
 6. **Decide** with the thresholds in `Thresholds` (fitted from data; see `fixbot tune`):
    a walk, "is it this?", "did you mean", or none.
 
-Long messages are cut into sentence-sized windows and the best window wins, so a 4,000-
-character rant matches on the sentence that matters.
+Messages are cut into clauses (at the end of a sentence, a comma, "but", "though",
+"because"...) and the best clause wins, so "my iPhone won't join the Wi-Fi even though it sits
+next to the router, so annoying" scores like "won't join the Wi-Fi", and a 4,000-character
+rant matches on the clause that matters.
 """
 
 from __future__ import annotations
@@ -154,6 +156,11 @@ class Match:
     def score(self) -> float:
         return self.candidates[0].score if self.candidates else 0.0
 
+    @property
+    def off_topic_topic(self) -> str | None:
+        """The topic of the closest off-topic example ("app_store"), if any came close."""
+        return self.off_topic.intent.partition(":")[2] if self.off_topic else None
+
 
 class Verdict(NamedTuple):
     """What `decide` concludes: the decision, why, and the intents to offer."""
@@ -221,13 +228,17 @@ _UNITS: Final = re.compile(r"(\d+(?:[.,]\d+)?)\s*(gb|mb|tb|kb|gigs?|gigabytes?|%
 _REPEATS: Final = re.compile(r"([a-z])\1{2,}")
 _APOSTROPHES: Final = re.compile("['`\u2018\u2019\u00b4]")
 _WORD: Final = re.compile(r"[^\W_]+")
-_SENTENCE_END: Final = re.compile(r"[!?;\n]+|\.+(?=\s|$)")
-"""Where a sentence ends: not at the dots of "11.0.2" or "t.co"."""
+_CLAUSE_BREAK: Final = re.compile(
+    r"[!?;,\n]+|\.+(?=\s|$)|\b(?:but|even though|although|though|because|however|yet)\b"
+)
+"""Where a clause ends: at the end of a sentence (not at the dots of "11.0.2" or "t.co"), a
+comma, or a word that turns to another thought (contrast, cause). "and", "when", "since" and
+"after" do not break: they tie a symptom to when it happens ("wifi drops when i update")."""
 _MAX_WINDOW: Final = 24
 """Terms per window when a long message is scored window by window."""
 _MIN_WINDOW: Final = 4
 """Terms a window needs before it is scored alone: "Please fix." is no complaint by itself,
-so a short sentence is read together with the next one."""
+so a short clause is read together with the next one."""
 
 # Noise in real messages, turned into nothing or into a plain word before anything else.
 _URL: Final = re.compile(r"(?:https?://|www\.)\S+", re.I)
@@ -389,12 +400,12 @@ class Normalizer:
     def terms(
         self, text: str, corrections: list[tuple[str, str]] | None = None
     ) -> list[list[_Term]]:
-        """The message's terms, one list per sentence-sized window."""
+        """The message's terms, one list per clause-sized window."""
         windows: list[list[_Term]] = []
         budget = _MAX_WORDS
         pending: list[_Term] = []
-        for sentence in _SENTENCE_END.split(clean(text)):
-            tokens = words(sentence)[:budget]
+        for clause in _CLAUSE_BREAK.split(clean(text)):
+            tokens = words(clause)[:budget]
             budget -= len(tokens)
             pending += self._sentence_terms(tokens, corrections) if tokens else []
             if len(pending) >= _MIN_WINDOW:
@@ -403,7 +414,7 @@ class Normalizer:
             if budget <= 0:
                 break
         if pending:
-            # A short last sentence belongs with the one before it.
+            # A short last clause belongs with the one before it.
             last = windows.pop() if windows and len(windows[-1]) < _MAX_WINDOW else []
             windows += _chunks(_dedupe(last + pending))
         return [w for w in windows if w]

@@ -443,3 +443,28 @@ def test_tune_writes_a_matcher_file_that_loads(write_content) -> None:
     thresholds = Thresholds.of(load_catalog(root))
     assert (thresholds.accept, thresholds.confirm, thresholds.margin) == (0.5, 0.42, 0.06)
     assert catalog.tuning.given() == {}
+
+
+def test_off_topic_examples_grouped_by_topic_load_and_a_bad_topic_is_named(write_content) -> None:
+    off_topic = (
+        "examples: [tell me a joke]\n"
+        "topics:\n"
+        "  app_store: [my apps won't update, the app store is empty]\n"
+        "  battery_life: [my battery drains overnight]\n"
+    )
+    good = write_content(
+        {
+            "fixes/wifi.yaml": GOOD_FIX,
+            "intents/wifi.yaml": GOOD_INTENT,
+            "intents/_off_topic.yaml": off_topic,
+        }
+    )
+    topics = load_catalog(good).off_topic.by_topic
+    assert topics["other"] == ("tell me a joke",)
+    assert topics["app_store"] == ("my apps won't update", "the app store is empty")
+    assert "small_talk" not in topics  # none written
+
+    (good / "intents" / "_off_topic.yaml").write_text("topics:\n  App Store: [x]\n  apps: []\n")
+    problems = {p.path: p.message for p in problems_of(good)}
+    assert problems.keys() == {"topics.App Store", "topics.apps"}
+    assert "not a valid id" in problems["topics.App Store"]

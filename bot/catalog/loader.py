@@ -342,6 +342,8 @@ def _index_node(
 def _format_path(path: tuple[str | int, ...]) -> str:
     out = ""
     for part in path:
+        if part == "[key]":  # pydantic's mark for a mapping's key, named already
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
         else:

@@ -188,7 +188,9 @@ class OffTopic(ContentModel):
 
     examples: tuple[Phrase, ...] = ()
     """Examples of no topic in particular."""
-    topics: Mapping[Id, tuple[Phrase, ...]] = Field(default_factory=dict)
+    topics: Mapping[Id, Annotated[tuple[Phrase, ...], Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
     """Examples grouped by what they are about ("app_store", "battery_life"): each topic is
     scored as a class of its own, as an intent is, so that a message must look like one
     thing we don't do, not like a little of everything we don't do."""
