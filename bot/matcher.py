@@ -246,11 +246,12 @@ _HANDLE: Final = re.compile(r"(?<!\w)@\w+")
 _HASHTAG: Final = re.compile(r"#(\w+)")
 _CAMEL: Final = re.compile(r"(?<=[a-z]{2})(?=[A-Z][a-z])")
 _VERSION: Final = re.compile(
-    r"\b(?:(?:ios|ipados|macos|watchos|os\s?x)\s?)?\d+(?:\.\d+)+(?:\s?beta\s?\d*)?\b"
+    r"\b(?:(?:ios|ipados|macos|watchos|os\s?x)\s?)?\d+(?:\.\d+)+(?:\s?beta\s?\d*)?"
+    r"(?:\s?(?:ios|ipados)\b)?\b"
     r"|\b(?:ios|ipados)\s?\d+(?:\s?beta\s?\d*)?\b",
     re.I,
 )
-"""A version: "iOS 11.0.2", "ios11", "10.2", "iOS 9 beta 3". Which version says nothing about
+"""A version: "iOS 11.0.2", "ios11", "10.2", "15.0 iOS", "iOS 9 beta 3". Which version says nothing about
 what is wrong; "since the update" does, and stays."""
 _DEVICE: Final = re.compile(
     r"\b(?:iphone|ipad)(?:\s?(?:\d{1,2}[sc]?|x[rs]?|se)\b)?(?:\s?(?:plus|pro|max|mini|air)\b|\+)*"

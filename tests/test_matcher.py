@@ -12,7 +12,7 @@ import pytest
 
 from bot.catalog import Catalog, Fix, Intent, load_catalog
 from bot.evaluation import collisions, evaluate, load_cases
-from bot.matcher import Decision, Matcher, clean
+from bot.matcher import Decision, Matcher, clean, neutralise
 from bot.settings import REPOSITORY_ROOT
 
 COMPLAINTS = Path(__file__).parent / "data" / "complaints.yaml"
@@ -277,6 +277,21 @@ def test_a_fix_topic_that_means_nothing_finds_nothing(matcher: Matcher) -> None:
 
 
 # -- normalisation ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("noisy", "plain"),
+    [
+        ("@support my backup fails https://t.co/abc", "my backup fails"),
+        ("#iCloudBackup broken", "iCloud Backup broken"),
+        ("on iOS 11.0.2 the wifi drops", "on the wifi drops"),
+        ("my 7plus on 15.0 iOS won't charge", "my iphone on won't charge"),
+        ("ios11 beta 3 broke backups", "broke backups"),
+        ("iPhone 6s Plus stuck", "iphone stuck"),
+    ],
+)
+def test_noise_in_real_messages_is_neutralised(noisy: str, plain: str) -> None:
+    assert " ".join(neutralise(noisy).split()) == plain
 
 
 def test_cleaning_handles_case_apostrophes_repeats_units_and_invisible_characters() -> None:
