@@ -144,12 +144,13 @@ def _add_matcher_commands(commands: Any) -> None:
     tune.add_argument(
         "--cases",
         type=Path,
-        help="labelled real messages to fit accept, confirm and margin on (see fixbot eval)",
+        help="labelled real messages to fit accept, confirm, margin and off_topic_lead on "
+        "(see fixbot eval)",
     )
     tune.add_argument(
         "--decision-only",
         action="store_true",
-        help="keep the content's scoring weights; fit only accept, confirm and margin (fast)",
+        help="keep the content's scoring weights; fit only the decision's thresholds (fast)",
     )
     tune.set_defaults(handler=_cmd_tune)
 
@@ -420,14 +421,15 @@ def _fit_by_leave_one_out(catalog: Catalog) -> Fit:
 
 
 def _fit_on_cases(catalog: Catalog, base: Thresholds, path: Path) -> Fit:
-    """accept, confirm and margin fitted on labelled real messages, with an honest figure:
-    the same fit, cross-validated."""
+    """accept, confirm, margin and off_topic_lead fitted on labelled real messages, with an
+    honest figure: the same fit, cross-validated."""
     matched = evaluate(Matcher(catalog, base), load_cases(path))
     best = fit_decision(matched, base)
     held_out = cross_validate(matched, base)
     t = best.thresholds
     print(
-        f"\nOn {path} ({matched.total} messages): accept={t.accept} confirm={t.confirm} margin={t.margin}"
+        f"\nOn {path} ({matched.total} messages): accept={t.accept} confirm={t.confirm} "
+        f"margin={t.margin} off_topic_lead={t.off_topic_lead}"
     )
     for name, report in (("fitted on all", best.report), ("5-fold cross-validated", held_out)):
         print(

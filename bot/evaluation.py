@@ -438,12 +438,14 @@ class Fit:
 SCORING_GRID: Final = tuple(itertools.product((0.6, 0.7, 0.8), (1.0, 1.25), (0.1, 0.2, 0.3, 0.4)))
 """(example_weight, unknown_weight, everyday_word_weight): each needs a leave-one-out run."""
 DECISION_GRID: Final = tuple(
-    (accept / 100, (accept - below) / 100, margin / 100)
+    (accept / 100, (accept - below) / 100, margin / 100, lead / 100)
     for accept in range(30, 71, 2)
     for below in (0, 5, 10, 15, 20)
     for margin in range(2, 16, 2)
+    for lead in (0, -4, -8, -12)
 )
-"""(accept, confirm, margin): only change the decision, so they are swept over stored results."""
+"""(accept, confirm, margin, off_topic_lead): only change the decision, so they are swept over
+stored results."""
 
 
 def fit_thresholds(
@@ -477,8 +479,9 @@ MAX_WRONG_WALKS: Final = 0.06
 
 
 def fit_decision(report: Report, base: Thresholds) -> Fit:
-    """The accept, confirm and margin that serve these matched messages best (utility),
-    asking no more questions and starting no more wrong walks than the limits allow."""
+    """The accept, confirm, margin and off_topic_lead that serve these matched messages best
+    (utility), asking no more questions and starting no more wrong walks than the limits
+    allow."""
     fits = _sweep_decisions(report, base)
     allowed = [
         f
@@ -493,10 +496,13 @@ def fit_decision(report: Report, base: Thresholds) -> Fit:
 
 
 def _sweep_decisions(report: Report, base: Thresholds) -> list[Fit]:
-    """The same matches decided with every (accept, confirm, margin) of `DECISION_GRID`."""
+    """The same matches decided with every (accept, confirm, margin, off_topic_lead) of
+    `DECISION_GRID`."""
     fits = []
-    for accept, confirm, margin in DECISION_GRID:
-        thresholds = dataclasses.replace(base, accept=accept, confirm=confirm, margin=margin)
+    for accept, confirm, margin, lead in DECISION_GRID:
+        thresholds = dataclasses.replace(
+            base, accept=accept, confirm=confirm, margin=margin, off_topic_lead=lead
+        )
         fits.append(Fit(thresholds, _redecide(report, thresholds)))
     return fits
 
@@ -520,6 +526,7 @@ def tuning_yaml(thresholds: Thresholds, report: Report, source: str = "") -> str
         "accept": thresholds.accept,
         "confirm": thresholds.confirm,
         "margin": thresholds.margin,
+        "off_topic_lead": thresholds.off_topic_lead,
         "example_weight": thresholds.example_weight,
         "unknown_weight": thresholds.unknown_weight,
         "everyday_word_weight": thresholds.everyday_word_weight,
@@ -527,7 +534,7 @@ def tuning_yaml(thresholds: Thresholds, report: Report, source: str = "") -> str
     header = (
         "# The matcher's numbers for this content, written by `fixbot tune`: the scoring weights\n"
         "# by leave-one-out over the content's own examples and off-topic examples"
-        + (f",\n# accept, confirm and margin on {source}" if source else "")
+        + (f",\n# accept, confirm, margin and off_topic_lead on {source}" if source else "")
         + ".\n# What each means: Thresholds in bot/matcher.py. `fixbot check` validates this file.\n"
         f"# Fitted on: utility {report.utility:.3f}, helpful {report.helpful:.1%}, "
         f"off-topic rejected {report.off_topic_rejection:.1%}, questions {report.questions:.1%}.\n"
@@ -536,7 +543,7 @@ def tuning_yaml(thresholds: Thresholds, report: Report, source: str = "") -> str
 
 
 def _redecide(report: Report, thresholds: Thresholds) -> Report:
-    """The same matches, decided with other accept, confirm and margin thresholds (the
+    """The same matches, decided with other accept, confirm, margin and off_topic_lead (the
     scores do not depend on them)."""
     outcomes = []
     for outcome in report.outcomes:

@@ -71,8 +71,9 @@ class Thresholds:
 
     The defaults below are a starting point; the content's own numbers live in
     intents/_matcher.yaml, written by `fixbot tune`: the scoring weights by leave-one-out over
-    the content's own examples and off-topic examples, and accept, confirm and margin on
-    labelled real messages when given (`--cases`), with a cross-validated figure.
+    the content's own examples and off-topic examples, and the decision's (accept, confirm,
+    margin, off_topic_lead) on labelled real messages when given (`--cases`), with a
+    cross-validated figure.
     """
 
     accept: float = 0.54
@@ -82,7 +83,9 @@ class Thresholds:
     margin: float = 0.04
     """How far the best intent must lead the second to be a single match, not "did you mean"."""
     off_topic_lead: float = 0.0
-    """An off-topic example this much better than the best intent rejects the message."""
+    """An off-topic topic this much better than the best intent rejects the message; below
+    zero, one nearly as good does: when a message looks about as much like something we
+    don't do as like something we do, a walk would more likely be wrong than right."""
     example_weight: float = 0.7
     """Share of the score from the best single example; the rest is vocabulary coverage."""
     typo_credit: float = 0.8

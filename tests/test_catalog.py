@@ -438,10 +438,11 @@ def test_the_matchers_numbers_are_content_and_are_checked(write_content) -> None
 def test_tune_writes_a_matcher_file_that_loads(write_content) -> None:
     root = write_content({"fixes/wifi.yaml": GOOD_FIX, "intents/wifi.yaml": GOOD_INTENT})
     catalog = load_catalog(root)
-    fitted = Thresholds(accept=0.5, confirm=0.42, margin=0.06)
+    fitted = Thresholds(accept=0.5, confirm=0.42, margin=0.06, off_topic_lead=-0.04)
     (root / "intents" / "_matcher.yaml").write_text(tuning_yaml(fitted, Report()))
     thresholds = Thresholds.of(load_catalog(root))
     assert (thresholds.accept, thresholds.confirm, thresholds.margin) == (0.5, 0.42, 0.06)
+    assert thresholds.off_topic_lead == -0.04
     assert catalog.tuning.given() == {}
 
 

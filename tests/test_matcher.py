@@ -12,7 +12,7 @@ import pytest
 
 from bot.catalog import Catalog, Fix, Intent, load_catalog
 from bot.evaluation import collisions, evaluate, load_cases
-from bot.matcher import Decision, Matcher, clean, neutralise
+from bot.matcher import Candidate, Decision, Matcher, Thresholds, clean, decide, neutralise
 from bot.settings import REPOSITORY_ROOT
 
 COMPLAINTS = Path(__file__).parent / "data" / "complaints.yaml"
@@ -147,6 +147,17 @@ def test_a_message_like_one_thing_we_do_not_do_is_turned_away_and_named(
     result = matcher.match(text)
     assert result.decision is Decision.NONE, result.reason
     assert result.off_topic_topic == topic
+
+
+def test_a_near_tie_between_ours_and_not_ours_is_turned_away_when_the_content_says_so() -> None:
+    ours = [Candidate("update_ios", 0.60, "update won't install", ("update",))]
+    theirs = Candidate("_off_topic:app_store", 0.55, "my apps won't update", ("update", "app"))
+    plain = Thresholds(accept=0.5, confirm=0.4, margin=0.05)
+    assert decide(ours, theirs, plain).decision is Decision.MATCH
+    wary = Thresholds(accept=0.5, confirm=0.4, margin=0.05, off_topic_lead=-0.08)
+    assert decide(ours, theirs, wary).decision is Decision.NONE
+    clear = [Candidate("update_ios", 0.70, "update won't install", ("update",))]
+    assert decide(clear, theirs, wary).decision is Decision.MATCH
 
 
 def test_our_own_problem_next_to_those_topics_is_still_ours(matcher: Matcher) -> None:
