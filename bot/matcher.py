@@ -254,8 +254,8 @@ _VERSION: Final = re.compile(
     r"|\b(?:ios|ipados)\s?\d+(?:\s?beta\s?\d*)?\b",
     re.I,
 )
-"""A version: "iOS 11.0.2", "ios11", "10.2", "15.0 iOS", "iOS 9 beta 3". Which version says nothing about
-what is wrong; "since the update" does, and stays."""
+"""A version: "iOS 11.0.2", "ios11", "10.2", "15.0 iOS", "iOS 9 beta 3". Which version says
+nothing about what is wrong; "since the update" does, and stays."""
 _DEVICE: Final = re.compile(
     r"\b(?:iphone|ipad)(?:\s?(?:\d{1,2}[sc]?|x[rs]?|se)\b)?(?:\s?(?:plus|pro|max|mini|air)\b|\+)*"
     r"|\b\d{1,2}\s?(?:s\s?)?plus\b",
