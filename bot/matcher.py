@@ -61,8 +61,18 @@ OFF_TOPIC: Final = "_off_topic"
 ("_off_topic:app_store"); they never appear as candidates."""
 
 
+def off_topic_class(topic: str) -> str:
+    """The class id of an off-topic topic: "app_store" -> "_off_topic:app_store"."""
+    return f"{OFF_TOPIC}:{topic}"
+
+
 def is_off_topic(class_id: str) -> bool:
     return class_id.startswith(OFF_TOPIC)
+
+
+def off_topic_of(class_id: str) -> str:
+    """The topic of an off-topic class id: "_off_topic:app_store" -> "app_store"."""
+    return class_id.removeprefix(f"{OFF_TOPIC}:")
 
 
 @dataclass(frozen=True)
@@ -162,7 +172,7 @@ class Match:
     @property
     def off_topic_topic(self) -> str | None:
         """The topic of the closest off-topic example ("app_store"), if any came close."""
-        return self.off_topic.intent.partition(":")[2] if self.off_topic else None
+        return off_topic_of(self.off_topic.intent) if self.off_topic else None
 
 
 class Verdict(NamedTuple):
@@ -565,7 +575,7 @@ class Matcher:
             for text in (*intent.examples, *intent.keywords)
         ]
         texts += [
-            (f"{OFF_TOPIC}:{topic}", example)
+            (off_topic_class(topic), example)
             for topic, examples in catalog.off_topic.by_topic.items()
             for example in examples
         ]

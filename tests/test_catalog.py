@@ -465,6 +465,12 @@ def test_off_topic_examples_grouped_by_topic_load_and_a_bad_topic_is_named(write
     assert topics["app_store"] == ("my apps won't update", "the app store is empty")
     assert "small_talk" not in topics  # none written
 
+    # A topic called "other" keeps its examples beside the ungrouped ones.
+    (good / "intents" / "_off_topic.yaml").write_text(
+        "examples: [tell me a joke]\ntopics:\n  other: [what time is it]\n"
+    )
+    assert load_catalog(good).off_topic.by_topic["other"] == ("what time is it", "tell me a joke")
+
     (good / "intents" / "_off_topic.yaml").write_text("topics:\n  App Store: [x]\n  apps: []\n")
     problems = {p.path: p.message for p in problems_of(good)}
     assert problems.keys() == {"topics.App Store", "topics.apps"}

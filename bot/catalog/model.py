@@ -205,9 +205,15 @@ class OffTopic(ContentModel):
     def by_topic(self) -> dict[str, tuple[str, ...]]:
         """Every example by topic: `examples` under "other", small talk under "small_talk"."""
         talk = self.small_talk
-        grouped = {"other": self.examples, **self.topics}
-        grouped["small_talk"] = (*talk.greeting, *talk.thanks, *talk.farewell)
-        return {topic: examples for topic, examples in grouped.items() if examples}
+        grouped = dict(self.topics)
+        # Merged, not replaced: a topic may itself be called "other" or "small_talk".
+        for topic, more in (
+            ("other", self.examples),
+            ("small_talk", (*talk.greeting, *talk.thanks, *talk.farewell)),
+        ):
+            if more:
+                grouped[topic] = (*grouped.get(topic, ()), *more)
+        return grouped
 
     @property
     def written_examples(self) -> tuple[str, ...]:
