@@ -31,15 +31,19 @@ from bot.conversations import Conversations
 from bot.engine import Engine
 from bot.errors import ConfigError, ContentError, FixbotError
 from bot.evaluation import (
+    LENGTH_BANDS,
+    Case,
     Fit,
     Report,
     collisions,
-    cross_validate,
     evaluate,
-    fit_decision,
+    fit_blend,
     fit_thresholds,
+    folds_of,
+    held_out,
     leave_one_out,
-    load_cases,
+    load_case_files,
+    match_blends,
     tuning_yaml,
 )
 from bot.logs import JsonFormatter
@@ -124,10 +128,21 @@ def _add_matcher_commands(commands: Any) -> None:
     match.set_defaults(handler=_cmd_match)
 
     evaluate = commands.add_parser(
-        "eval", help="measure the matcher on a labelled YAML file of messages"
+        "eval",
+        help="measure the matcher on labelled YAML files of messages",
+        description="Measure the matcher as shipped, and held out: with the blend and the "
+        "decision fitted on the other files (several FILES) or on the file's other sources "
+        "(one FILE), never on the messages measured.",
     )
     evaluate.add_argument(
-        "file", type=Path, help="a YAML list of {text: ..., intent: id-or-null, also: [ids]}"
+        "files",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="a YAML list of {text: ..., intent: id-or-null, also: [ids], source: address}",
+    )
+    evaluate.add_argument(
+        "--no-held-out", action="store_true", help="skip the held-out figures (faster)"
     )
     evaluate.add_argument(
         "--loo", action="store_true", help="also run leave-one-out over the content's examples"
@@ -144,13 +159,15 @@ def _add_matcher_commands(commands: Any) -> None:
     tune.add_argument(
         "--cases",
         type=Path,
-        help="labelled real messages to fit accept, confirm, margin and off_topic_lead on "
-        "(see fixbot eval)",
+        nargs="+",
+        metavar="FILE",
+        help="labelled real messages to fit the blend (lexical_weight, semantic_floor) and the "
+        "decision (accept, confirm, margin, off_topic_lead) on (see fixbot eval)",
     )
     tune.add_argument(
         "--decision-only",
         action="store_true",
-        help="keep the content's scoring weights; fit only the decision's thresholds (fast)",
+        help="keep the content's scoring weights; fit only the blend and the decision (fast)",
     )
     tune.set_defaults(handler=_cmd_tune)
 
@@ -357,11 +374,28 @@ def describe_match(result: Match) -> str:
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.content_dir)
     matcher = Matcher(catalog)
-    report = evaluate(matcher, load_cases(args.file))
+    cases = load_case_files(args.files)
+    report = evaluate(matcher, cases)
+    held = None if args.no_held_out else _held_out(catalog, cases, matcher.thresholds)
     if args.json:
-        print(json.dumps(report.summary(), ensure_ascii=False, indent=2))
+        summary = report.summary()
+        if held is not None:
+            summary["held_out"] = {
+                k: v for k, v in held.summary().items() if k not in ("misses", "confusion")
+            }
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
         return EXIT_OK
-    print(report.render(f"Evaluation of {args.file}"))
+    names = ", ".join(str(f) for f in args.files)
+    print(report.render(f"Evaluation of {names}", held))
+    if len(args.files) > 1:
+        print()
+        print("\n".join(report.breakdown("By file, as shipped", lambda c: c.origin)))
+        if held is not None:
+            print("\n".join(held.breakdown("By file, held out", lambda c: c.origin)))
+    print()
+    print("\n".join(report.breakdown("By length, as shipped", lambda c: c.length, order=LENGTHS)))
+    print()
+    print("\n".join(report.breakdown("By source (5 messages or more)", _site, least=5)))
     clashes = collisions(matcher)
     print(f"\nContent examples that match another intent at least as well ({len(clashes)}):")
     for intent_id, example, rival in clashes:
@@ -370,6 +404,18 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print()
         print(leave_one_out(catalog).render("Leave-one-out over the content"))
     return EXIT_OK
+
+
+LENGTHS = tuple(band for _, band in LENGTH_BANDS)
+
+
+def _site(case: Case) -> str:
+    return case.source_group.split("/")[0]
+
+
+def _held_out(catalog: Catalog, cases: list[Case], base: Thresholds) -> Report:
+    """The cases decided with a blend and decision fitted on the other files (or sources)."""
+    return held_out(match_blends(catalog, cases, base), base, folds_of(cases))
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
@@ -381,14 +427,14 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
         best = Fit(Thresholds.of(catalog), Report())
     else:
         best = _fit_by_leave_one_out(catalog)
-    source = ""
+    measured: list[str] = []
     if args.cases:
-        best, source = _fit_on_cases(catalog, best.thresholds, args.cases), args.cases.name
+        best, measured = _fit_on_cases(catalog, best.thresholds, args.cases)
     target = settings.content_dir / "intents" / MATCHER_FILE
     if args.dry_run:
         print(f"Not written (--dry-run); these would go to {target}.")
         return EXIT_OK
-    target.write_text(tuning_yaml(best.thresholds, best.report, source), encoding="utf-8")
+    target.write_text(tuning_yaml(best.thresholds, best.report, measured), encoding="utf-8")
     print(f"Wrote {target}.")
     return EXIT_OK
 
@@ -420,24 +466,33 @@ def _fit_by_leave_one_out(catalog: Catalog) -> Fit:
     return fits[0]
 
 
-def _fit_on_cases(catalog: Catalog, base: Thresholds, path: Path) -> Fit:
-    """accept, confirm, margin and off_topic_lead fitted on labelled real messages, with an
-    honest figure: the same fit, cross-validated."""
-    matched = evaluate(Matcher(catalog, base), load_cases(path))
-    best = fit_decision(matched, base)
-    held_out = cross_validate(matched, base)
+def _fit_on_cases(catalog: Catalog, base: Thresholds, paths: list[Path]) -> tuple[Fit, list[str]]:
+    """The blend and the decision fitted on labelled real messages, with the honest figure
+    beside it: the same fit, held out by file (several files) or by source (one); and the
+    lines that say so, for intents/_matcher.yaml."""
+    cases = load_case_files(paths)
+    reports = match_blends(catalog, cases, base)
+    best = fit_blend(reports, base)
+    held = held_out(reports, base, folds_of(cases))
     t = best.thresholds
+    names = ", ".join(p.name for p in paths)
+    how = "each file fitted on the others" if len(paths) > 1 else "by source"
     print(
-        f"\nOn {path} ({matched.total} messages): accept={t.accept} confirm={t.confirm} "
+        f"\nOn {names} ({len(cases)} messages): lexical_weight={t.lexical_weight} "
+        f"semantic_floor={t.semantic_floor} accept={t.accept} confirm={t.confirm} "
         f"margin={t.margin} off_topic_lead={t.off_topic_lead}"
     )
-    for name, report in (("fitted on all", best.report), ("5-fold cross-validated", held_out)):
-        print(
-            f"  {name:<24} helpful {report.helpful:.1%}  off-topic rejected "
-            f"{report.off_topic_rejection:.1%}  wrong walks {report.wrong_walks:.1%}  "
-            f"questions {report.questions:.1%}"
-        )
-    return best
+    measured = [f"fitted on {names}"]
+    for name, report in (("in sample", best.report), (f"held out ({how})", held)):
+        line = f"{name}: {report.figures()}"
+        print(f"  {line}")
+        measured.append(line)
+    for name, part in held.by(lambda c: c.origin).items():
+        if len(paths) > 1:
+            line = f"held out, {name}: {part.figures()}"
+            print(f"  {line}")
+            measured.append(line)
+    return best, measured
 
 
 def _keep_unanswered(settings: Settings) -> float:

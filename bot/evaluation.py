@@ -11,13 +11,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+import numpy as np
+import numpy.typing as npt
 import yaml
 
 from bot.catalog import Catalog, Intent, OffTopic
@@ -41,6 +43,29 @@ class Case:
     text: str
     intent: str | None
     also: tuple[str, ...] = ()
+    source: str = ""
+    """Where the message was found (an address), if the file says."""
+    origin: str = ""
+    """The file it was read from."""
+
+    @property
+    def source_group(self) -> str:
+        """What held-out fitting keeps together: the site, and on a code host the project
+        ("github.com/owner"), so that one thread's messages never sit on both sides."""
+        parts = self.source.split("/")
+        if len(parts) < 3:
+            return self.source or self.origin
+        host = parts[2].removeprefix("www.")
+        return f"{host}/{parts[3]}" if host == "github.com" and len(parts) > 3 else host
+
+    @property
+    def length(self) -> str:
+        """The message's length, in the bands that `fixbot eval` reports."""
+        count = len(self.text.split())
+        for limit, band in LENGTH_BANDS:
+            if count <= limit:
+                return band
+        return LENGTH_BANDS[-1][1]
 
     @property
     def acceptable(self) -> frozenset[str]:
@@ -50,6 +75,14 @@ class Case:
     @property
     def refusal_ok(self) -> bool:
         return self.intent is None or NONE in self.also
+
+
+LENGTH_BANDS: Final = (
+    (6, "1-6 words"),
+    (15, "7-15 words"),
+    (30, "16-30 words"),
+    (10**9, "31+ words"),
+)
 
 
 class Kind(StrEnum):
@@ -183,6 +216,40 @@ class Report:
             if (not o.helpful if o.case.intent else o.match.decision is not Decision.NONE)
         ]
 
+    def by(self, part: Callable[[Case], str]) -> dict[str, Report]:
+        """The report split by a property of the cases (`Case.origin`, `Case.source_group`,
+        `Case.length`), in order of first appearance."""
+        parts: dict[str, Report] = {}
+        for outcome in self.outcomes:
+            parts.setdefault(part(outcome.case), Report()).outcomes.append(outcome)
+        return parts
+
+    def breakdown(
+        self,
+        title: str,
+        part: Callable[[Case], str],
+        least: int = 1,
+        order: Sequence[str] = (),
+    ) -> list[str]:
+        """One line per part (of at least `least` messages, in `order` where given): the four
+        figures."""
+        lines = [f"{title}:"]
+        parts = self.by(part)
+        rank = {name: i for i, name in enumerate(order)}
+        for name in sorted(parts, key=lambda n: rank.get(n, len(rank))):
+            report = parts[name]
+            if report.total >= least:
+                lines.append(f"  {name[:26]:<26} {report.figures()}")
+        return lines
+
+    def figures(self) -> str:
+        """The four figures that matter, on one line."""
+        return (
+            f"helpful {self.helpful:6.1%}  rejected {self.off_topic_rejection:6.1%}  "
+            f"wrong walks {self.wrong_walks:5.1%}  questions {self.questions:5.1%}  "
+            f"({len(self.in_scope)} in scope, {len(self.off_topic)} off-topic)"
+        )
+
     def kinds(self, outcomes: Sequence[Outcome]) -> Counter[Kind]:
         return Counter(o.kind for o in outcomes)
 
@@ -237,16 +304,22 @@ class Report:
             "misses": [_miss(o) for o in self.misses],
         }
 
-    def render(self, title: str = "Evaluation") -> str:
+    def render(self, title: str = "Evaluation", held: Report | None = None) -> str:
+        """The report for people; with `held`, the same messages held out beside it."""
+
+        def row(name: str, figure: Callable[[Report], float]) -> str:
+            beside = f"   held out {figure(held):6.1%}" if held is not None else ""
+            return f"  {name:<32} {figure(self):6.1%}{beside}"
+
         lines = [
             f"{title}: {self.total} messages ({len(self.in_scope)} in scope, "
             f"{len(self.off_topic)} off-topic)",
-            f"  helpful first replies, in scope  {self.helpful:7.1%}",
-            f"  off-topic rejected               {self.off_topic_rejection:7.1%}"
-            f"  (or a walk its label allows: {self.off_topic_handled:.1%})",
-            f"  wrong walks, of all messages     {self.wrong_walks:7.1%}",
-            f"  questions, of all messages       {self.questions:7.1%}",
-            f"  strict accuracy (label = intent) {self.accuracy:7.1%}",
+            row("helpful first replies, in scope", lambda r: r.helpful),
+            row("off-topic rejected", lambda r: r.off_topic_rejection),
+            row("wrong walks, of all messages", lambda r: r.wrong_walks),
+            row("questions, of all messages", lambda r: r.questions),
+            row("strict accuracy (label = intent)", lambda r: r.accuracy),
+            f"  off-topic refused or walked as its label allows: {self.off_topic_handled:.1%}",
             "",
             "First replies by kind:",
         ]
@@ -346,8 +419,22 @@ def load_cases(path: Path) -> list[Case]:
         also = item.get("also") or []
         if not isinstance(also, list) or not all(isinstance(a, str) for a in also):
             raise EvaluationError(f"{path}: item {number}: 'also' must be a list of ids or none")
-        cases.append(Case(item["text"], intent, tuple(also)))
+        source = item.get("source")
+        cases.append(
+            Case(
+                item["text"],
+                intent,
+                tuple(also),
+                source if isinstance(source, str) else "",
+                path.name,
+            )
+        )
     return cases
+
+
+def load_case_files(paths: Sequence[Path]) -> list[Case]:
+    """The cases of several files, in order, each knowing its file."""
+    return [case for path in paths for case in load_cases(path)]
 
 
 def evaluate(matcher: Matcher, cases: Sequence[Case]) -> Report:
@@ -437,6 +524,9 @@ class Fit:
 
 SCORING_GRID: Final = tuple(itertools.product((0.6, 0.7, 0.8), (1.0, 1.25), (0.1, 0.2, 0.3, 0.4)))
 """(example_weight, unknown_weight, everyday_word_weight): each needs a leave-one-out run."""
+BLEND_GRID: Final = tuple(itertools.product((0.3, 0.4, 0.5, 0.6, 0.7, 1.0), (0.2, 0.3, 0.4)))
+"""(lexical_weight, semantic_floor): how the two stages' evidence is blended; each needs the
+messages matched again (1.0: the lexical stage alone, whatever the floor)."""
 DECISION_GRID: Final = tuple(
     (accept / 100, (accept - below) / 100, margin / 100, lead / 100)
     for accept in range(30, 71, 2)
@@ -457,13 +547,15 @@ def fit_thresholds(
     typo_credit is not searched: the content has no typos, so leave-one-out cannot see it.
     """
     fits: list[Fit] = []
+    current = Thresholds.of(catalog)
     for done, (example_weight, unknown_weight, everyday) in enumerate(SCORING_GRID, 1):
-        base = Thresholds(
+        base = dataclasses.replace(
+            current,
             example_weight=example_weight,
             unknown_weight=unknown_weight,
             everyday_word_weight=everyday,
         )
-        fits += _sweep_decisions(leave_one_out(catalog, base), base)
+        fits.append(fit_decision(leave_one_out(catalog, base), base, limited=False))
         if progress:
             progress(done, len(SCORING_GRID))
     fits.sort(key=lambda f: (-f.report.utility, -f.report.accuracy, f.report.questions))
@@ -478,33 +570,209 @@ MAX_WRONG_WALKS: Final = 0.06
 """At most this share of messages may start a walk of a wrong intent."""
 
 
-def fit_decision(report: Report, base: Thresholds) -> Fit:
+def fit_decision(report: Report, base: Thresholds, *, limited: bool = True) -> Fit:
     """The accept, confirm, margin and off_topic_lead that serve these matched messages best
     (utility), asking no more questions and starting no more wrong walks than the limits
-    allow."""
-    fits = _sweep_decisions(report, base)
-    allowed = [
-        f
-        for f in fits
-        if f.report.questions <= MAX_QUESTIONS and f.report.wrong_walks <= MAX_WRONG_WALKS
-    ] or fits
-    # Utilities this close are a tie on a few hundred messages: prefer fewer wrong walks
-    # (the worst first reply), then more helpful ones.
-    best = max(f.report.utility for f in allowed)
-    tied = [f for f in allowed if f.report.utility >= best - UTILITY_TIE]
-    return min(tied, key=lambda f: (f.report.wrong_walks, -f.report.helpful, f.report.questions))
+    allow (unless `limited` is false)."""
+    table = _DecisionTable(report, base.max_choices)
+    figures = table.sweep()
+    row = _best_row(figures, limited)
+    accept, confirm, margin, lead = DECISION_GRID[row]
+    thresholds = dataclasses.replace(
+        base, accept=accept, confirm=confirm, margin=margin, off_topic_lead=lead
+    )
+    return Fit(thresholds, _redecide(report, thresholds))
 
 
-def _sweep_decisions(report: Report, base: Thresholds) -> list[Fit]:
-    """The same matches decided with every (accept, confirm, margin, off_topic_lead) of
-    `DECISION_GRID`."""
-    fits = []
-    for accept, confirm, margin, lead in DECISION_GRID:
-        thresholds = dataclasses.replace(
-            base, accept=accept, confirm=confirm, margin=margin, off_topic_lead=lead
+def _best_row(figures: _Figures, limited: bool = True) -> int:
+    """The grid row that `fit_decision` picks: within the limits, the best utility; among
+    utilities this close (a tie on a few hundred messages) the fewest wrong walks (the worst
+    first reply), then the most helpful, then the fewest questions."""
+    allowed = np.ones(len(figures.utility), dtype=bool)
+    if limited:
+        allowed = (figures.questions <= MAX_QUESTIONS + 1e-9) & (
+            figures.wrong_walks <= MAX_WRONG_WALKS + 1e-9
         )
-        fits.append(Fit(thresholds, _redecide(report, thresholds)))
-    return fits
+        if not allowed.any():
+            allowed[:] = True
+    best = figures.utility[allowed].max()
+    tied = np.flatnonzero(allowed & (figures.utility >= best - UTILITY_TIE))
+    order = np.lexsort(
+        (tied, figures.questions[tied], -figures.helpful[tied], figures.wrong_walks[tied])
+    )
+    return int(tied[order[0]])
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """Each figure for every row of `DECISION_GRID`, as arrays."""
+
+    utility: npt.NDArray[np.float64]
+    helpful: npt.NDArray[np.float64]
+    wrong_walks: npt.NDArray[np.float64]
+    questions: npt.NDArray[np.float64]
+
+
+class _DecisionTable:
+    """Matched messages as arrays, so that `decide` can be run for every row of
+    `DECISION_GRID` at once. It mirrors `bot.matcher.decide` (a test holds the two equal)."""
+
+    def __init__(self, report: Report, max_choices: int) -> None:
+        outcomes = report.outcomes
+        n, width = len(outcomes), _CANDIDATE_COLUMNS
+        # Missing scores are a finite "far below anything" so that differences stay numbers.
+        self.score = np.full((n, width), _ABSENT)
+        self.good = np.zeros((n, width), dtype=bool)
+        self.off = np.full(n, _ABSENT)
+        self.blocked = np.zeros(n, dtype=bool)
+        """No candidates, or about another device: none, whatever the thresholds."""
+        for i, outcome in enumerate(outcomes):
+            match, acceptable = outcome.match, outcome.case.acceptable
+            for k, candidate in enumerate(match.candidates[:width]):
+                self.score[i, k] = candidate.score
+                self.good[i, k] = candidate.intent in acceptable
+            if match.off_topic is not None:
+                self.off[i] = match.off_topic.score
+            self.blocked[i] = not match.candidates or match.other_device is not None
+        self.refusal_ok = np.array([o.case.refusal_ok for o in outcomes], dtype=bool)
+        self.in_scope = np.array([o.case.intent is not None for o in outcomes], dtype=bool)
+        self.max_choices = max_choices
+
+    def sweep(self) -> _Figures:
+        grid = np.array(DECISION_GRID)
+        accept, confirm, margin, lead = (grid[:, j : j + 1] for j in range(4))
+        best = self.score[None, :, 0]
+        none = (
+            self.blocked[None, :]
+            | (self.off[None, :] >= best + lead)
+            | (best < np.minimum(confirm, accept))
+        )
+        close = (best[..., None] - self.score[None, :, :]) < margin[..., None]
+        close_count = close.sum(axis=2)
+        ambiguous = ~none & (close_count > 1)
+        confirming = ~none & ~ambiguous & (best < accept)
+        walking = ~none & ~ambiguous & ~confirming
+        shown = np.minimum(close_count, self.max_choices)
+        columns = np.arange(self.score.shape[1])[None, None, :]
+        offered_good = (self.good[None, :, :] & (columns < shown[..., None])).any(axis=2)
+        good_first = self.good[None, :, 0]
+        asked = ambiguous | confirming
+        in_scope, refusal_ok = self.in_scope[None, :], self.refusal_ok[None, :]
+        utility = np.select(
+            [
+                none & refusal_ok,
+                none,
+                walking & good_first,
+                walking,
+                asked & ~offered_good & ~in_scope,
+                asked & ~offered_good,
+                confirming,
+            ],
+            [
+                UTILITY["right refusal"],
+                UTILITY["no match, topic menu"],
+                UTILITY["right match"],
+                UTILITY["wrong match"],
+                UTILITY["question about something not ours"],
+                UTILITY["wrong question"],
+                UTILITY["right confirmed"],
+            ],
+            UTILITY["right among did-you-mean"],
+        )
+        helpful = (none & refusal_ok) | (walking & good_first) | (asked & offered_good)
+        share = _mean_of(in_scope)
+        return _Figures(
+            utility=(share(utility, in_scope) + share(utility, ~in_scope)) / 2,
+            helpful=share(helpful, in_scope),
+            wrong_walks=(walking & ~good_first).mean(axis=1),
+            questions=asked.mean(axis=1),
+        )
+
+
+_CANDIDATE_COLUMNS: Final = 5
+_ABSENT: Final = -10.0
+
+
+def _mean_of(
+    example: npt.NDArray[np.bool_],
+) -> Callable[[npt.NDArray[Any], npt.NDArray[np.bool_]], npt.NDArray[np.float64]]:
+    def share(values: npt.NDArray[Any], where: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+        """The mean over the messages `where` is true, per grid row (1.0 when there are none,
+        as `_mean` has it)."""
+        count = where.sum()
+        if not count:
+            return np.ones(values.shape[0])
+        return np.asarray((values * where).sum(axis=1) / count, dtype=np.float64)
+
+    return share
+
+
+def match_blends(
+    catalog: Catalog,
+    cases: Sequence[Case],
+    base: Thresholds,
+    grid: Sequence[tuple[float, float]] = BLEND_GRID,
+) -> dict[tuple[float, float], Report]:
+    """The cases matched once for every (lexical_weight, semantic_floor) of `grid`."""
+    reports: dict[tuple[float, float], Report] = {}
+    for lexical_weight, floor in grid:
+        if lexical_weight >= 1.0 and any(k[0] >= 1.0 for k in reports):
+            continue  # the lexical stage alone does not depend on the floor
+        thresholds = dataclasses.replace(base, lexical_weight=lexical_weight, semantic_floor=floor)
+        reports[(lexical_weight, floor)] = evaluate(Matcher(catalog, thresholds), cases)
+    return reports
+
+
+def fit_blend(reports: Mapping[tuple[float, float], Report], base: Thresholds) -> Fit:
+    """The blend and decision that serve these messages best, as `fit_decision` judges."""
+    fits = []
+    for (lexical_weight, floor), report in reports.items():
+        blended = dataclasses.replace(base, lexical_weight=lexical_weight, semantic_floor=floor)
+        fits.append(fit_decision(report, blended))
+    rows = np.array([_scalar_figures(f.report) for f in fits], dtype=np.float64)
+    figures = _Figures(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3])
+    return fits[_best_row(figures)]
+
+
+def _scalar_figures(report: Report) -> tuple[float, float, float, float]:
+    return (report.utility, report.helpful, report.wrong_walks, report.questions)
+
+
+def folds_of(cases: Sequence[Case], folds: int = 5) -> list[int]:
+    """Which fold each case is held out in: its file when the cases come from several files
+    (fit on one set, measure on the other), else its source group, whole groups dealt to
+    `folds` folds, largest first."""
+    origins = list(dict.fromkeys(c.origin for c in cases))
+    if len(origins) > 1:
+        return [origins.index(c.origin) for c in cases]
+    sizes = Counter(c.source_group for c in cases)
+    load = [0] * folds
+    fold_of: dict[str, int] = {}
+    for group, size in sorted(sizes.items(), key=lambda g: (-g[1], g[0])):
+        fold_of[group] = load.index(min(load))
+        load[fold_of[group]] += size
+    return [fold_of[c.source_group] for c in cases]
+
+
+def held_out(
+    reports: Mapping[tuple[float, float], Report], base: Thresholds, folds: Sequence[int]
+) -> Report:
+    """How fitting the blend and the decision does on messages it was not fitted on: each
+    fold decided with what was fitted on the others (`folds_of`). `reports` are the same
+    cases matched with each blend (`match_blends`)."""
+    outcomes: list[Outcome | None] = [None] * len(folds)
+    for fold in sorted(set(folds)):
+        train = {
+            blend: Report([o for o, f in zip(r.outcomes, folds, strict=True) if f != fold])
+            for blend, r in reports.items()
+        }
+        fitted = fit_blend(train, base).thresholds
+        report = reports[(fitted.lexical_weight, fitted.semantic_floor)]
+        chosen = [i for i, f in enumerate(folds) if f == fold]
+        decided = _redecide(Report([report.outcomes[i] for i in chosen]), fitted)
+        for i, outcome in zip(chosen, decided.outcomes, strict=True):
+            outcomes[i] = outcome
+    return Report([o for o in outcomes if o is not None])
 
 
 def cross_validate(report: Report, base: Thresholds, folds: int = 5) -> Report:
@@ -512,16 +780,17 @@ def cross_validate(report: Report, base: Thresholds, folds: int = 5) -> Report:
     the thresholds fitted on the others. Every fold keeps the set's share of off-topic."""
     ordered = sorted(range(report.total), key=lambda i: report.outcomes[i].case.intent is None)
     fold_of = {index: rank % folds for rank, index in enumerate(ordered)}
-    held_out: list[Outcome] = []
+    held: list[Outcome] = []
     for fold in range(folds):
         train = Report([o for i, o in enumerate(report.outcomes) if fold_of[i] != fold])
         test = Report([o for i, o in enumerate(report.outcomes) if fold_of[i] == fold])
-        held_out += _redecide(test, fit_decision(train, base).thresholds).outcomes
-    return Report(held_out)
+        held += _redecide(test, fit_decision(train, base).thresholds).outcomes
+    return Report(held)
 
 
-def tuning_yaml(thresholds: Thresholds, report: Report, source: str = "") -> str:
-    """intents/_matcher.yaml for these thresholds, saying where they came from."""
+def tuning_yaml(thresholds: Thresholds, report: Report, measured: Sequence[str] = ()) -> str:
+    """intents/_matcher.yaml for these thresholds, saying where they came from and what they
+    measured (`measured`: lines such as "held out: helpful 86.1% ...")."""
     fitted = {
         "accept": thresholds.accept,
         "confirm": thresholds.confirm,
@@ -530,16 +799,24 @@ def tuning_yaml(thresholds: Thresholds, report: Report, source: str = "") -> str
         "example_weight": thresholds.example_weight,
         "unknown_weight": thresholds.unknown_weight,
         "everyday_word_weight": thresholds.everyday_word_weight,
+        "lexical_weight": thresholds.lexical_weight,
+        "semantic_floor": thresholds.semantic_floor,
     }
-    header = (
-        "# The matcher's numbers for this content, written by `fixbot tune`: the scoring weights\n"
-        "# by leave-one-out over the content's own examples and off-topic examples"
-        + (f",\n# accept, confirm, margin and off_topic_lead on {source}" if source else "")
-        + ".\n# What each means: Thresholds in bot/matcher.py. `fixbot check` validates this file.\n"
-        f"# Fitted on: utility {report.utility:.3f}, helpful {report.helpful:.1%}, "
-        f"off-topic rejected {report.off_topic_rejection:.1%}, questions {report.questions:.1%}.\n"
-    )
-    return header + yaml.safe_dump(fitted, sort_keys=False)
+    lines = [
+        "The matcher's numbers for this content, written by `fixbot tune`: the scoring weights",
+        "by leave-one-out over the content's own examples and off-topic examples; the blend",
+        "(lexical_weight, semantic_floor) and the decision (accept, confirm, margin,",
+        "off_topic_lead) on labelled real messages, when given.",
+        "What each means: Thresholds in bot/matcher.py. `fixbot check` validates this file.",
+        *measured,
+    ]
+    if not measured:
+        lines.append(
+            f"Fitted on: utility {report.utility:.3f}, helpful {report.helpful:.1%}, "
+            f"off-topic rejected {report.off_topic_rejection:.1%}, "
+            f"questions {report.questions:.1%}."
+        )
+    return "".join(f"# {line}\n" for line in lines) + yaml.safe_dump(fitted, sort_keys=False)
 
 
 def _redecide(report: Report, thresholds: Thresholds) -> Report:

@@ -55,6 +55,7 @@ from rapidfuzz.distance import OSA
 from spellchecker import SpellChecker
 
 from bot.catalog import Catalog, Fix, Intent, alias_key
+from bot.semantic import Nearest, SemanticIndex, StaticEmbedder, default_embedder
 
 OFF_TOPIC: Final = "_off_topic"
 """The prefix of the pseudo-intents built from `_off_topic.yaml`, one per topic
@@ -106,6 +107,19 @@ class Thresholds:
     """How much the commonest English words weigh, as a share of a rare or domain word."""
     max_choices: int = 3
     """At most this many intents are offered in a "did you mean"."""
+    lexical_weight: float = 0.5
+    """Share of a class's score from the lexical stage (shared words); the rest comes from the
+    meaning-based stage (how close the message's embedding comes to the class's nearest
+    example). 1.0 turns the meaning-based stage off, and its model is not loaded."""
+    semantic_floor: float = 0.3
+    """The cosine similarity that counts as no likeness at all: the semantic evidence is
+    (similarity - floor) / (1 - floor), at least 0. Unrelated sentences still share a little
+    direction in an embedding space."""
+
+    @property
+    def semantic(self) -> bool:
+        """Whether the meaning-based stage takes part."""
+        return self.lexical_weight < 1.0
 
     @classmethod
     def of(cls, catalog: Catalog) -> Thresholds:
@@ -133,6 +147,10 @@ class Candidate:
     """The intent's example that matched best."""
     matched: tuple[str, ...]
     """The message's terms that the intent explained."""
+    lexical: float = 0.0
+    """The lexical stage's share of the evidence, before blending (0-1)."""
+    semantic: float = 0.0
+    """The meaning-based stage's evidence, before blending (0-1)."""
 
 
 @dataclass(frozen=True)
@@ -415,27 +433,37 @@ class Normalizer:
         self, text: str, corrections: list[tuple[str, str]] | None = None
     ) -> list[list[_Term]]:
         """The message's terms, one list per clause-sized window."""
-        windows: list[list[_Term]] = []
+        return [w.terms for w in self.windows(text, corrections)]
+
+    def windows(self, text: str, corrections: list[tuple[str, str]] | None = None) -> list[_Window]:
+        """The message cut into clause-sized windows, each with its terms and its words as
+        read (typos corrected, stop words kept: "won't turn on" means something)."""
+        windows: list[_Window] = []
         budget = _MAX_WORDS
-        pending: list[_Term] = []
+        pending = _Window([], "")
         for clause in _CLAUSE_BREAK.split(clean(text)):
             tokens = words(clause)[:budget]
             budget -= len(tokens)
-            pending += self._sentence_terms(tokens, corrections) if tokens else []
-            if len(pending) >= _MIN_WINDOW:
+            if tokens:
+                terms, read = self._sentence_terms(tokens, corrections)
+                pending = _Window(pending.terms + terms, f"{pending.text} {read}".strip())
+            if len(pending.terms) >= _MIN_WINDOW:
                 windows += _chunks(pending)
-                pending = []
+                pending = _Window([], "")
             if budget <= 0:
                 break
-        if pending:
+        if pending.terms:
             # A short last clause belongs with the one before it.
-            last = windows.pop() if windows and len(windows[-1]) < _MAX_WINDOW else []
-            windows += _chunks(_dedupe(last + pending))
-        return [w for w in windows if w]
+            if windows and len(windows[-1].terms) < _MAX_WINDOW:
+                last = windows.pop()
+                pending = _Window(last.terms + pending.terms, f"{last.text} {pending.text}")
+            windows += _chunks(_Window(_dedupe(pending.terms), pending.text))
+        return [w for w in windows if w.terms]
 
     def _sentence_terms(
         self, tokens: list[str], corrections: list[tuple[str, str]] | None
-    ) -> list[_Term]:
+    ) -> tuple[list[_Term], str]:
+        """The terms of one clause's tokens, and the clause as read (typos corrected)."""
         fixed: list[tuple[str, float]] = []
         for token in tokens:
             if token in self.known or token in self.stop_words or not token.isalpha():
@@ -465,15 +493,37 @@ class Normalizer:
                 if word not in self.stop_words and not word.isdigit():
                     out.append(_Term(stems[i], credit, rarity(word, self.english)))
                 i += 1
-        return _dedupe(out)
+        return _dedupe(out), " ".join(w for w, _ in fixed)
 
     def phrase_terms(self, text: str) -> list[_Term]:
         """The terms of a short content phrase (an example, a keyword)."""
         return _dedupe([t for window in self.terms(text) for t in window])
 
 
-def _chunks(terms: list[_Term]) -> list[list[_Term]]:
-    return [terms[start : start + _MAX_WINDOW] for start in range(0, len(terms), _MAX_WINDOW)]
+@dataclass(frozen=True)
+class _Window:
+    """One clause-sized part of a message: its terms, and its words as read."""
+
+    terms: list[_Term]
+    text: str
+
+
+def _chunks(window: _Window) -> list[_Window]:
+    """A window of at most `_MAX_WINDOW` terms, or a long one cut into such pieces (its words
+    cut into as many equal parts)."""
+    terms = window.terms
+    if len(terms) <= _MAX_WINDOW:
+        return [window]
+    pieces = math.ceil(len(terms) / _MAX_WINDOW)
+    said = window.text.split()
+    size = math.ceil(len(said) / pieces)
+    return [
+        _Window(
+            terms[k * _MAX_WINDOW : (k + 1) * _MAX_WINDOW],
+            " ".join(said[k * size : (k + 1) * size]),
+        )
+        for k in range(pieces)
+    ]
 
 
 def _dedupe(terms: list[_Term]) -> list[_Term]:
@@ -514,11 +564,14 @@ _CANDIDATES: Final = 5
 
 @dataclass
 class _Scores:
-    """One window's score per intent (the off-topic class included) and best example."""
+    """One window's score per class (intents and off-topic topics), blended from the lexical
+    and the semantic evidence, with each class's best example."""
 
     window: list[_Term]
     score: dict[str, float]
-    example: dict[str, int]
+    example: dict[str, str]
+    lexical: dict[str, float] = field(default_factory=dict)
+    semantic: dict[str, float] = field(default_factory=dict)
 
     @property
     def top(self) -> float:
@@ -537,8 +590,15 @@ class _Scores:
 class Matcher:
     """Matches messages to the intents of one catalog. Build once; `match` is cheap."""
 
-    def __init__(self, catalog: Catalog, thresholds: Thresholds | None = None) -> None:
-        """`thresholds` default to the content's own (intents/_matcher.yaml)."""
+    def __init__(
+        self,
+        catalog: Catalog,
+        thresholds: Thresholds | None = None,
+        embedder: StaticEmbedder | None = None,
+    ) -> None:
+        """`thresholds` default to the content's own (intents/_matcher.yaml); `embedder` to
+        the shipped model (`bot.semantic.default_embedder`), loaded only when the thresholds
+        give the meaning-based stage a share."""
         self.catalog = catalog
         self.thresholds = thresholds or Thresholds.of(catalog)
         vocabulary = catalog.vocabulary
@@ -561,6 +621,12 @@ class Matcher:
         self._other_devices = _devices(catalog.off_topic.other_devices)
         self._own_devices = _devices(catalog.off_topic.own_devices)
         self.index = self._build(catalog)
+        self.semantic: SemanticIndex | None = None
+        if self.thresholds.semantic:
+            self.semantic = SemanticIndex(
+                embedder or default_embedder(),
+                [(e.intent, e.text) for e in self.index.examples],
+            )
         self._fix_keys = _lookup((f.id, f.title, *f.aliases) for f in catalog.fixes.values())
         self._intent_keys = _lookup((i.id, i.title) for i in catalog.intents.values())
 
@@ -615,11 +681,17 @@ class Matcher:
         """Rank the intents for `text` and decide: a walk, "is it this?", "did you mean", or
         none."""
         corrections: list[tuple[str, str]] = []
-        windows = self.normalizer.terms(text, corrections)
+        windows = self.normalizer.windows(text, corrections)
         if not windows:
             reason = "the message has no words to go on"
             return Match(text, Decision.NONE, (), (), reason, small_talk=self.small_talk(text))
-        best = max((self._score(window) for window in windows), key=lambda s: s.top)
+        nearest: Sequence[Nearest | None] = (
+            self.semantic.nearest([w.text for w in windows])
+            if self.semantic is not None
+            else [None] * len(windows)
+        )
+        scored = [self._score(w.terms, n) for w, n in zip(windows, nearest, strict=True)]
+        best = max(scored, key=lambda s: s.top)
         ranked = tuple(self._candidate(best, i) for i in best.ranked(_CANDIDATES))
         closest = best.off_topic()
         off_topic = self._candidate(best, closest) if closest else None
@@ -659,7 +731,27 @@ class Matcher:
                 return self._small_talk[tokens[:size]]
         return None
 
-    def _score(self, window: list[_Term]) -> _Scores:
+    def _score(self, window: list[_Term], nearest: Nearest | None = None) -> _Scores:
+        """One window's scores: the lexical evidence, blended with the semantic one when the
+        meaning-based stage takes part."""
+        lexical = self._lexical(window)
+        if nearest is None or self.semantic is None:
+            return lexical
+        floor, share = self.thresholds.semantic_floor, self.thresholds.lexical_weight
+        semantic = {c: max(0.0, (v - floor) / (1 - floor)) for c, v in nearest.similarity.items()}
+        score, example = {}, {}
+        for class_id, evidence in semantic.items():
+            said = lexical.score.get(class_id, 0.0)
+            score[class_id] = round(share * said + (1 - share) * evidence, 4)
+            # The example that explains most: the lexical stage's when its share is the larger.
+            if class_id in lexical.example and share * said >= (1 - share) * evidence:
+                example[class_id] = lexical.example[class_id]
+            else:
+                example[class_id] = self.semantic.texts[nearest.example[class_id]]
+        return _Scores(window, score, example, lexical.score, semantic)
+
+    def _lexical(self, window: list[_Term]) -> _Scores:
+        """How well the window's terms overlap each class's best example and vocabulary."""
         index = self.index
         weights = {
             t.stem: index.weights.get(t.stem, index.unknown_weight * self._domain_factor(t.rarity))
@@ -685,14 +777,21 @@ class Matcher:
             intent_id: round(share * dice + (1 - share) * coverage[intent_id] / query_weight, 4)
             for intent_id, (dice, _) in best_example.items()
         }
-        return _Scores(window, score, {i: p for i, (_, p) in best_example.items()})
+        examples = {i: index.examples[p].text for i, (_, p) in best_example.items()}
+        return _Scores(window, score, examples, score)
 
     def _candidate(self, scores: _Scores, intent_id: str) -> Candidate:
-        example = self.index.examples[scores.example[intent_id]]
         explained = tuple(
             t.stem for t in scores.window if intent_id in self.index.vocab.get(t.stem, ())
         )
-        return Candidate(intent_id, scores.score[intent_id], example.text, explained)
+        return Candidate(
+            intent_id,
+            scores.score[intent_id],
+            scores.example[intent_id],
+            explained,
+            scores.lexical.get(intent_id, 0.0),
+            scores.semantic.get(intent_id, 0.0),
+        )
 
     # -- /fix lookup -------------------------------------------------------------------------
 

@@ -244,6 +244,8 @@ class Tuning(ContentModel):
     unknown_weight: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
     everyday_word_weight: Share | None = None
     max_choices: Annotated[int, Field(ge=2, le=5)] | None = None
+    lexical_weight: Share | None = None
+    semantic_floor: Annotated[float, Field(ge=0.0, lt=1.0)] | None = None
 
     def given(self) -> dict[str, Any]:
         """The numbers this file sets."""
