@@ -234,10 +234,19 @@ class Engine:
         else:
             draft.record("no_match")
             draft.unanswered = _unanswered(text, result)
-            device, words = result.other_device, self.wording
-            self._menu(
-                draft, words.other_device.format(device=device) if device else words.no_match
-            )
+            self._menu(draft, self._refusal(result))
+
+    def _refusal(self, result: Match) -> str:
+        """What the bot says to a message it does not walk: the content's answer for the
+        thing we don't do that it looks like, else the device we don't cover, else that it
+        did not understand."""
+        words = self.wording
+        answer = self.catalog.off_topic.answer(result.topic) if result.topic else None
+        if answer is not None:
+            return f"{answer}\n\n{words.refusal_menu}"
+        if result.other_device:
+            return words.other_device.format(device=result.other_device)
+        return words.no_match
 
     def _on_text_mid_walk(
         self, draft: _Draft, decision: Decision, intent: str | None, talk: str | None

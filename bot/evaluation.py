@@ -24,7 +24,7 @@ import yaml
 
 from bot.catalog import Catalog, Intent, OffTopic
 from bot.errors import FixbotError
-from bot.matcher import Decision, Match, Matcher, Thresholds, decide
+from bot.matcher import TWO_PROBLEMS_GAP, Decision, Match, Matcher, Thresholds, decide
 
 
 class EvaluationError(FixbotError):
@@ -504,14 +504,17 @@ def _without(catalog: Catalog, intent_id: str | None, n: int) -> tuple[str, Cata
 
 def _off_topic_without(off_topic: OffTopic, n: int) -> tuple[str, OffTopic]:
     """The nth of the written off-topic examples, and the off-topic content without it."""
-    groups = {"": off_topic.examples, **off_topic.topics}
-    for topic, examples in groups.items():
+    if n < len(off_topic.examples):
+        rest = off_topic.examples[:n] + off_topic.examples[n + 1 :]
+        return off_topic.examples[n], off_topic.model_copy(update={"examples": rest})
+    n -= len(off_topic.examples)
+    for topic, near in off_topic.topics.items():
+        examples = near.examples
         if n < len(examples):
             rest = examples[:n] + examples[n + 1 :]
-            if topic:
-                topics = {**off_topic.topics, topic: rest}
-                return examples[n], off_topic.model_copy(update={"topics": topics})
-            return examples[n], off_topic.model_copy(update={"examples": rest})
+            smaller = near.model_copy(update={"examples": rest})
+            topics = {**off_topic.topics, topic: smaller}
+            return examples[n], off_topic.model_copy(update={"topics": topics})
         n -= len(examples)
     raise IndexError(n)
 
@@ -520,6 +523,8 @@ def _off_topic_without(off_topic: OffTopic, n: int) -> tuple[str, OffTopic]:
 class Fit:
     thresholds: Thresholds
     report: Report
+    steady: float = 0.0
+    """The utility around the chosen thresholds (see `_steady`): what the choice is made on."""
 
 
 SCORING_GRID: Final = tuple(itertools.product((0.6, 0.7, 0.8), (1.0, 1.25), (0.1, 0.2, 0.3, 0.4)))
@@ -527,12 +532,18 @@ SCORING_GRID: Final = tuple(itertools.product((0.6, 0.7, 0.8), (1.0, 1.25), (0.1
 BLEND_GRID: Final = tuple(itertools.product((0.3, 0.4, 0.5, 0.6, 0.7, 1.0), (0.2, 0.3, 0.4)))
 """(lexical_weight, semantic_floor): how the two stages' evidence is blended; each needs the
 messages matched again (1.0: the lexical stage alone, whatever the floor)."""
+_ACCEPTS, _BELOWS, _MARGINS, _LEADS = (
+    range(30, 71, 2),
+    (0, 5, 10, 15, 20),
+    range(2, 16, 2),
+    (0, -4, -8, -12, -16, -20),
+)
 DECISION_GRID: Final = tuple(
     (accept / 100, (accept - below) / 100, margin / 100, lead / 100)
-    for accept in range(30, 71, 2)
-    for below in (0, 5, 10, 15, 20)
-    for margin in range(2, 16, 2)
-    for lead in (0, -4, -8, -12)
+    for accept in _ACCEPTS
+    for below in _BELOWS
+    for margin in _MARGINS
+    for lead in _LEADS
 )
 """(accept, confirm, margin, off_topic_lead): only change the decision, so they are swept over
 stored results."""
@@ -581,22 +592,42 @@ def fit_decision(report: Report, base: Thresholds, *, limited: bool = True) -> F
     thresholds = dataclasses.replace(
         base, accept=accept, confirm=confirm, margin=margin, off_topic_lead=lead
     )
-    return Fit(thresholds, _redecide(report, thresholds))
+    return Fit(thresholds, _redecide(report, thresholds), float(figures.steady[row]))
+
+
+def _steady(utility: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each grid row's utility averaged with its neighbours' (one step along each threshold).
+
+    On a few hundred messages the single best row is often a sharp peak that a message or two
+    made; a row whose neighbours do nearly as well holds on messages it was not fitted on.
+    """
+    shape = (len(_ACCEPTS), len(_BELOWS), len(_MARGINS), len(_LEADS))
+    values = utility.reshape(shape)
+    total = np.zeros(shape)
+    count = np.zeros(shape)
+    for axis, size in enumerate(shape):
+        for step in (-1, 0, 1):
+            if step and size == 1:
+                continue
+            index = np.clip(np.arange(size) + step, 0, size - 1)
+            total += np.take(values, index, axis=axis)
+            count += 1
+    return np.asarray((total / count).reshape(-1), dtype=np.float64)
 
 
 def _best_row(figures: _Figures, limited: bool = True) -> int:
     """The grid row that `fit_decision` picks: within the limits, the best utility; among
     utilities this close (a tie on a few hundred messages) the fewest wrong walks (the worst
     first reply), then the most helpful, then the fewest questions."""
-    allowed = np.ones(len(figures.utility), dtype=bool)
+    allowed = np.ones(len(figures.steady), dtype=bool)
     if limited:
         allowed = (figures.questions <= MAX_QUESTIONS + 1e-9) & (
             figures.wrong_walks <= MAX_WRONG_WALKS + 1e-9
         )
         if not allowed.any():
             allowed[:] = True
-    best = figures.utility[allowed].max()
-    tied = np.flatnonzero(allowed & (figures.utility >= best - UTILITY_TIE))
+    best = figures.steady[allowed].max()
+    tied = np.flatnonzero(allowed & (figures.steady >= best - UTILITY_TIE))
     order = np.lexsort(
         (tied, figures.questions[tied], -figures.helpful[tied], figures.wrong_walks[tied])
     )
@@ -605,8 +636,10 @@ def _best_row(figures: _Figures, limited: bool = True) -> int:
 
 @dataclass(frozen=True)
 class _Figures:
-    """Each figure for every row of `DECISION_GRID`, as arrays."""
+    """Each figure for every row of `DECISION_GRID` (or for each of several fits), as arrays."""
 
+    steady: npt.NDArray[np.float64]
+    """The utility the choice is made on: around each row (`_steady`), or a fit's."""
     utility: npt.NDArray[np.float64]
     helpful: npt.NDArray[np.float64]
     wrong_walks: npt.NDArray[np.float64]
@@ -625,6 +658,8 @@ class _DecisionTable:
         self.good = np.zeros((n, width), dtype=bool)
         self.off = np.full(n, _ABSENT)
         self.blocked = np.zeros(n, dtype=bool)
+        self.second = np.full(n, _ABSENT)
+        self.second_good = np.zeros(n, dtype=bool)
         """No candidates, or about another device: none, whatever the thresholds."""
         for i, outcome in enumerate(outcomes):
             match, acceptable = outcome.match, outcome.case.acceptable
@@ -634,6 +669,14 @@ class _DecisionTable:
             if match.off_topic is not None:
                 self.off[i] = match.off_topic.score
             self.blocked[i] = not match.candidates or match.other_device is not None
+            second = match.second
+            if (
+                second is not None
+                and match.candidates
+                and second.intent != match.candidates[0].intent
+            ):
+                self.second[i] = second.score
+                self.second_good[i] = second.intent in acceptable
         self.refusal_ok = np.array([o.case.refusal_ok for o in outcomes], dtype=bool)
         self.in_scope = np.array([o.case.intent is not None for o in outcomes], dtype=bool)
         self.max_choices = max_choices
@@ -649,12 +692,18 @@ class _DecisionTable:
         )
         close = (best[..., None] - self.score[None, :, :]) < margin[..., None]
         close_count = close.sum(axis=2)
-        ambiguous = ~none & (close_count > 1)
+        close_call = ~none & (close_count > 1)
+        second = self.second[None, :]
+        two_problems = (
+            ~none & ~close_call & (second >= accept) & (second >= best - TWO_PROBLEMS_GAP)
+        )
+        ambiguous = close_call | two_problems
         confirming = ~none & ~ambiguous & (best < accept)
         walking = ~none & ~ambiguous & ~confirming
-        shown = np.minimum(close_count, self.max_choices)
+        shown = np.where(two_problems, 1, np.minimum(close_count, self.max_choices))
         columns = np.arange(self.score.shape[1])[None, None, :]
         offered_good = (self.good[None, :, :] & (columns < shown[..., None])).any(axis=2)
+        offered_good |= two_problems & self.second_good[None, :]
         good_first = self.good[None, :, 0]
         asked = ambiguous | confirming
         in_scope, refusal_ok = self.in_scope[None, :], self.refusal_ok[None, :]
@@ -681,8 +730,10 @@ class _DecisionTable:
         )
         helpful = (none & refusal_ok) | (walking & good_first) | (asked & offered_good)
         share = _mean_of(in_scope)
+        served = (share(utility, in_scope) + share(utility, ~in_scope)) / 2
         return _Figures(
-            utility=(share(utility, in_scope) + share(utility, ~in_scope)) / 2,
+            steady=_steady(served),
+            utility=served,
             helpful=share(helpful, in_scope),
             wrong_walks=(walking & ~good_first).mean(axis=1),
             questions=asked.mean(axis=1),
@@ -729,8 +780,8 @@ def fit_blend(reports: Mapping[tuple[float, float], Report], base: Thresholds) -
     for (lexical_weight, floor), report in reports.items():
         blended = dataclasses.replace(base, lexical_weight=lexical_weight, semantic_floor=floor)
         fits.append(fit_decision(report, blended))
-    rows = np.array([_scalar_figures(f.report) for f in fits], dtype=np.float64)
-    figures = _Figures(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3])
+    rows = np.array([(f.steady, *_scalar_figures(f.report)) for f in fits], dtype=np.float64)
+    figures = _Figures(*(rows[:, j] for j in range(5)))
     return fits[_best_row(figures)]
 
 
@@ -825,9 +876,15 @@ def _redecide(report: Report, thresholds: Thresholds) -> Report:
     outcomes = []
     for outcome in report.outcomes:
         match = outcome.match
-        verdict = decide(match.candidates, match.off_topic, thresholds, match.other_device)
+        verdict = decide(
+            match.candidates, match.off_topic, thresholds, match.other_device, match.second
+        )
         redecided = dataclasses.replace(
-            match, decision=verdict.decision, reason=verdict.reason, choices=verdict.choices
+            match,
+            decision=verdict.decision,
+            reason=verdict.reason,
+            choices=verdict.choices,
+            topic=verdict.topic,
         )
         outcomes.append(Outcome(outcome.case, redecided))
     return Report(outcomes)

@@ -175,6 +175,10 @@ class Match:
     mean", none for none."""
     other_device: str | None = None
     """A device the message is about that the content does not cover (then: none)."""
+    second: Candidate | None = None
+    """Another clause's best intent, when it is not the best clause's: a second problem."""
+    topic: str | None = None
+    """For a refusal: the off-topic topic the message clearly looks like ("restoring")."""
 
     @property
     def intent(self) -> str | None:
@@ -199,6 +203,14 @@ class Verdict(NamedTuple):
     decision: Decision
     reason: str
     choices: tuple[str, ...] = ()
+    topic: str | None = None
+    """For a refusal because the message looks like something we don't do: that topic, when
+    it scores as well as a message worth asking about would."""
+
+
+TWO_PROBLEMS_GAP: Final = 0.1
+"""A second problem in another clause is asked about when it scores within this of the best
+one (and would be walked by itself): "my backup fails, and the phone won't charge either"."""
 
 
 def decide(
@@ -206,17 +218,23 @@ def decide(
     off_topic: Candidate | None,
     limits: Thresholds,
     other_device: str | None = None,
+    second: Candidate | None = None,
 ) -> Verdict:
     """The decision for ranked candidates, one sentence on why, and what to offer. A message
-    about a device the content does not cover (`other_device`) is none, however it scores."""
+    about a device the content does not cover (`other_device`) is none, however it scores;
+    one whose other clause names another of our problems (`second`, the best intent of the
+    best other clause) asks which to start with."""
     if not ranked:
         return Verdict(Decision.NONE, "no word of the message points at any topic")
     if other_device is not None:
         return Verdict(Decision.NONE, f"about a {other_device}, which the content does not cover")
     best = ranked[0]
     if off_topic is not None and off_topic.score >= best.score + limits.off_topic_lead:
+        sure = off_topic.score >= min(limits.confirm, limits.accept)
         return Verdict(
-            Decision.NONE, f"closest to something that is not ours: {off_topic.example!r}"
+            Decision.NONE,
+            f"closest to something that is not ours: {off_topic.example!r}",
+            topic=off_topic_of(off_topic.intent) if sure else None,
         )
     floor = min(limits.confirm, limits.accept)
     if best.score < floor:
@@ -225,6 +243,14 @@ def decide(
     if len(close) > 1:
         reason = f"{best.intent} leads {ranked[1].intent} by less than {limits.margin:.2f}"
         return Verdict(Decision.AMBIGUOUS, reason, close[: limits.max_choices])
+    if (
+        second is not None
+        and second.intent != best.intent
+        and second.score >= limits.accept
+        and second.score >= best.score - TWO_PROBLEMS_GAP
+    ):
+        reason = f"names two problems: {best.intent} and, in another clause, {second.intent}"
+        return Verdict(Decision.AMBIGUOUS, reason, (best.intent, second.intent))
     if best.score < limits.accept:
         reason = f"{best.intent} scored {best.score:.2f}, under {limits.accept:.2f}: worth asking"
         return Verdict(Decision.CONFIRM, reason, (best.intent,))
@@ -458,7 +484,10 @@ class Normalizer:
                 last = windows.pop()
                 pending = _Window(last.terms + pending.terms, f"{last.text} {pending.text}")
             windows += _chunks(_Window(_dedupe(pending.terms), pending.text))
-        return [w for w in windows if w.terms]
+        # A word said again adds nothing to what a window means ("ugh ugh ugh ...").
+        return [
+            _Window(w.terms, " ".join(dict.fromkeys(w.text.split()))) for w in windows if w.terms
+        ]
 
     def _sentence_terms(
         self, tokens: list[str], corrections: list[tuple[str, str]] | None
@@ -692,12 +721,13 @@ class Matcher:
         )
         scored = [self._score(w.terms, n) for w, n in zip(windows, nearest, strict=True)]
         best = max(scored, key=lambda s: s.top)
+        second = self._second_problem(scored, best)
         ranked = tuple(self._candidate(best, i) for i in best.ranked(_CANDIDATES))
         closest = best.off_topic()
         off_topic = self._candidate(best, closest) if closest else None
         terms = tuple(t.stem for t in best.window)
         device = self.other_device(text)
-        verdict = decide(ranked, off_topic, self.thresholds, device)
+        verdict = decide(ranked, off_topic, self.thresholds, device, second)
         talk = self.small_talk(text) if verdict.decision is Decision.NONE else None
         return Match(
             text,
@@ -710,7 +740,24 @@ class Matcher:
             talk,
             verdict.choices,
             device,
+            second,
+            verdict.topic,
         )
+
+    def _second_problem(self, scored: Sequence[_Scores], best: _Scores) -> Candidate | None:
+        """The best intent of the best other clause, when it differs from the best clause's
+        and no off-topic topic outdoes it there."""
+        first = best.ranked(1)
+        found: Candidate | None = None
+        for window in scored:
+            if window is best or not (top := window.ranked(1)) or top == first:
+                continue
+            rival = window.off_topic()
+            if rival is not None and window.score[rival] >= window.score[top[0]]:
+                continue
+            if found is None or window.score[top[0]] > found.score:
+                found = self._candidate(window, top[0])
+        return found
 
     def other_device(self, text: str) -> str | None:
         """The device a message is about when the content covers it not ("macbook"): it

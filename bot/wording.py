@@ -57,6 +57,7 @@ class Wording:
         "That sounds like it's about a **{device}**, and I only know fixes for iPhones. If "
         "something on your iPhone needs fixing, pick the closest topic or tell me about it:"
     )
+    refusal_menu: str = "If it's something else, pick the closest topic or tell me in other words:"
     empty_message: str = "Tell me in a few words what's wrong, or pick a topic:"
     did_you_mean: str = "Did you mean one of these?"
     confirm: str = "Sounds like **{title}**. Is that it?"

@@ -473,5 +473,25 @@ def test_off_topic_examples_grouped_by_topic_load_and_a_bad_topic_is_named(write
 
     (good / "intents" / "_off_topic.yaml").write_text("topics:\n  App Store: [x]\n  apps: []\n")
     problems = {p.path: p.message for p in problems_of(good)}
-    assert problems.keys() == {"topics.App Store", "topics.apps"}
+    assert problems.keys() == {"topics.App Store", "topics.apps.examples"}
     assert "not a valid id" in problems["topics.App Store"]
+
+    # A topic may carry a title and the answer the bot gives to a message about it.
+    (good / "intents" / "_off_topic.yaml").write_text(
+        "topics:\n"
+        "  restoring:\n"
+        "    title: restoring a phone from a backup\n"
+        "    answer: That sounds like restoring. I help when a backup won't happen.\n"
+        "    examples: [restore from my backup is stuck]\n"
+        "  battery_life: [my battery drains overnight]\n"
+    )
+    loaded = load_catalog(good).off_topic
+    assert loaded.by_topic["restoring"] == ("restore from my backup is stuck",)
+    assert loaded.answer("restoring") == "That sounds like restoring. I help when a backup won't happen."
+    assert loaded.answer("battery_life") is None
+    (good / "intents" / "_off_topic.yaml").write_text(
+        "topics:\n  restoring:\n    answer: That sounds like restoring.\n    examples: []\n"
+        "    colour: blue\n"
+    )
+    problems = {p.path: p.message for p in problems_of(good)}
+    assert problems.keys() == {"topics.restoring.examples", "topics.restoring.colour"}

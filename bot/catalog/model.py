@@ -14,7 +14,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 # Ids travel inside Telegram's 64-byte callback_data next to other fields, so they stay short
 # and ASCII.
@@ -183,17 +183,35 @@ class SmallTalk(ContentModel):
     farewell: tuple[Phrase, ...] = ()
 
 
+class NearTopic(ContentModel):
+    """One thing we don't do, often a neighbour of something we do ("restoring from a
+    backup" beside "a backup that won't happen"): what it is called, what the bot says to a
+    message about it, and examples of such messages."""
+
+    title: Title | None = None
+    """What it is, as a person would name it ("restoring a phone from a backup")."""
+    answer: Text | None = None
+    """The bot's kind refusal: what it covers instead, and where to look for this; the
+    general no-match text when not given."""
+    examples: tuple[Phrase, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_list_is_examples(cls, data: Any) -> Any:
+        """A topic written as a plain list of examples is a topic with no title or answer."""
+        return {"examples": data} if isinstance(data, list | tuple) else data
+
+
 class OffTopic(ContentModel):
     """Messages that none of our intents should answer (negative examples)."""
 
     examples: tuple[Phrase, ...] = ()
     """Examples of no topic in particular."""
-    topics: Mapping[Id, Annotated[tuple[Phrase, ...], Field(min_length=1)]] = Field(
-        default_factory=dict
-    )
+    topics: Mapping[Id, NearTopic] = Field(default_factory=dict)
     """Examples grouped by what they are about ("app_store", "battery_life"): each topic is
     scored as a class of its own, as an intent is, so that a message must look like one
-    thing we don't do, not like a little of everything we don't do."""
+    thing we don't do, not like a little of everything we don't do. A topic with an
+    `answer` is named when it is why a message was turned away."""
     small_talk: SmallTalk = Field(default_factory=SmallTalk)
     other_devices: tuple[Phrase, ...] = ()
     """Devices the content does not cover ("macbook", "apple watch"): a message that names
@@ -205,7 +223,7 @@ class OffTopic(ContentModel):
     def by_topic(self) -> dict[str, tuple[str, ...]]:
         """Every example by topic: `examples` under "other", small talk under "small_talk"."""
         talk = self.small_talk
-        grouped = dict(self.topics)
+        grouped = {topic: near.examples for topic, near in self.topics.items()}
         # Merged, not replaced: a topic may itself be called "other" or "small_talk".
         for topic, more in (
             ("other", self.examples),
@@ -218,11 +236,16 @@ class OffTopic(ContentModel):
     @property
     def written_examples(self) -> tuple[str, ...]:
         """The examples written as messages (`examples` and `topics`), small talk aside."""
-        return (*self.examples, *(e for examples in self.topics.values() for e in examples))
+        return (*self.examples, *(e for near in self.topics.values() for e in near.examples))
 
     @property
     def all_examples(self) -> tuple[str, ...]:
         return tuple(e for examples in self.by_topic.values() for e in examples)
+
+    def answer(self, topic: str) -> str | None:
+        """What the bot says to a message about `topic`, if the content says."""
+        near = self.topics.get(topic)
+        return near.answer if near is not None else None
 
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
