@@ -249,10 +249,25 @@ def test_help_and_unknown_commands(chat: Chat) -> None:
 
 
 def test_nothing_matched_gets_what_we_can_help_with(chat: Chat) -> None:
-    chat.say("my car won't start")
+    chat.say("qwerty zxcv")
     assert "I'm not sure what you mean" in chat.text
     assert len(chat.labels(chat.last)) == 10
     assert chat.results() == ["no_match"]
+
+
+def test_a_neighbour_of_our_problems_is_named_and_turned_away_kindly(
+    chat: Chat, catalog: Catalog
+) -> None:
+    # Restoring shares "backup" with us, but restoring is not making a backup: the bot says
+    # what it sounds like, what it does instead, and still shows the topics.
+    chat.say("how do i restore my iphone from a backup")
+    answer = catalog.off_topic.answer("restoring")
+    assert answer is not None and chat.text.startswith(answer)
+    assert "restoring a phone from a backup" in chat.text
+    assert len(chat.labels(chat.last)) == 10
+    assert chat.results() == ["no_match"]
+    chat.say("my car won't start")
+    assert chat.text.startswith("That sounds like it's about another device")
 
 
 def test_greetings_and_thanks_get_a_human_answer(chat: Chat) -> None:

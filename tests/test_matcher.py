@@ -4,6 +4,7 @@ not ours at all."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,12 @@ def test_a_complaint_about_a_device_we_do_not_cover_is_not_walked(
         ("the app store won't update any of my apps", "app_store"),
         ("how can i factory reset this phone and start from scratch", "erasing"),
         ("the battery life is awful lately, it drains within hours", "battery_life"),
+        # neighbours of our problems: they share our words, not our fixes
+        ("how can i get out of the ios beta program", "betas"),
+        ("my computer does not recognise my iphone when i plug it in", "computer_connection"),
+        ("i need to rescue the pictures from my smashed phone", "lost_data"),
+        ("my iphone storage keeps filling up with system data", "phone_storage"),
+        ("how do i move all my stuff onto my new iphone", "new_phone"),
     ],
 )
 def test_a_message_like_one_thing_we_do_not_do_is_turned_away_and_named(
@@ -147,6 +154,7 @@ def test_a_message_like_one_thing_we_do_not_do_is_turned_away_and_named(
     result = matcher.match(text)
     assert result.decision is Decision.NONE, result.reason
     assert result.off_topic_topic == topic
+    assert result.topic == topic  # and the refusal names it
 
 
 def test_a_near_tie_between_ours_and_not_ours_is_turned_away_when_the_content_says_so() -> None:
@@ -367,3 +375,80 @@ def test_match_json_survives_malformed_lines() -> None:
 def test_shipped_content_loads_the_same_in_a_fresh_matcher() -> None:
     matcher = Matcher(load_catalog(REPOSITORY_ROOT))
     assert matcher.match("backup stuck").intent == "backup_stuck"
+
+
+# -- the meaning-based stage ---------------------------------------------------------------------
+
+
+def test_a_message_that_shares_no_word_with_the_content_is_understood_by_its_meaning(
+    catalog: Catalog, matcher: Matcher
+) -> None:
+    text = "the display is totally unresponsive to my fingers"
+    words_only = Matcher(catalog, replace(matcher.thresholds, lexical_weight=1.0))
+    assert words_only.match(text).decision is Decision.NONE
+    result = matcher.match(text)
+    assert result.decision is Decision.MATCH and result.intent == "restart"
+    assert result.candidates[0].semantic > 0.3
+
+
+def test_the_model_loads_from_the_installed_package_without_the_network_or_its_logging() -> None:
+    # A fresh interpreter with every socket refused: building the matcher and matching still
+    # work, and wordllama's __init__ (which turns on INFO logging for everyone) never runs.
+    script = """
+import logging, socket, sys
+def refuse(*args, **kwargs):
+    raise OSError("no network in this test")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+from bot.catalog import load_catalog
+from bot.matcher import Matcher
+from bot.settings import REPOSITORY_ROOT
+matcher = Matcher(load_catalog(REPOSITORY_ROOT))
+assert matcher.semantic is not None
+print(matcher.match("my iphone won't charge").intent)
+print("wordllama" in sys.modules, logging.getLogger().handlers)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPOSITORY_ROOT,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "0"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["power", "False []"]
+
+
+def test_embeddings_are_unit_vectors_and_an_empty_text_is_nothing_like_anything() -> None:
+    from bot.semantic import default_embedder
+
+    vectors = default_embedder().embed(["my wifi keeps dropping", ""])
+    assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-5
+    assert float(abs(vectors[1]).sum()) == 0.0
+
+
+# -- long messages and two problems ----------------------------------------------------------------
+
+
+def test_a_message_that_names_two_of_our_problems_asks_which_to_start_with(
+    matcher: Matcher,
+) -> None:
+    result = matcher.match(
+        "icloud backup never finishes. also my wifi keeps dropping all the time"
+    )
+    assert result.decision is Decision.AMBIGUOUS
+    assert set(result.choices) >= {"backup_stuck", "wifi"}
+
+
+def test_a_second_problem_in_another_clause_is_offered_beside_the_first() -> None:
+    limits = Thresholds(accept=0.5, confirm=0.4, margin=0.05)
+    first = [Candidate("backup_stuck", 0.80, "backup stuck", ("backup",))]
+    other_clause = Candidate("power", 0.75, "not charging", ("charg",))
+    verdict = decide(first, None, limits, second=other_clause)
+    assert verdict.decision is Decision.AMBIGUOUS
+    assert verdict.choices == ("backup_stuck", "power")
+    # A side remark that scores well below the complaint does not interrupt the walk.
+    aside = Candidate("power", 0.55, "not charging", ("charg",))
+    assert decide(first, None, limits, second=aside).decision is Decision.MATCH
