@@ -138,6 +138,8 @@ class SemanticIndex:
                 starts.append(position)
         self.texts = [examples[i][1] for i in ordered]
         self._starts = np.array(starts, dtype=np.intp)
+        self._sizes = np.diff([*starts, len(ordered)])
+        self._class_of = np.repeat(np.arange(len(starts)), self._sizes)
         self._vectors = embedder.embed_content(self.texts)
         self._embedder = embedder
 
@@ -148,19 +150,22 @@ class SemanticIndex:
         if not self.classes:
             return [Nearest({}, {}) for _ in texts]
         similarities = self._embedder.embed(texts) @ self._vectors.T
-        bounds = [*self._starts.tolist(), len(self.texts)]
+        starts, sizes = self._starts, self._sizes
         found = []
         for row in similarities:
-            likeness: dict[str, float] = {}
-            where: dict[str, int] = {}
-            for k, class_id in enumerate(self.classes):
-                part = row[bounds[k] : bounds[k + 1]]
-                if len(part) > NEAREST:
-                    top = np.argpartition(part, -NEAREST)[-NEAREST:]
-                    likeness[class_id] = float(part[top].mean())
-                    where[class_id] = bounds[k] + int(top[np.argmax(part[top])])
-                else:
-                    likeness[class_id] = float(part.mean())
-                    where[class_id] = bounds[k] + int(np.argmax(part))
-            found.append(Nearest(likeness, where))
+            # Examples ordered by class, then by likeness: each class's nearest come first.
+            order = np.lexsort((-row, self._class_of))
+            total = np.zeros(len(starts))
+            for rank in range(NEAREST):
+                has = sizes > rank
+                picks = order[np.minimum(starts + rank, len(order) - 1)]
+                total += np.where(has, row[picks], 0.0)
+            likeness = total / np.minimum(sizes, NEAREST)
+            nearest = order[starts]
+            found.append(
+                Nearest(
+                    dict(zip(self.classes, likeness.tolist(), strict=True)),
+                    dict(zip(self.classes, nearest.tolist(), strict=True)),
+                )
+            )
         return found

@@ -487,7 +487,10 @@ def test_off_topic_examples_grouped_by_topic_load_and_a_bad_topic_is_named(write
     )
     loaded = load_catalog(good).off_topic
     assert loaded.by_topic["restoring"] == ("restore from my backup is stuck",)
-    assert loaded.answer("restoring") == "That sounds like restoring. I help when a backup won't happen."
+    assert (
+        loaded.answer("restoring")
+        == "That sounds like restoring. I help when a backup won't happen."
+    )
     assert loaded.answer("battery_life") is None
     (good / "intents" / "_off_topic.yaml").write_text(
         "topics:\n  restoring:\n    answer: That sounds like restoring.\n    examples: []\n"

@@ -4,9 +4,9 @@ not ours at all."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -435,9 +435,7 @@ def test_embeddings_are_unit_vectors_and_an_empty_text_is_nothing_like_anything(
 def test_a_message_that_names_two_of_our_problems_asks_which_to_start_with(
     matcher: Matcher,
 ) -> None:
-    result = matcher.match(
-        "icloud backup never finishes. also my wifi keeps dropping all the time"
-    )
+    result = matcher.match("icloud backup never finishes. also my wifi keeps dropping all the time")
     assert result.decision is Decision.AMBIGUOUS
     assert set(result.choices) >= {"backup_stuck", "wifi"}
 
