@@ -360,14 +360,17 @@ def describe_match(result: Match) -> str:
         lines.append("candidates:")
     for rank, candidate in enumerate(result.candidates, 1):
         lines.append(
-            f"  {rank}. {candidate.intent:<16} {candidate.score:.2f}  best example "
-            f"{candidate.example!r}; explains: {', '.join(candidate.matched) or '-'}"
+            f"  {rank}. {candidate.intent:<16} {candidate.score:.2f}  (words {candidate.lexical:.2f}, "
+            f"meaning {candidate.semantic:.2f})  best example {candidate.example!r}; "
+            f"explains: {', '.join(candidate.matched) or '-'}"
         )
     if result.off_topic is not None:
         lines.append(
             f"off-topic: {result.off_topic.score:.2f}  closest {result.off_topic.example!r}"
             f" ({result.off_topic_topic})"
         )
+    if result.second is not None:
+        lines.append(f"another clause: {result.second.intent} {result.second.score:.2f}")
     return "\n".join(lines)
 
 

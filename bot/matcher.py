@@ -22,10 +22,14 @@ How a message is scored, in order:
    word, less if it is an everyday one: a message about a "samsung galaxy" is not explained
    by its one shared word "backup".
 5. **Score** each intent from its best evidence: the weighted overlap (Dice) with its best
-   example, blended with how much of the message its whole vocabulary explains. The
-   off-topic examples form one more, rejecting, class.
-6. **Decide** with the thresholds in `Thresholds` (fitted from data; see `fixbot tune`):
-   a walk, "is it this?", "did you mean", or none.
+   example, blended with how much of the message its whole vocabulary explains. Each
+   off-topic topic is one more, rejecting, class.
+6. **Mean**: the clause as read (typos corrected) is embedded (`bot.semantic`), and each
+   class is as close as its three nearest examples; the two stages are blended with
+   `lexical_weight` and `semantic_floor`, fitted on labelled real messages.
+7. **Decide** with the thresholds in `Thresholds` (fitted from data; see `fixbot tune`):
+   a walk, "is it this?", "did you mean" (also for two problems in two clauses), or none
+   (naming the off-topic topic the message clearly looks like).
 
 Messages are cut into clauses (at the end of a sentence, a comma, "but", "though",
 "because"...) and the best clause wins, so "my iPhone won't join the Wi-Fi even though it sits
@@ -109,8 +113,8 @@ class Thresholds:
     """At most this many intents are offered in a "did you mean"."""
     lexical_weight: float = 0.5
     """Share of a class's score from the lexical stage (shared words); the rest comes from the
-    meaning-based stage (how close the message's embedding comes to the class's nearest
-    example). 1.0 turns the meaning-based stage off, and its model is not loaded."""
+    meaning-based stage (how close the message's embedding comes to the class's three nearest
+    examples). 1.0 turns the meaning-based stage off, and its model is not loaded."""
     semantic_floor: float = 0.3
     """The cosine similarity that counts as no likeness at all: the semantic evidence is
     (similarity - floor) / (1 - floor), at least 0. Unrelated sentences still share a little
