@@ -490,8 +490,8 @@ def _fit_on_cases(catalog: Catalog, base: Thresholds, paths: list[Path]) -> tupl
         line = f"{name}: {report.figures()}"
         print(f"  {line}")
         measured.append(line)
-    for name, part in held.by(lambda c: c.origin).items():
-        if len(paths) > 1:
+    if len(paths) > 1:
+        for name, part in held.by(lambda c: c.origin).items():
             line = f"held out, {name}: {part.figures()}"
             print(f"  {line}")
             measured.append(line)

@@ -658,9 +658,10 @@ class _DecisionTable:
         self.good = np.zeros((n, width), dtype=bool)
         self.off = np.full(n, _ABSENT)
         self.blocked = np.zeros(n, dtype=bool)
-        self.second = np.full(n, _ABSENT)
-        self.second_good = np.zeros(n, dtype=bool)
         """No candidates, or about another device: none, whatever the thresholds."""
+        self.second = np.full(n, _ABSENT)
+        """A second problem's score, from another clause (`Match.second`)."""
+        self.second_good = np.zeros(n, dtype=bool)
         for i, outcome in enumerate(outcomes):
             match, acceptable = outcome.match, outcome.case.acceptable
             for k, candidate in enumerate(match.candidates[:width]):
@@ -729,12 +730,11 @@ class _DecisionTable:
             UTILITY["right among did-you-mean"],
         )
         helpful = (none & refusal_ok) | (walking & good_first) | (asked & offered_good)
-        share = _mean_of(in_scope)
-        served = (share(utility, in_scope) + share(utility, ~in_scope)) / 2
+        served = (_mean_where(utility, in_scope) + _mean_where(utility, ~in_scope)) / 2
         return _Figures(
             steady=_steady(served),
             utility=served,
-            helpful=share(helpful, in_scope),
+            helpful=_mean_where(helpful, in_scope),
             wrong_walks=(walking & ~good_first).mean(axis=1),
             questions=asked.mean(axis=1),
         )
@@ -744,18 +744,13 @@ _CANDIDATE_COLUMNS: Final = 5
 _ABSENT: Final = -10.0
 
 
-def _mean_of(
-    example: npt.NDArray[np.bool_],
-) -> Callable[[npt.NDArray[Any], npt.NDArray[np.bool_]], npt.NDArray[np.float64]]:
-    def share(values: npt.NDArray[Any], where: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-        """The mean over the messages `where` is true, per grid row (1.0 when there are none,
-        as `_mean` has it)."""
-        count = where.sum()
-        if not count:
-            return np.ones(values.shape[0])
-        return np.asarray((values * where).sum(axis=1) / count, dtype=np.float64)
-
-    return share
+def _mean_where(values: npt.NDArray[Any], where: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """The mean over the messages `where` is true, per grid row (1.0 when there are none, as
+    `_mean` has it)."""
+    count = where.sum()
+    if not count:
+        return np.ones(values.shape[0])
+    return np.asarray((values * where).sum(axis=1) / count, dtype=np.float64)
 
 
 def match_blends(
@@ -824,19 +819,6 @@ def held_out(
         for i, outcome in zip(chosen, decided.outcomes, strict=True):
             outcomes[i] = outcome
     return Report([o for o in outcomes if o is not None])
-
-
-def cross_validate(report: Report, base: Thresholds, folds: int = 5) -> Report:
-    """How `fit_decision` does on messages it was not fitted on: each fold is decided with
-    the thresholds fitted on the others. Every fold keeps the set's share of off-topic."""
-    ordered = sorted(range(report.total), key=lambda i: report.outcomes[i].case.intent is None)
-    fold_of = {index: rank % folds for rank, index in enumerate(ordered)}
-    held: list[Outcome] = []
-    for fold in range(folds):
-        train = Report([o for i, o in enumerate(report.outcomes) if fold_of[i] != fold])
-        test = Report([o for i, o in enumerate(report.outcomes) if fold_of[i] == fold])
-        held += _redecide(test, fit_decision(train, base).thresholds).outcomes
-    return Report(held)
 
 
 def tuning_yaml(thresholds: Thresholds, report: Report, measured: Sequence[str] = ()) -> str:

@@ -86,9 +86,9 @@ class Thresholds:
 
     The defaults below are a starting point; the content's own numbers live in
     intents/_matcher.yaml, written by `fixbot tune`: the scoring weights by leave-one-out over
-    the content's own examples and off-topic examples, and the decision's (accept, confirm,
-    margin, off_topic_lead) on labelled real messages when given (`--cases`), with a
-    cross-validated figure.
+    the content's own examples and off-topic examples; the blend (lexical_weight,
+    semantic_floor) and the decision's (accept, confirm, margin, off_topic_lead) on labelled
+    real messages when given (`--cases`), with a held-out figure.
     """
 
     accept: float = 0.54

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -47,14 +47,6 @@ _MAX_TOKENS: Final = 256
 
 class ModelError(FixbotError):
     """The embedding model's files are not where the installed package keeps them."""
-
-
-class Embedder(Protocol):
-    """Turns texts into unit vectors, one row per text."""
-
-    name: str
-
-    def embed(self, texts: Sequence[str]) -> Vectors: ...
 
 
 class StaticEmbedder:
