@@ -31,6 +31,8 @@ class ClosedAs(StrEnum):
     """The person sent /cancel."""
     UNREACHABLE = "unreachable"
     """The person blocked the bot, or deleted their account: nothing can reach them."""
+    STAFF_GONE = "staff_gone"
+    """The staff chat refused the bot (removed from it, the chat deleted)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class Case:
     thread_id: int | None = None
     """The case's forum topic in the staff chat; None when the staff chat has no topics."""
     card_message_id: int | None = None
+    topic_refused: bool = False
+    """Telegram refused the case a topic: it is a card thread in the staff chat."""
+    told: bool = False
+    """The person was told that support has the case (once, whatever replays come)."""
     answered_by: str | None = None
     answered_at: float | None = None
     reminded: bool = False

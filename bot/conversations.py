@@ -1,20 +1,44 @@
 """The one loop every transport uses: lock the key, load, handle, save, return the replies.
 
 Two events for the same (chat, user[, topic]) never interleave, so a doubled press cannot
-advance a walk twice; events for different keys run concurrently. The session and the
-outcomes of a turn are saved together before the replies go out, so a crash between two
-messages loses nothing the user has seen.
+advance a walk twice; events for different keys run concurrently. A turn's session, its
+outcomes, the case it changed, the update it handled and what it asks of the chat service
+(the outbox) are saved in one transaction before anything goes out: a crash after it
+replays the outbox and never runs the turn again; a crash before it loses nothing, for
+the update is run again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
+from bot.cases import Case
 from bot.engine import Engine
 from bot.events import Event, Turn
 from bot.locks import KeyedLocks
 from bot.session import Outcome, Session, SessionKey, fresh
 from bot.store import Store
+from bot.store.base import OutboxRow, TurnWrites
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a turn asks of the chat service (opaque to the core), and the case it changes."""
+
+    outbox: tuple[str, ...] = ()
+    case: Case | None = None
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A turn, saved with its outbox: the rows to carry out, in order."""
+
+    turn: Turn
+    outbox: tuple[OutboxRow, ...]
+
+
+Planner = Callable[[Turn], Awaitable[Plan]]
 
 
 class Conversations:
@@ -27,15 +51,37 @@ class Conversations:
 
     async def handle(self, key: SessionKey, event: Event) -> Turn:
         """Apply `event` to the session under `key` and persist the result."""
+        return (await self.take_turn(key, event)).turn
+
+    async def take_turn(
+        self,
+        key: SessionKey,
+        event: Event,
+        update_id: int | None = None,
+        plan: Planner | None = None,
+    ) -> Committed:
+        """Apply `event` to the session under `key`; save the turn with the update it
+        handles (`update_id`, marked handled) and what `plan` makes of it, all at once."""
         async with self._locks.hold(key):
             session = await self.store.load(key) or fresh(event.at)
             turn = self.engine.handle(session, event)
-            if turn.session != session or turn.outcomes:
-                await self.store.save_turn(key, turn.session, turn.outcomes, event.at)
-                self._tell(turn.outcomes)
-            if turn.unanswered is not None:
-                await self.store.keep_unanswered(turn.unanswered, event.at)
-            return turn
+            planned = await plan(turn) if plan is not None else Plan()
+            changed = turn.session != session or turn.outcomes or turn.unanswered
+            if not (changed or planned.outbox or planned.case or update_id is not None):
+                return Committed(turn, ())
+            writes = TurnWrites(update_id, planned.outbox, planned.case, turn.unanswered)
+            ids = await self.store.save_turn(key, turn.session, turn.outcomes, event.at, writes)
+            self._tell(turn.outcomes)
+            rows = tuple(OutboxRow(i, key, d) for i, d in zip(ids, planned.outbox, strict=True))
+            return Committed(turn, rows)
+
+    async def commit(self, key: SessionKey, writes: TurnWrites, at: float) -> tuple[OutboxRow, ...]:
+        """Save what happened outside a turn (a staff answer changing a case) with what it
+        asks of the chat service, at once; the session under `key` is left as it is."""
+        async with self._locks.hold(key):
+            session = await self.store.load(key)
+            ids = await self.store.save_turn(key, session, [], at, writes)
+            return tuple(OutboxRow(i, key, d) for i, d in zip(ids, writes.outbox, strict=True))
 
     async def record(self, key: SessionKey, outcome: Outcome, at: float) -> None:
         """Record something a transport saw happen outside a turn (a message refused)."""

@@ -570,13 +570,14 @@ class Engine:
             self._show(draft)
         else:
             draft.record("returned_to_bot", intent=session.intent, fix=session.fix_id)
+            said = words.staff_gone if event.news is CaseNews.STAFF_GONE else words.returned_to_bot
             fix, step = views.current(session, self.catalog)
             if session.resume_stage in IN_A_FIX and fix is not None and step is not None:
                 draft.move(stage=Stage.RESUMING)
-                self._say_and_show(draft, words.returned_to_bot)
+                self._say_and_show(draft, said)
             else:
                 draft.move(**idle())
-                self._menu(draft, f"{words.returned_to_bot} {words.empty_message}")
+                self._menu(draft, f"{said} {words.empty_message}")
 
     def _hand_over(self, draft: _Draft, walk: Session | None) -> None:
         """The case is open: stop walking, remember where the walk stood to come back to."""

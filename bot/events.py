@@ -130,6 +130,8 @@ class CaseNews(StrEnum):
     SOLVED = "solved"
     RETURNED = "returned"
     """Staff handed the person back to the bot."""
+    STAFF_GONE = "staff_gone"
+    """The staff chat can no longer be reached: the case closed, the walk is given back."""
 
 
 class CaseRequest(StrEnum):

@@ -388,6 +388,7 @@ def _card_state(case: Case, wording: Wording, zone: tzinfo | None) -> str:
         ClosedAs.RETURNED: wording.card_state_returned,
         ClosedAs.CANCELLED: wording.card_state_cancelled,
         ClosedAs.UNREACHABLE: wording.card_state_unreachable,
+        ClosedAs.STAFF_GONE: wording.card_state_staff_gone,
     }[case.closed_as or ClosedAs.CANCELLED]
     return closed.format(name=case.answered_by or "support", at=_when(case.closed_at or 0, zone))
 

@@ -125,6 +125,10 @@ class Wording:
         "Sorry it still isn't right. You can talk to a person again, or tell me what's wrong."
     )
     returned_to_bot: str = "Support handed your case back to me."
+    staff_gone: str = (
+        "Sorry, the support team can't be reached at the moment, so I've closed your request "
+        "to them. You're back with me."
+    )
     case_cancelled: str = (
         "Your case with support is closed. Whenever you're ready, tell me what's wrong."
     )
@@ -139,6 +143,11 @@ class Wording:
     )
     # Chat-service wording (Telegram)
     not_yours: str = "This one belongs to {name}. Send /fix to start your own."
+    owner_admins: str = "the admins of {group}"
+    owner_this_group: str = "this group"
+    owner_channel: str = "a channel's admins"
+    owner_someone: str = "the person who started it"
+    walk_claimed: str = "This walk was posted as a channel: it's yours now, only you can press it."
     dead_button: str = "This button doesn't work any more. Send /fix to start again."
     continue_in_private: str = "💬 Continue in private chat"
     error: str = "Sorry, something went wrong on my side. Please try again."
@@ -210,6 +219,7 @@ class Wording:
     card_state_returned: str = "↩️ Handed back to fixbot by {name} at {at}"
     card_state_cancelled: str = "✖️ Closed by the person at {at}"
     card_state_unreachable: str = "🚫 Closed: the person can't be reached ({at})"
+    card_state_staff_gone: str = "🚫 Closed: the bot could no longer write here ({at})"
     staff_reminder: str = "⏰ Case #{id} ({name}) has waited {minutes} minutes for an answer."
     staff_case_closed: str = "This case is closed; {name} won't see messages here any more."
     staff_cancelled: str = "✖️ {name} closed the case with /cancel."

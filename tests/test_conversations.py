@@ -14,6 +14,7 @@ from bot.conversations import Conversations
 from bot.engine import Engine
 from bot.events import Action, ButtonPressed, Press, TextReceived
 from bot.session import Outcome, Session
+from bot.store.base import TurnWrites
 from bot.store import MemoryStore, SessionKey, SQLiteStore
 
 
@@ -35,10 +36,15 @@ class SlowStore(MemoryStore):
             self.in_flight -= 1
 
     async def save_turn(
-        self, key: SessionKey, session: Session, outcomes: Sequence[Outcome], at: float
-    ) -> None:
+        self,
+        key: SessionKey,
+        session: Session | None,
+        outcomes: Sequence[Outcome],
+        at: float,
+        writes: TurnWrites | None = None,
+    ) -> list[int]:
         await asyncio.sleep(0.01)
-        await super().save_turn(key, session, outcomes, at)
+        return await super().save_turn(key, session, outcomes, at, writes)
 
 
 @pytest.fixture(scope="module")

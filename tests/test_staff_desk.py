@@ -185,7 +185,9 @@ async def test_back_to_fixbot_offers_to_continue_the_walk(
         await api.press_button(bob, back, "Continue where I left off")
         walk = await api.wait_for_edit(chat, back.message_id, back.text)
         assert "Yes, it's fixed" in " ".join(walk.labels)
-        assert "↩️ Handed back to fixbot by Sam" in desk.card(thread).text
+        await api.wait_for(
+            lambda: "↩️ Handed back to fixbot by Sam" in desk.card(thread).text, timeout=10
+        )
         await api.wait_for(lambda: api.topics(desk.chat)[0].closed)
     finally:
         await bot.stop()
@@ -264,7 +266,7 @@ async def test_the_person_cancels_and_the_staff_see_the_case_closed(
         assert closed.text == WORDING.case_cancelled
         thread = desk.topic()
         await api.wait_for(lambda: api.topics(desk.chat)[0].closed)
-        assert "✖️ Closed by the person" in desk.card(thread).text
+        await api.wait_for(lambda: "✖️ Closed by the person" in desk.card(thread).text, timeout=10)
         assert any("closed the case with /cancel" in m.text for m in api.bot_messages(desk.chat))
 
         await api.send(desk.sam, desk.chat, "Still there?", thread)
@@ -290,7 +292,7 @@ async def test_a_person_who_blocked_the_bot_closes_the_case_with_a_note(
         api.block(frank)
         await api.send(desk.sam, desk.chat, "Hello Frank", thread)
         await api.wait_for(lambda: api.topics(desk.chat)[0].closed)
-        assert "can't be reached" in desk.card(thread).text
+        await api.wait_for(lambda: "can't be reached" in desk.card(thread).text, timeout=10)
         assert any("blocked the bot" in m.text for m in api.bot_messages(desk.chat, thread))
     finally:
         await bot.stop()

@@ -38,6 +38,28 @@ class UnansweredRow:
     unanswered: Unanswered
 
 
+@dataclass(frozen=True)
+class TurnWrites:
+    """What else a turn writes in the transaction of its session and outcomes, so that a
+    crash keeps all of it or none: the update it handled (marked handled), what it asks the
+    chat service to do (the outbox, opaque to the store), the case it changed, the message
+    it kept for the content's authors."""
+
+    update_id: int | None = None
+    outbox: tuple[str, ...] = ()
+    case: Case | None = None
+    unanswered: Unanswered | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """Something a committed turn asked the chat service to do, not yet confirmed done."""
+
+    id: int
+    key: SessionKey
+    data: str
+
+
 class Store(ABC):
     """Sessions and outcomes. Every method is safe to call from many tasks at once."""
 
@@ -62,9 +84,17 @@ class Store(ABC):
 
     @abstractmethod
     async def save_turn(
-        self, key: SessionKey, session: Session, outcomes: Sequence[Outcome], at: float
-    ) -> None:
-        """Save the session and append its outcomes, all or nothing."""
+        self,
+        key: SessionKey,
+        session: Session | None,
+        outcomes: Sequence[Outcome],
+        at: float,
+        writes: TurnWrites | None = None,
+    ) -> list[int]:
+        """Save the session (None: leave it as it is), append its outcomes and do `writes`,
+        all or nothing; return
+        the ids of the outbox rows written, in order. An unanswered message is kept only
+        when unanswered messages are kept at all (`keep_unanswered_for`)."""
 
     @abstractmethod
     async def record(self, key: SessionKey, outcomes: Sequence[Outcome], at: float) -> None:
@@ -158,6 +188,11 @@ class Store(ABC):
         caller ever, False for every later one, across restarts."""
 
     @abstractmethod
+    async def claim_for(self, name: str, holder: int, at: float) -> tuple[int, bool]:
+        """Take `name` for `holder` if nobody holds it: who holds it now, and whether this
+        call took it."""
+
+    @abstractmethod
     async def unclaim(self, name: str) -> None:
         """Give a claim back: doing it failed, so it may be tried again."""
 
@@ -168,7 +203,8 @@ class Store(ABC):
 
     @abstractmethod
     async def inbox_done(self, update_id: int) -> None:
-        """The update has been handled: never hand it out again."""
+        """The update has been handled: never hand it out again. Only its id and when it
+        came are kept from then on (to recognise a redelivery), never its text."""
 
     @abstractmethod
     async def inbox_seen(self) -> list[int]:
@@ -177,6 +213,16 @@ class Store(ABC):
     @abstractmethod
     async def inbox_pending(self) -> list[tuple[int, str]]:
         """Updates received but not handled (a crash or a stop came between), oldest first."""
+
+    # -- the outbox: what committed turns asked the chat service to do ---------------------
+
+    @abstractmethod
+    async def outbox_done(self, ids: Sequence[int]) -> None:
+        """These rows were done (or refused for good): never hand them out again."""
+
+    @abstractmethod
+    async def outbox_pending(self) -> list[OutboxRow]:
+        """Rows not yet confirmed done (a crash came between), in the order written."""
 
     @abstractmethod
     async def purge_expired(self) -> int:

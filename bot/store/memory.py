@@ -14,8 +14,10 @@ from bot.store.base import (
     DEFAULT_KEEP_UNANSWERED,
     DEFAULT_TTL,
     INBOX_MEMORY,
+    OutboxRow,
     OutcomeRow,
     Store,
+    TurnWrites,
     UnansweredRow,
 )
 
@@ -33,12 +35,16 @@ class MemoryStore(Store):
         super().__init__(ttl, clock, keep_outcomes, keep_unanswered)
         self._unanswered: list[UnansweredRow] = []
         self._done_once: dict[str, float] = {}
+        self._holders: dict[str, int] = {}
         self._groups: dict[int, dict[str, Any]] = {}
         self._offers: dict[tuple[int, int], float] = {}
         self._sessions: dict[SessionKey, dict[str, Any]] = {}
         self._outcomes: list[OutcomeRow] = []
         self._inbox: dict[int, tuple[str, float, bool]] = {}
         """update id -> (data, received at, handled)."""
+        self._outbox: dict[int, OutboxRow] = {}
+        self._outbox_at: dict[int, float] = {}
+        self._outbox_last = 0
         self._cases: dict[int, Case] = {}
         self._case_messages: dict[tuple[int, int], int] = {}
 
@@ -53,10 +59,38 @@ class MemoryStore(Store):
         return session
 
     async def save_turn(
-        self, key: SessionKey, session: Session, outcomes: Sequence[Outcome], at: float
-    ) -> None:
-        self._sessions[key] = session.to_dict()
+        self,
+        key: SessionKey,
+        session: Session | None,
+        outcomes: Sequence[Outcome],
+        at: float,
+        writes: TurnWrites | None = None,
+    ) -> list[int]:
+        writes = writes or TurnWrites()
+        if session is not None:
+            self._sessions[key] = session.to_dict()
         self._outcomes.extend(OutcomeRow(key, at, o) for o in outcomes)
+        if writes.update_id is not None:
+            await self.inbox_done(writes.update_id)
+        if writes.case is not None:
+            await self.case_save(writes.case)
+        if writes.unanswered is not None:
+            await self.keep_unanswered(writes.unanswered, at)
+        ids = []
+        for data in writes.outbox:
+            row = OutboxRow(self._outbox_last + 1, key, data)
+            self._outbox[row.id] = row
+            self._outbox_at[row.id] = at
+            self._outbox_last = row.id
+            ids.append(row.id)
+        return ids
+
+    async def outbox_done(self, ids: Sequence[int]) -> None:
+        for row_id in ids:
+            self._outbox.pop(row_id, None)
+
+    async def outbox_pending(self) -> list[OutboxRow]:
+        return [self._outbox[i] for i in sorted(self._outbox)]
 
     async def record(self, key: SessionKey, outcomes: Sequence[Outcome], at: float) -> None:
         self._outcomes.extend(OutcomeRow(key, at, o) for o in outcomes)
@@ -140,6 +174,8 @@ class MemoryStore(Store):
         forget = self.clock() - INBOX_MEMORY
         self._inbox = {k: v for k, v in self._inbox.items() if not (v[2] and v[1] < forget)}
         self._offers = {k: at for k, at in self._offers.items() if at >= forget}
+        self._outbox = {i: row for i, row in self._outbox.items() if self._outbox_at[i] >= forget}
+        self._outbox_at = {i: self._outbox_at[i] for i in self._outbox}
         return len(gone)
 
     async def group_settings(self, chat_id: int) -> GroupSettings:
@@ -161,7 +197,15 @@ class MemoryStore(Store):
         self._done_once[name] = at
         return True
 
+    async def claim_for(self, name: str, holder: int, at: float) -> tuple[int, bool]:
+        if name in self._holders:
+            return self._holders[name], False
+        self._holders[name] = holder
+        self._done_once[name] = at
+        return holder, True
+
     async def unclaim(self, name: str) -> None:
+        self._holders.pop(name, None)
         self._done_once.pop(name, None)
 
     async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
@@ -172,8 +216,8 @@ class MemoryStore(Store):
 
     async def inbox_done(self, update_id: int) -> None:
         if update_id in self._inbox:
-            data, at, _ = self._inbox[update_id]
-            self._inbox[update_id] = (data, at, True)
+            _, at, _ = self._inbox[update_id]
+            self._inbox[update_id] = ("", at, True)
 
     async def inbox_seen(self) -> list[int]:
         return sorted(self._inbox)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 from collections import OrderedDict
@@ -36,10 +37,14 @@ from bot.store.base import (
     DEFAULT_KEEP_UNANSWERED,
     DEFAULT_TTL,
     INBOX_MEMORY,
+    OutboxRow,
     OutcomeRow,
     Store,
+    TurnWrites,
     UnansweredRow,
 )
+
+log = logging.getLogger(__name__)
 
 DATABASE_FILE: Final = "fixbot.sqlite3"
 LOCK_FILE: Final = "fixbot.lock"
@@ -136,6 +141,18 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (chat_id, user_id)
     );
     """,
+    # 9: the outbox: what a committed turn asks of Telegram, until it is done; and the
+    # updates already handled keep their id only (to recognise a redelivery), not their text
+    """
+    CREATE TABLE outbox (
+        id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        key  TEXT NOT NULL,
+        data TEXT NOT NULL,
+        at   REAL NOT NULL
+    );
+    UPDATE inbox SET data = '' WHERE handled = 1;
+    ALTER TABLE done_once ADD COLUMN holder INTEGER;
+    """,
 )
 """Migration N (1-based) takes the schema from version N-1 to N. Only ever append."""
 
@@ -217,11 +234,30 @@ class SQLiteStore(Store):
         return None if self.expired(row[1]) and not session.lasting else session
 
     async def save_turn(
-        self, key: SessionKey, session: Session, outcomes: Sequence[Outcome], at: float
-    ) -> None:
-        data = json.dumps(session.to_dict(), separators=(",", ":"))
+        self,
+        key: SessionKey,
+        session: Session | None,
+        outcomes: Sequence[Outcome],
+        at: float,
+        writes: TurnWrites | None = None,
+    ) -> list[int]:
+        writes = writes or TurnWrites()
+        data = json.dumps(session.to_dict(), separators=(",", ":")) if session else None
         rows = _outcome_rows(key, outcomes, at)
-        await self._commit(_Turn(str(key), data, session.updated_at or at, rows))
+        unanswered = writes.unanswered if self.keep_unanswered_for > 0 else None
+        turn = _Turn(
+            str(key),
+            data,
+            (session.updated_at if session else 0.0) or at,
+            rows,
+            at,
+            writes.update_id,
+            writes.outbox,
+            writes.case,
+            unanswered,
+        )
+        ids: list[int] = await self._commit(turn)
+        return ids
 
     async def _commit(self, write: _Write) -> Any:
         """Write in the next group commit: whatever is waiting is committed together, in one
@@ -245,7 +281,7 @@ class SQLiteStore(Store):
                     raise
             else:
                 for (write, committed), result in zip(batch, results, strict=True):
-                    if isinstance(write, _Turn):
+                    if isinstance(write, _Turn) and write.data is not None:
                         self._remember(write.key, (write.data, write.updated_at))
                     if not committed.done():
                         committed.set_result(result)
@@ -355,6 +391,9 @@ class SQLiteStore(Store):
     async def offer_made(self, chat_id: int, user_id: int, at: float) -> None:
         await self._run(partial(_offer_made, chat_id, user_id, at))
 
+    async def claim_for(self, name: str, holder: int, at: float) -> tuple[int, bool]:
+        return await self._run(partial(_claim_for, name, holder, at))
+
     async def unclaim(self, name: str) -> None:
         await self._run(partial(_unclaim, name))
 
@@ -363,6 +402,15 @@ class SQLiteStore(Store):
 
     async def inbox_done(self, update_id: int) -> None:
         await self._commit(_InboxDone(update_id))
+
+    async def outbox_done(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self._commit(_OutboxDone(tuple(ids)))
+
+    async def outbox_pending(self) -> list[OutboxRow]:
+        statement = "SELECT id, key, data FROM outbox ORDER BY id"
+        rows = await self._run(lambda db: db.execute(statement).fetchall())
+        return [OutboxRow(int(i), SessionKey.parse(k), str(d)) for i, k, d in rows]
 
     async def inbox_seen(self) -> list[int]:
         rows = await self._run(lambda db: db.execute("SELECT update_id FROM inbox").fetchall())
@@ -423,13 +471,38 @@ class DataFolderLock:
 
 
 def _make_private_folder(folder: Path) -> None:
-    """The data folder, made readable by its owner only when fixbot creates it."""
+    """The data folder, readable by its owner only: made so, or tightened when an older
+    fixbot (or a hand) left it open to others."""
     if folder.exists() and not folder.is_dir():
         raise StoreError(f"the data folder {folder} is a file; point FIXBOT_DATA_DIR at a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise StoreError(f"cannot create the data folder {folder} ({exc.strerror})") from None
+    _tighten(folder, 0o700)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Take away what others may do with `path`; a warning names it when that is not ours
+    to change."""
+    try:
+        current = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if not current & 0o077:
+        return
+    try:
+        os.chmod(path, mode)
+    except OSError as exc:
+        log.warning(
+            "%s can be read by others (mode %o) and could not be tightened (%s): people's "
+            "walks are in it",
+            path,
+            current,
+            exc.strerror,
+        )
+        return
+    log.info("%s was readable by others (mode %o); now %o", path, current, mode)
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,6 +525,8 @@ def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
         # People's walks are nobody else's business: the database is its owner's only. SQLite
         # gives its -wal and -shm files the database file's permissions.
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            _tighten(file, 0o600)
         connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the database {path} ({_reason(exc)})") from None
@@ -499,9 +574,15 @@ def _outcome_rows(key: SessionKey, outcomes: Sequence[Outcome], at: float) -> li
 @dataclass(frozen=True)
 class _Turn:
     key: str
-    data: str
+    data: str | None
+    """The session's JSON; None leaves the stored session as it is."""
     updated_at: float
     outcomes: list[_OutcomeRow]
+    at: float = 0.0
+    update_id: int | None = None
+    outbox: tuple[str, ...] = ()
+    case: Case | None = None
+    unanswered: Unanswered | None = None
 
 
 @dataclass(frozen=True)
@@ -516,7 +597,12 @@ class _InboxDone:
     update_id: int
 
 
-_Write = _Turn | _InboxAdd | _InboxDone
+@dataclass(frozen=True)
+class _OutboxDone:
+    ids: tuple[int, ...]
+
+
+_Write = _Turn | _InboxAdd | _InboxDone | _OutboxDone
 """One write of a group commit."""
 
 
@@ -527,24 +613,57 @@ def _write_batch(writes: list[_Write], db: sqlite3.Connection) -> list[object]:
     with _transaction(db):
         for write in writes:
             if isinstance(write, _Turn):
-                db.execute(
-                    "INSERT INTO sessions (key, data, updated_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
-                    "updated_at = excluded.updated_at",
-                    (write.key, write.data, write.updated_at),
-                )
+                if write.data is not None:
+                    db.execute(
+                        "INSERT INTO sessions (key, data, updated_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET data = excluded.data, "
+                        "updated_at = excluded.updated_at",
+                        (write.key, write.data, write.updated_at),
+                    )
                 _insert_outcome_rows(write.outcomes, db)
-                results.append(None)
+                results.append(_turn_writes(write, db))
             elif isinstance(write, _InboxAdd):
                 inserted = db.execute(
                     "INSERT OR IGNORE INTO inbox (update_id, data, at) VALUES (?, ?, ?)",
                     (write.update_id, write.data, write.at),
                 ).rowcount
                 results.append(inserted == 1)
+            elif isinstance(write, _InboxDone):
+                _inbox_handled(write.update_id, db)
+                results.append(None)
             else:
-                db.execute("UPDATE inbox SET handled = 1 WHERE update_id = ?", (write.update_id,))
+                db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in write.ids])
                 results.append(None)
     return results
+
+
+def _inbox_handled(update_id: int, db: sqlite3.Connection) -> None:
+    # Replay needs an unhandled update's JSON; a handled one needs its id alone.
+    db.execute("UPDATE inbox SET handled = 1, data = '' WHERE update_id = ?", (update_id,))
+
+
+def _turn_writes(turn: _Turn, db: sqlite3.Connection) -> list[int]:
+    """The rest of a turn's transaction (see `TurnWrites`); the outbox rows' ids."""
+    if turn.update_id is not None:
+        _inbox_handled(turn.update_id, db)
+    if turn.case is not None:
+        db.execute(
+            "UPDATE cases SET key = ?, state = ?, staff_chat = ?, thread = ?, opened_at = ?, "
+            "closed_at = ?, reminded = ?, data = ? WHERE id = ?",
+            (*_case_row(turn.case), turn.case.id),
+        )
+    if turn.unanswered is not None:
+        db.execute(
+            "INSERT INTO unanswered (at, text, candidates) VALUES (?, ?, ?)",
+            (turn.at, turn.unanswered.text, json.dumps(list(turn.unanswered.candidates))),
+        )
+    ids = []
+    for data in turn.outbox:
+        cursor = db.execute(
+            "INSERT INTO outbox (key, data, at) VALUES (?, ?, ?)", (turn.key, data, turn.at)
+        )
+        ids.append(int(cursor.lastrowid or 0))
+    return ids
 
 
 def _insert_outcomes(rows: list[_OutcomeRow], db: sqlite3.Connection) -> None:
@@ -582,6 +701,9 @@ def _purge(
     with _transaction(db):
         db.execute("DELETE FROM outcomes WHERE at < ?", (outcomes_before,))
         db.execute("DELETE FROM inbox WHERE handled = 1 AND at < ?", (inbox_before,))
+        # Asked for by a turn a day ago and never confirmed (the bot was down since): the
+        # person has long moved on, and a message that late would only confuse them.
+        db.execute("DELETE FROM outbox WHERE at < ?", (inbox_before,))
         db.execute("DELETE FROM unanswered WHERE at < ?", (unanswered_before,))
         db.execute("DELETE FROM offers WHERE at < ?", (inbox_before,))
         closed = (CaseState.CLOSED.value, outcomes_before)
@@ -647,6 +769,17 @@ def _claim(name: str, at: float, db: sqlite3.Connection) -> bool:
             (name, at),
         )
     return cursor.rowcount == 1
+
+
+def _claim_for(name: str, holder: int, at: float, db: sqlite3.Connection) -> tuple[int, bool]:
+    with _transaction(db):
+        taken = db.execute(
+            "INSERT INTO done_once (name, at, holder) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO NOTHING",
+            (name, at, holder),
+        ).rowcount
+        row = db.execute("SELECT holder FROM done_once WHERE name = ?", (name,)).fetchone()
+    return int(row[0]), taken == 1
 
 
 def _unclaim(name: str, db: sqlite3.Connection) -> None:

@@ -323,6 +323,9 @@ async def _start(application: Application[Any, Any, Any, Any, Any, Any]) -> None
     if desk is not None:
         await desk.check(application.bot)
     await application.start()
+    # What committed turns asked and a crash left unsent goes first, before any update is
+    # run again, so that each conversation's messages keep their order.
+    await _services(application).courier.replay(application.bot)
     await _inbox(application).replay(application.bot)
     if desk is not None:
         desk.start_reminders(application.bot)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import tzinfo
 from typing import Final
 
@@ -22,15 +22,17 @@ from telegram import Bot, CallbackQuery, ChatMemberAdministrator, Message, Reply
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import views
-from bot.cases import Case, CaseState, ClosedAs, Person
+from bot import casework, views
+from bot.cases import Case, Person
 from bot.catalog import Catalog
-from bot.conversations import Conversations
-from bot.events import CaseAction, CaseChanged, CaseNews, CasePress, Reply, Turn
+from bot.conversations import Conversations, Plan
+from bot.events import CaseAction, CaseChanged, CaseNews, CasePress, CaseRequest, Reply, Turn
 from bot.hours import BusinessHours
-from bot.session import STAFF_MARK, Outcome, Session, SessionKey
+from bot.session import Outcome, Session, SessionKey
+from bot.store.base import TurnWrites
 from bot.transports.telegram import render
 from bot.transports.telegram.keys import thread
+from bot.transports.telegram.outbox import Courier, Delivery, DeskWork, Post, encode, post_of
 from bot.wording import Wording
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,17 @@ def person_of(user: User) -> Person:
     return Person(user.id, user.full_name[:64], user.username, user.language_code)
 
 
+def _staff_chat_gone(error: TelegramError) -> bool:
+    """Whether Telegram says the bot can no longer write in the staff chat at all (removed
+    from it, the chat deleted or upgraded), rather than refusing one message."""
+    if isinstance(error, Forbidden):
+        return True
+    text = error.message.lower()
+    return isinstance(error, BadRequest) and (
+        "chat not found" in text or "upgraded to a supergroup" in text or "not a member" in text
+    )
+
+
 class StaffDesk:
     """Opens, relays and closes cases. One per application; it keeps no case in memory."""
 
@@ -68,9 +81,12 @@ class StaffDesk:
         conversations: Conversations,
         catalog: Catalog,
         wording: Wording,
+        courier: Courier | None = None,
     ) -> None:
         self.config = config
         self.conversations = conversations
+        self.courier = courier or Courier(conversations)
+        self.courier.desk = self
         self.store = conversations.store
         self.catalog = catalog
         self.wording = wording
@@ -130,23 +146,87 @@ class StaffDesk:
                 await self._reminders
             self._reminders = None
 
+    # -- what a person's turn asks of the desk --------------------------------------------
+
+    async def plan(
+        self, turn: Turn, key: SessionKey, person: Person, message: Message | None
+    ) -> tuple[list[Delivery], Case | None]:
+        """The desk's part of a person's turn, to be saved with it: relay their message,
+        open their case (in private), close it, tell the staff how a solved case was taken.
+        With it, the case as the turn leaves it (when the turn closes it)."""
+        work: list[Delivery] = []
+        changed: Case | None = None
+        if turn.relay and message is not None:
+            details = {"chat": message.chat_id, "message": message.message_id}
+            work.append(DeskWork("relay", {**details, "person": asdict(person)}))
+        if turn.case_request is CaseRequest.OPEN and key.chat_id > 0:
+            work.append(DeskWork("open", {"person": asdict(person), "source": turn.case_source}))
+        elif turn.case_request is CaseRequest.CLOSE:
+            case = await self.store.case_of(key)
+            if case is not None:
+                move = casework.cancelled_by_person(case, time.time())
+                changed = move.case
+                work.extend(self._follow_up(move))
+        for outcome in turn.outcomes:
+            said = casework.after_outcome(outcome)
+            if said is not None:
+                case = await self.store.case_of(key, open_only=False)
+                if case is not None:
+                    note, stars = said
+                    work.append(DeskWork("note", {"case": case.id, "note": note, "stars": stars}))
+        return work, changed
+
+    def _follow_up(self, move: casework.Move) -> list[Delivery]:
+        """What a move asks of the staff chat, in order: the card, a note, the topic."""
+        case, work = move.case, list[Delivery]()
+        if move.refresh_card:
+            work.append(DeskWork("card", {"case": case.id}))
+        if move.note is not None:
+            work.append(DeskWork("note", {"case": case.id, "note": move.note}))
+        if move.close_topic:
+            work.append(DeskWork("close_topic", {"case": case.id}))
+        return work
+
+    async def do(self, bot: Bot, key: SessionKey, work: DeskWork) -> None:
+        """Carry out one row of desk work from the outbox (see `plan`)."""
+        details = work.details
+        if work.action == "open":
+            await self._open(bot, key, Person(**details["person"]), details.get("source"))
+        elif work.action == "relay":
+            person = Person(**details["person"])
+            await self._relay(bot, key, person, details["chat"], details["message"])
+        elif work.action == "to_person":
+            await self._to_person(bot, details["case"], details["message"], details["reply_to"])
+        else:
+            case = await self.store.case(details["case"])
+            if case is None:
+                return
+            if work.action == "card":
+                await self._refresh_card(bot, case)
+            elif work.action == "note":
+                await self._say(bot, case, self._note(case, details["note"], details.get("stars")))
+            elif work.action == "close_topic":
+                await self._close_topic(bot, case)
+
     # -- a person asks -----------------------------------------------------------------------
 
-    async def open(self, bot: Bot, key: SessionKey, user: User, source: str | None) -> Turn:
-        """Open the person's case (or find it open, on a replay) and tell their conversation;
-        the returned turn holds what to say to them."""
+    async def _open(self, bot: Bot, key: SessionKey, person: Person, source: str | None) -> None:
+        """Open the person's case, or finish opening it (a replay after a crash starts at
+        what it lacks: its topic, its card, telling the person), and tell them, once."""
         walk_key = self._walk_key(key, source)
         walk = await self.conversations.session(walk_key)
-        case = await self.store.case_of(key)
-        if case is None:
-            try:
-                case = await self._create(bot, key, person_of(user), walk_key, walk)
-            except TelegramError as exc:
-                log.warning("staff chat %s: cannot open a case (%s)", self.chat_id, exc.message)
-                return await self._tell(key, CaseNews.UNAVAILABLE)
-        elsewhere = walk if walk_key != key else None
-        opened = CaseChanged(CaseNews.OPENED, time.time(), elsewhere)
-        return await self.conversations.handle(key, opened)
+        try:
+            case = await self._complete(bot, key, person, walk_key)
+        except TelegramError as exc:
+            log.warning("staff chat %s: cannot open a case (%s)", self.chat_id, exc.message)
+            half_made = await self.store.case_of(key)
+            move = casework.staff_chat_gone(half_made, time.time()) if half_made else None
+            await self._tell(bot, key, CaseNews.UNAVAILABLE, move.case if move else None)
+            return
+        if not case.told:
+            elsewhere = walk if walk_key != key else None
+            opened = CaseChanged(CaseNews.OPENED, time.time(), elsewhere)
+            await self._tell(bot, key, opened, casework.told(case))
 
     def _walk_key(self, key: SessionKey, source: str | None) -> SessionKey:
         found = _SOURCE.match(source or "")
@@ -156,85 +236,110 @@ class StaffDesk:
         topic = int(found[2]) if found[2] else None
         return SessionKey(chat, key.user_id, topic)  # only ever the person's own walk
 
-    async def _create(
-        self, bot: Bot, key: SessionKey, person: Person, walk_key: SessionKey, session: Session
+    async def _complete(
+        self, bot: Bot, key: SessionKey, person: Person, walk_key: SessionKey
     ) -> Case:
-        """Store a case about the walk `session` (under `walk_key`), give it a topic when
-        the staff chat allows, and post its card."""
-        case = await self.store.case_open(
-            Case(
-                0,
-                key,
-                person,
-                time.time(),
-                self.chat_id,
-                walk_key=walk_key,
-                intent=session.intent,
-                complaint=session.complaint,
-                confidence=session.confidence,
-            )
-        )
-        if self.topics:
-            title = views.case_title(case, self.catalog, self.wording)
-            try:
-                topic = await bot.create_forum_topic(self.chat_id, title)
-                case = replace(case, thread_id=topic.message_thread_id)
-            except BadRequest as exc:
-                self.topics = False
-                log.warning(
-                    "staff chat %s: cannot create a topic (%s); cases become card threads",
+        """The person's open case with its topic (when the staff chat allows) and its card,
+        each saved the moment it exists: stored first if there is none, finished if a
+        crash left it half-made."""
+        case = await self.store.case_of(key)
+        if case is None:
+            walk = await self.store.load(walk_key) or Session()
+            case = await self.store.case_open(
+                Case(
+                    0,
+                    key,
+                    person,
+                    time.time(),
                     self.chat_id,
-                    exc.message,
+                    walk_key=walk_key,
+                    intent=walk.intent,
+                    complaint=walk.complaint,
+                    confidence=walk.confidence,
                 )
-        try:
-            card = await self._send(bot, case, self._card(case, await self._history(case)))
-        except TelegramError:
-            await self.store.case_save(self._closed(case, ClosedAs.CANCELLED))
-            raise
-        case = replace(case, card_message_id=card.message_id)
-        await self.store.case_save(case)
-        await self.store.case_link(case.id, self.chat_id, card.message_id)
-        return case
+            )
+        while True:
+            step = casework.next_opening(case, self.topics)
+            if step is casework.Opening.TOPIC:
+                title = views.case_title(case, self.catalog, self.wording)
+                try:
+                    topic = await bot.create_forum_topic(self.chat_id, title)
+                    case = casework.topic_made(case, topic.message_thread_id)
+                except BadRequest as exc:
+                    self.topics = False
+                    log.warning(
+                        "staff chat %s: cannot create a topic (%s); cases become card threads",
+                        self.chat_id,
+                        exc.message,
+                    )
+                    case = casework.topic_made(case, None)
+                await self.store.case_save(case)
+            elif step is casework.Opening.CARD:
+                card = await self._send(bot, case, self._card(case, await self._history(case)))
+                case = replace(case, card_message_id=card.message_id)
+                await self.store.case_save(case)
+                await self.store.case_link(case.id, self.chat_id, card.message_id)
+            else:
+                return case
 
     # -- the relay ---------------------------------------------------------------------------
 
-    async def from_person(self, bot: Bot, key: SessionKey, message: Message) -> str | None:
-        """Copy what the person sent into their case; what to tell them when it can't be."""
-        case = await self.store.case_of(key)
-        if case is None and message.from_user is not None:
-            # Their session says support has the case, but it was never stored (a crash
-            # between the two): open it now rather than lose the message.
-            try:
-                session = await self.conversations.session(key)
-                case = await self._create(bot, key, person_of(message.from_user), key, session)
-            except TelegramError:
-                return self.wording.staff_unavailable
-        if case is None:
-            return self.wording.staff_unavailable
-        card = case.card_message_id
-        reply = (
-            ReplyParameters(card, allow_sending_without_reply=True)
-            if card is not None and case.thread_id is None
-            else None
-        )
+    async def _relay(
+        self, bot: Bot, key: SessionKey, person: Person, chat_id: int, message_id: int
+    ) -> None:
+        """Copy what the person sent into their case (finishing the case first, if a crash
+        left it without its topic or card); tell them when it can't be."""
+        refused = None
         try:
-            copy = await bot.copy_message(
-                self.chat_id,
-                message.chat_id,
-                message.message_id,
-                message_thread_id=case.thread_id,
-                reply_parameters=reply,
-            )
-        except BadRequest as exc:
-            log.info("case #%s: a message could not be copied (%s)", case.id, exc.message)
-            return self.wording.relay_refused
+            case = await self._complete(bot, key, person, key)
         except TelegramError as exc:
-            log.warning("case #%s: the staff chat refused a message (%s)", case.id, exc.message)
-            return self.wording.staff_unavailable
-        await self.store.case_link(case.id, self.chat_id, copy.message_id)
-        return None
+            case, refused = None, exc
+        if case is not None:
+            card = case.card_message_id
+            replying = (
+                ReplyParameters(card, allow_sending_without_reply=True)
+                if card is not None and case.thread_id is None
+                else None
+            )
+            try:
+                copy = await bot.copy_message(
+                    self.chat_id,
+                    chat_id,
+                    message_id,
+                    message_thread_id=case.thread_id,
+                    reply_parameters=replying,
+                )
+            except BadRequest as exc:
+                if not _staff_chat_gone(exc):
+                    log.info("case #%s: a message could not be copied (%s)", case.id, exc.message)
+                    await self.courier.post(bot, key, Post(chat_id, self.wording.relay_refused))
+                    return
+                refused = exc
+            except TelegramError as exc:
+                refused = exc
+            else:
+                await self.store.case_link(case.id, self.chat_id, copy.message_id)
+                return
+        if refused is not None and _staff_chat_gone(refused):
+            # Not a hiccup: the staff chat refuses the bot. Saying "try again later" on every
+            # message would keep the person waiting for nobody: close the case, tell them once,
+            # and give them their walk back.
+            log.error(
+                "staff chat %s refuses the bot (%s); the case of %s is closed",
+                self.chat_id,
+                refused.message,
+                key,
+            )
+            case = await self.store.case_of(key)
+            move = casework.staff_chat_gone(case, time.time()) if case else None
+            news = CaseNews.STAFF_GONE
+            await self._tell(bot, key, CaseChanged(news, time.time()), move.case if move else None)
+            return
+        if refused is not None:
+            log.warning("staff chat %s refused a message (%s)", self.chat_id, refused.message)
+        await self.courier.post(bot, key, Post(chat_id, self.wording.staff_unavailable))
 
-    async def from_staff(self, bot: Bot, message: Message) -> None:
+    async def from_staff(self, bot: Bot, message: Message, update_id: int | None = None) -> None:
         """A message in the staff chat: in a case's topic, or a reply to its card or to a
         copy of the person's message, it goes to the person; anything else is staff talk."""
         sender = message.from_user
@@ -249,30 +354,36 @@ class StaffDesk:
             text = self.wording.staff_case_closed.format(name=case.person.name)
             await self._say(bot, case, text, reply_to=message.message_id)
             return
-        try:
-            await bot.copy_message(case.key.chat_id, self.chat_id, message.message_id)
-        except Forbidden:
-            await self._unreachable(bot, case)
+        move = casework.answered_by_staff(case, sender.first_name, time.time())
+        copy = DeskWork(
+            "to_person",
+            {"case": case.id, "message": message.message_id, "reply_to": message.message_id},
+        )
+        work = [copy, *self._follow_up(move)]
+        writes = TurnWrites(update_id, tuple(encode(w) for w in work), move.case)
+        rows = await self.conversations.commit(case.key, writes, time.time())
+        await self.courier.deliver(bot, rows)
+
+    async def _to_person(self, bot: Bot, case_id: int, message_id: int, reply_to: int) -> None:
+        case = await self.store.case(case_id)
+        if case is None or not case.is_open:
             return
+        try:
+            await bot.copy_message(case.key.chat_id, self.chat_id, message_id)
+        except Forbidden:
+            move = casework.person_unreachable(case, time.time())
+            await self._tell(bot, case.key, move.news or CaseNews.RETURNED, move.case, move, False)
         except BadRequest as exc:
             text = self.wording.staff_not_delivered.format(
                 name=case.person.name, reason=exc.message
             )
-            await self._say(bot, case, text, reply_to=message.message_id)
-            return
-        if case.state is CaseState.OPEN:
-            case = replace(
-                case,
-                state=CaseState.WITH_STAFF,
-                answered_by=sender.first_name,
-                answered_at=time.time(),
-            )
-            await self.store.case_save(case)
-            await self._refresh_card(bot, case)
+            await self._say(bot, case, text, reply_to=reply_to)
 
     # -- closing -----------------------------------------------------------------------------
 
-    async def on_card_button(self, bot: Bot, query: CallbackQuery, press: CasePress) -> str:
+    async def on_card_button(
+        self, bot: Bot, query: CallbackQuery, press: CasePress, update_id: int | None = None
+    ) -> str:
         """Solved or Back to fixbot on a case card; the toast for whoever pressed it."""
         case = await self.store.case(press.case_id)
         message = query.message
@@ -280,81 +391,45 @@ class StaffDesk:
             return self.wording.dead_button
         if not case.is_open:
             return self.wording.staff_case_closed.format(name=case.person.name)
-        staff = query.from_user.first_name
         solved = press.action is CaseAction.SOLVED
-        case = self._closed(
-            replace(case, answered_by=case.answered_by or staff),
-            ClosedAs.SOLVED if solved else ClosedAs.RETURNED,
-            by=staff,
+        move = casework.closed_by_staff(case, solved, query.from_user.first_name, time.time())
+        await self._tell(
+            bot, case.key, move.news or CaseNews.RETURNED, move.case, move, True, update_id
         )
-        # The conversation first: until it has left WITH_STAFF, what the person writes is
-        # still relayed into this case rather than opening a new one.
-        turn = await self._tell(case.key, CaseNews.SOLVED if solved else CaseNews.RETURNED)
-        await self.store.case_save(case)
-        if not await self._to_person(bot, case, turn):
-            case = replace(case, closed_as=ClosedAs.UNREACHABLE)
-            await self.store.case_save(case)
-        await self._refresh_card(bot, case)
-        await self._close_topic(bot, case)
         return f"#{case.id}: {self.wording.card_solved if solved else self.wording.card_return}"
 
-    async def closed_by_person(self, bot: Bot, key: SessionKey) -> None:
-        """The person sent /cancel (or pressed Close my case)."""
-        case = await self.store.case_of(key)
-        if case is None:
-            return
-        case = self._closed(case, ClosedAs.CANCELLED)
-        await self.store.case_save(case)
-        await self._refresh_card(bot, case)
-        await self._say(bot, case, self.wording.staff_cancelled.format(name=case.person.name))
-        await self._close_topic(bot, case)
+    async def person_not_told(self, bot: Bot, case_id: int) -> None:
+        """A message to the person of a closed case was refused: they can't be reached."""
+        case = await self.store.case(case_id)
+        if case is not None and not case.is_open:
+            await self.store.case_save(casework.unreachable_after_close(case))
 
-    async def after_turn(self, bot: Bot, key: SessionKey, outcomes: tuple[Outcome, ...]) -> None:
-        """Tell the staff how the person took a solved case: their rating, or "still broken"."""
-        for outcome in outcomes:
-            words = self.wording
-            if outcome.result == "rated_staff" and outcome.value and outcome.value.isdigit():
-                stars = words.stars(int(outcome.value))
-                text = words.staff_rated
-            elif outcome.result == "not_resolved" and outcome.value == STAFF_MARK:
-                stars, text = "", words.staff_still_broken
-            else:
-                continue
-            case = await self.store.case_of(key, open_only=False)
-            if case is not None:
-                await self._say(bot, case, text.format(name=case.person.name, stars=stars))
+    async def _tell(
+        self,
+        bot: Bot,
+        key: SessionKey,
+        news: CaseNews | CaseChanged,
+        case: Case | None = None,
+        move: casework.Move | None = None,
+        to_person: bool = True,
+        update_id: int | None = None,
+    ) -> None:
+        """Tell the person's conversation news of their case, saved with the case as it is
+        now and what follows in the staff chat; then carry it all out."""
+        event = news if isinstance(news, CaseChanged) else CaseChanged(news, time.time())
+        case_id = case.id if case is not None else None
 
-    def _closed(self, case: Case, how: ClosedAs, by: str | None = None) -> Case:
-        return replace(
-            case,
-            state=CaseState.CLOSED,
-            closed_as=how,
-            closed_at=time.time(),
-            answered_by=by or case.answered_by,
-        )
+        async def plan(turn: Turn) -> Plan:
+            posts: list[Delivery] = []
+            if to_person:
+                posts = [
+                    post_of(key.chat_id, r, key.user_id, case_id=case_id) for r in turn.replies
+                ]
+            work = self._follow_up(move) if move is not None else []
+            return Plan(tuple(encode(d) for d in [*posts, *work]), case)
 
-    async def _unreachable(self, bot: Bot, case: Case) -> None:
-        # The person's conversation must not wait for support forever; it leaves WITH_STAFF
-        # before the case closes, so nothing they write opens a new case in between.
-        await self._tell(case.key, CaseNews.RETURNED)
-        case = self._closed(case, ClosedAs.UNREACHABLE)
-        await self.store.case_save(case)
-        await self._refresh_card(bot, case)
-        await self._say(bot, case, self.wording.staff_unreachable.format(name=case.person.name))
-        await self._close_topic(bot, case)
-
-    async def _tell(self, key: SessionKey, news: CaseNews) -> Turn:
-        return await self.conversations.handle(key, CaseChanged(news, time.time()))
-
-    async def _to_person(self, bot: Bot, case: Case, turn: Turn) -> bool:
-        """Send the turn's replies to the person's private chat; False when they can't be
-        reached."""
-        for reply in turn.replies:
-            try:
-                await render.post(bot, case.key.chat_id, reply, case.key.user_id)
-            except Forbidden:
-                return False
-        return True
+        committed = await self.conversations.take_turn(key, event, update_id, plan)
+        await self.courier.deliver(bot, committed.outbox)
 
     # -- reminders ---------------------------------------------------------------------------
 
@@ -370,23 +445,31 @@ class StaffDesk:
         """Remind the staff chat, once, of each case unanswered for too long (counting from
         the opening of business hours when it opened outside them); how many."""
         now = time.time()
-        hours = self.config.hours
-        if hours is not None and not hours.is_open(now):
-            return 0
         due = await self.store.cases_waiting(now - self.config.remind_after)
         reminded = 0
         for case in due:
-            start = hours.next_opening(case.opened_at).timestamp() if hours else case.opened_at
-            if now - start < self.config.remind_after:
+            if not casework.reminder_due(case, now, self.config.remind_after, self.config.hours):
                 continue
-            minutes = max(1, round((now - case.opened_at) / 60))
-            text = self.wording.staff_reminder.format(
-                id=case.id, name=case.person.name, minutes=minutes
+            move = casework.reminded(case)
+            writes = TurnWrites(
+                outbox=tuple(encode(w) for w in self._follow_up(move)), case=move.case
             )
-            await self._say(bot, case, text)
-            await self.store.case_save(replace(case, reminded=True))
+            await self.courier.deliver(bot, await self.conversations.commit(case.key, writes, now))
             reminded += 1
         return reminded
+
+    def _note(self, case: Case, note: str, stars: int | None = None) -> str:
+        words, name = self.wording, case.person.name
+        if note == casework.Note.REMINDER:
+            minutes = max(1, round((time.time() - case.opened_at) / 60))
+            return words.staff_reminder.format(id=case.id, name=name, minutes=minutes)
+        text = {
+            casework.Note.CANCELLED: words.staff_cancelled,
+            casework.Note.UNREACHABLE: words.staff_unreachable,
+            casework.Note.RATED: words.staff_rated,
+            casework.Note.STILL_BROKEN: words.staff_still_broken,
+        }[casework.Note(note)]
+        return text.format(name=name, stars=words.stars(stars) if stars else "")
 
     # -- the staff chat ----------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import logging
 import math
 import re
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Final
@@ -22,14 +23,14 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
-    ReplyParameters,
     Update,
+    User,
 )
-from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.constants import ChatType
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.conversations import Conversations
+from bot.conversations import Conversations, Plan
 from bot.events import (
     Button,
     ButtonPressed,
@@ -41,13 +42,14 @@ from bot.events import (
     TextReceived,
     Turn,
 )
-from bot.session import Outcome, Session, SessionKey, resume_payload
-from bot.transports.telegram import callback_data, render
-from bot.transports.telegram.desk import StaffDesk, source_of
+from bot.session import Session, SessionKey, resume_payload
+from bot.transports.telegram import callback_data, outbox, render
+from bot.transports.telegram.desk import StaffDesk, person_of, source_of
 from bot.transports.telegram.groups import GroupControl
 from bot.transports.telegram.health import Health, Metrics
 from bot.transports.telegram.keys import conversation_key, thread
 from bot.transports.telegram.limits import PerChatRateLimiter
+from bot.transports.telegram.outbox import Courier, Delivery, Edit, Post, markup_data
 from bot.transports.telegram.processor import PerConversationUpdateProcessor
 from bot.transports.telegram.reports import REPORT_COMMANDS, Reports, ReportsConfig
 from bot.wording import Wording
@@ -63,6 +65,25 @@ SLOW_NOTICE: Final = 3.0
 _COMMAND: Final = re.compile(r"^/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", re.DOTALL)
 
 
+class RecentNames:
+    """The first names of the last people who wrote to the bot, in memory only."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._names: OrderedDict[int, str] = OrderedDict()
+
+    def saw(self, user: User | None) -> None:
+        if user is None or user.is_bot:
+            return
+        self._names[user.id] = user.first_name
+        self._names.move_to_end(user.id)
+        if len(self._names) > self.size:
+            self._names.popitem(last=False)
+
+    def get(self, user_id: int) -> str | None:
+        return self._names.get(user_id)
+
+
 @dataclass
 class Services:
     """What the handlers need, built once with the application."""
@@ -74,6 +95,13 @@ class Services:
     reports_config: ReportsConfig = field(default_factory=ReportsConfig)
     """Who may ask for /stats and /gaps, and when the weekly digest is due."""
     metrics: Metrics = field(default_factory=Metrics)
+    names: RecentNames = field(default_factory=RecentNames)
+    """First names of people who wrote lately, to name a button's owner without asking."""
+
+    @cached_property
+    def courier(self) -> Courier:
+        """Carries out what turns asked of Telegram (the desk's, when there is one)."""
+        return self.desk.courier if self.desk is not None else Courier(self.conversations)
 
     @cached_property
     def health(self) -> Health:
@@ -167,7 +195,7 @@ async def on_staff_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             await services(context).reports.command(context.bot, message, command.command)
         if command is not None or _COMMAND.match(message.text.strip()):
             return  # a command, to us or to another bot: not a word for the person
-    await desk.from_staff(context.bot, message)
+    await desk.from_staff(context.bot, message, update.update_id)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -179,7 +207,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     case_press = callback_data.decode_case(query.data)
     if case_press is not None:
         desk = services(context).desk
-        toast = await desk.on_card_button(context.bot, query, case_press) if desk else None
+        toast = (
+            await desk.on_card_button(context.bot, query, case_press, update.update_id)
+            if desk
+            else None
+        )
         await _answer(query, toast or wording.dead_button)
         return
     panel_press = callback_data.decode_panel(query.data)
@@ -195,24 +227,38 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     message = query.message
     presser = query.from_user.id
-    if data.owner != presser and not await _speaks_for(context.bot, data.owner, presser):
-        name = await _owner_name(context.bot, message, data.owner)
-        await _answer(query, wording.not_yours.format(name=name))
-        return
-    turn = await services(context).conversations.handle(key, ButtonPressed(data.press, time.time()))
-    first, *rest = turn.replies or (None,)
-    notice = first.notice if first else None
+    claimed = None
+    if data.owner != presser:
+        allowed, claimed = await _may_press(context, message, data.owner, presser)
+        if not allowed:
+            name = _owner_name(context, message, data)
+            await _answer(query, wording.not_yours.format(name=name))
+            return
+    redraw = not _later_press_will_draw(context, key, message.message_id)
+
+    async def plan(turn: Turn) -> Plan:
+        first, *rest = turn.replies or (None,)
+        deliveries: list[Delivery] = []
+        if first is not None and redraw:
+            markup = markup_data(_markup(context, message, first, turn.session, key.user_id))
+            deliveries.append(
+                Edit(message.chat_id, message.message_id, first.text, markup, thread(message))
+            )
+        deliveries.extend(_post(context, message, r, turn.session, key, None) for r in rest)
+        return await _with_desk(context, update, message, key, turn, deliveries)
+
+    committed = await services(context).conversations.take_turn(
+        key, ButtonPressed(data.press, time.time()), update.update_id, plan
+    )
+    first = committed.turn.replies[0] if committed.turn.replies else None
+    notice = claimed or (first.notice if first else None)
     limiter = context.bot.rate_limiter
     delay = limiter.paused_for(message.chat_id) if isinstance(limiter, PerChatRateLimiter) else 0
     if delay >= SLOW_NOTICE:
         # The toast goes out at once (it is tied to no chat); the step will take a while.
         notice = wording.slowed_down.format(seconds=math.ceil(delay))
     await _answer(query, notice)
-    if first is not None and not _later_press_will_draw(context, key, message.message_id):
-        await _edit(context, message, first, turn.session, key)
-    for reply in rest:
-        await _send(context, message, reply, turn.session, key, reply_to=None)
-    await _serve_case(update, context, message, key, turn)
+    await services(context).courier.deliver(context.bot, committed.outbox)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -244,49 +290,48 @@ async def _respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Ev
     key = conversation_key(update)
     if message is None or key is None or update.effective_user is None:
         return
-    turn = await services(context).conversations.handle(key, event)
-    for reply in turn.replies:
-        reply_to = message.message_id if _in_group(message) else None
-        await _send(context, message, reply, turn.session, key, reply_to=reply_to)
-    await _serve_case(update, context, message, key, turn)
+    services(context).names.saw(update.effective_user)
+    reply_to = message.message_id if _in_group(message) else None
+
+    async def plan(turn: Turn) -> Plan:
+        deliveries: list[Delivery] = [
+            _post(context, message, r, turn.session, key, reply_to) for r in turn.replies
+        ]
+        return await _with_desk(context, update, message, key, turn, deliveries)
+
+    committed = await services(context).conversations.take_turn(key, event, update.update_id, plan)
+    await services(context).courier.deliver(context.bot, committed.outbox)
 
 
-async def _serve_case(
-    update: Update,
+async def _with_desk(
     context: ContextTypes.DEFAULT_TYPE,
+    update: Update,
     message: Message,
     key: SessionKey,
     turn: Turn,
-) -> None:
-    """What a turn asks of the staff desk: relay the message, open or close the case."""
-    desk, bot = services(context).desk, context.bot
-    if turn.relay and desk is not None:
-        refused = await desk.from_person(bot, key, message)
-        if refused:
-            await _send(context, message, Reply(refused), turn.session, key, reply_to=None)
-    if turn.case_request is CaseRequest.OPEN and update.effective_user is not None:
-        if _in_group(message):
-            await _offer_private_case(context, message, key)
-        elif desk is not None:
-            opened = await desk.open(bot, key, update.effective_user, turn.case_source)
-            for reply in opened.replies:
-                await _send(context, message, reply, opened.session, key, reply_to=None)
-    elif turn.case_request is CaseRequest.CLOSE and desk is not None:
-        await desk.closed_by_person(bot, key)
-    if desk is not None and turn.outcomes:
-        await desk.after_turn(bot, key, turn.outcomes)
+    deliveries: list[Delivery],
+) -> Plan:
+    """A turn's plan: its replies, then what it asks of the staff desk (relay the message,
+    open or close the person's case), to be saved with the turn."""
+    desk, user, case = services(context).desk, update.effective_user, None
+    if turn.case_request is CaseRequest.OPEN and _in_group(message):
+        deliveries.append(_private_case_offer(context, message, key))
+    elif desk is not None and user is not None:
+        work, case = await desk.plan(turn, key, person_of(user), message)
+        deliveries.extend(work)
+    return Plan(tuple(outbox.encode(d) for d in deliveries), case)
 
 
-async def _offer_private_case(
+def _private_case_offer(
     context: ContextTypes.DEFAULT_TYPE, message: Message, key: SessionKey
-) -> None:
+) -> Post:
     """In a group, a case is opened in private: a link that opens it there, and nothing of
     the case in the group."""
     wording = services(context).wording
     url = f"https://t.me/{context.bot.username}?start=human-{source_of(key)}"
     link = Button(wording.human_in_private_button, url=url)
     offer = Reply(wording.human_in_private, ((link,),))
-    await render.post(context.bot, message.chat_id, offer, answering=message)
+    return outbox.post_of(message.chat_id, offer, 0, thread(message), message.message_id)
 
 
 def _in_group(message: Message) -> bool:
@@ -320,71 +365,16 @@ def _markup(
     return render.keyboard(reply, owner, extra)
 
 
-async def _send(
+def _post(
     context: ContextTypes.DEFAULT_TYPE,
     message: Message,
     reply: Reply,
     session: Session,
     key: SessionKey,
     reply_to: int | None,
-) -> None:
-    markup = _markup(context, message, reply, session, key.user_id)
-    parameters = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-
-    async def deliver(text: str, mode: ParseMode | None) -> None:
-        await context.bot.send_message(
-            message.chat_id,
-            text,
-            parse_mode=mode,
-            reply_markup=markup,
-            message_thread_id=thread(message),
-            reply_parameters=parameters,
-        )
-
-    try:
-        await render.html_or_plain(message.chat_id, reply.text, deliver)
-    except Forbidden as exc:
-        # Blocked by the user, or a private chat they never started: nothing to answer,
-        # but worth knowing about.
-        log.warning("chat %s: cannot write there (%s)", message.chat_id, exc.message)
-        await services(context).conversations.record(
-            key, Outcome("undeliverable", value=exc.message[:200]), time.time()
-        )
-
-
-async def _edit(
-    context: ContextTypes.DEFAULT_TYPE,
-    message: Message,
-    reply: Reply,
-    session: Session,
-    key: SessionKey,
-) -> None:
-    markup = _markup(context, message, reply, session, key.user_id)
-
-    async def deliver(text: str, mode: ParseMode | None) -> None:
-        await context.bot.edit_message_text(
-            text,
-            chat_id=message.chat_id,
-            message_id=message.message_id,
-            parse_mode=mode,
-            reply_markup=markup,
-        )
-
-    try:
-        await render.html_or_plain(message.chat_id, reply.text, deliver)
-    except BadRequest as exc:
-        text = exc.message.lower()
-        if "not modified" in text:
-            return  # a doubled press: the message already shows this
-        if "not found" in text or "can't be edited" in text:
-            await _send(context, message, reply, session, key, reply_to=None)
-            return
-        raise
-    except TelegramError as exc:
-        # The step is saved; the person must see it. A new message is the next best thing
-        # to an edit (Telegram failing, or timing out, on the edit).
-        log.warning("chat %s: could not edit (%s); sending the step anew", message.chat_id, exc)
-        await _send(context, message, reply, session, key, reply_to=None)
+) -> Post:
+    markup = markup_data(_markup(context, message, reply, session, key.user_id))
+    return Post(message.chat_id, reply.text, markup, thread(message), reply_to)
 
 
 def _later_press_will_draw(
@@ -411,27 +401,43 @@ async def _answer(query: CallbackQuery, text: str | None) -> None:
         raise
 
 
-async def _owner_name(bot: Bot, message: Message, owner: int) -> str:
-    """Who a button belongs to, as the presser would call them."""
-    if owner == message.chat_id:
-        return f"the admins of {message.chat.title or 'this group'}"
-    if owner < 0:
-        return "a channel's admins"
-    try:
-        member = await bot.get_chat_member(message.chat_id, owner)
-        return member.user.first_name
-    except TelegramError:
-        return "someone else"
+def _owner_name(
+    context: ContextTypes.DEFAULT_TYPE, message: Message, data: callback_data.ButtonData
+) -> str:
+    """Who a button belongs to, as the presser would call them: from what the bot already
+    has (the chat, the message the walk answers, the names it saw lately), never a call to
+    Telegram, which in a busy group would queue behind the group's pace."""
+    wording = services(context).wording
+    if data.owner == message.chat_id:
+        return wording.owner_admins.format(group=message.chat.title or wording.owner_this_group)
+    replied = message.reply_to_message
+    if data.owner < 0:
+        channel = replied.sender_chat if replied is not None else None
+        if channel is not None and channel.id == data.owner and channel.title:
+            return wording.owner_admins.format(group=channel.title)
+        return wording.owner_channel
+    if replied is not None and replied.from_user is not None and replied.from_user.id == data.owner:
+        return replied.from_user.first_name
+    return services(context).names.get(data.owner) or wording.owner_someone
 
 
-async def _speaks_for(bot: Bot, owner: int, presser: int) -> bool:
-    """Whether `presser` may press a button whose owner is a chat: an admin of the group
-    (its anonymous admins post as the group) or of the channel the walk was started as.
-    Telegram names the real person on a button press, so this is asked of Telegram."""
+async def _may_press(
+    context: ContextTypes.DEFAULT_TYPE, message: Message, owner: int, presser: int
+) -> tuple[bool, str | None]:
+    """Whether `presser` may press a button whose owner is a chat, and a toast to say why:
+    an admin of the group (its anonymous admins post as the group) or of the channel the
+    walk was started as. Telegram names the real person on a button press, so this is asked
+    of Telegram; when Telegram won't show a channel's admins (it mostly won't), the first
+    person who presses claims the walk, and it is theirs from then on."""
     if owner >= 0:
-        return False  # a person's button is theirs alone
+        return False, None  # a person's button is theirs alone
     try:
-        member = await bot.get_chat_member(owner, presser)
+        member = await context.bot.get_chat_member(owner, presser)
     except TelegramError:
-        return False  # the bot cannot see that chat's admins: refuse rather than guess
-    return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+        if owner == message.chat_id:
+            return False, None  # a group's own admins are always visible to the bot
+        name = f"channel-walk:{message.chat_id}:{owner}:{message.message_id}"
+        store = services(context).conversations.store
+        holder, first = await store.claim_for(name, presser, time.time())
+        return holder == presser, services(context).wording.walk_claimed if first else None
+    return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER), None
