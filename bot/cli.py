@@ -737,6 +737,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
         reports = ReportsConfig(admin_ids=settings.admin_ids, digest=settings.digest)
         desk = _staff_desk(settings, conversations, wording)
         services = Services(conversations, wording, desk, reports)
+        services.conflict.give_up_after = settings.conflict_seconds
         config = TelegramConfig(
             settings.token,
             settings.telegram_base_url,
@@ -755,9 +756,9 @@ async def _serve(engine: Engine, settings: Settings) -> None:
                 learning.cancel()
             if conflict.is_set():
                 raise ConfigError(
-                    "another program is receiving this bot's updates (Telegram answered 409); "
-                    "only one may poll a token: stop the other one, or give this bot its own "
-                    "token"
+                    "another program was already receiving this bot's updates (Telegram answered "
+                    f"409 for {settings.conflict_seconds:.0f} s); only one may poll a token: stop the other one, or give this "
+                    "bot its own token"
                 )
         except InvalidToken:
             raise ConfigError("Telegram refused the token: check TELEGRAM_BOT_TOKEN") from None

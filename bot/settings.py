@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     start_retries: int = Field(
         default=5, ge=0, le=20, validation_alias=AliasChoices("FIXBOT_START_RETRIES")
     )
+    conflict_seconds: float = Field(
+        default=30.0, ge=1, le=3600, validation_alias=AliasChoices("FIXBOT_CONFLICT_SECONDS")
+    )
     health_listen: str = Field(
         default="127.0.0.1", validation_alias=AliasChoices("FIXBOT_HEALTH_LISTEN")
     )

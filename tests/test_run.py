@@ -134,23 +134,33 @@ async def test_a_second_bot_on_the_same_data_folder_refuses_to_start(tmp_path: P
             await stop_bot(first)
 
 
-async def test_two_bots_polling_one_token_are_told_so_and_not_retried_forever(
+async def test_a_stray_second_deploy_gives_way_and_the_serving_bot_keeps_serving(
     tmp_path: Path,
 ) -> None:
     """Two programs on one token cannot both work (each update reaches one of them at
-    random); instead of cutting each other off forever, both stop and say why."""
+    random). The one that was serving goes on; the newcomer backs off and, as the conflict
+    lasts, stops with one clear line and a non-zero exit."""
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
     async with LocalBotApi() as api:
         first = await start_bot(api, tmp_path / "one")
-        await api.wait_for(lambda: api.calls["getupdates"] > 0, timeout=60)
-        second = await start_bot(api, tmp_path / "two")
-        for bot in (first, second):
-            _, stderr = await asyncio.wait_for(bot.communicate(), 60)
+        try:
+            kim = api.user("Kim")
+            chat = api.private_chat(kim)
+            await api.send(kim, chat, "/fix wifi")
+            await api.wait_for_bot_message(chat, 1, timeout=60)
+            second = await start_bot(api, tmp_path / "two", FIXBOT_CONFLICT_SECONDS="6")
+            _, stderr = await asyncio.wait_for(second.communicate(), 90)
             text = stderr.decode()
-            assert bot.returncode == 1, text
-            assert "another program is receiving this bot's updates" in text
+            assert second.returncode == 1, text
+            assert "another program was already receiving this bot's updates" in text
             assert "Traceback" not in text
+            assert first.returncode is None  # still serving
+            await api.send(kim, chat, "wifi won't connect")
+            await api.wait_for_bot_message(chat, 2, timeout=30)
+        finally:
+            log = await stop_bot(first)
+    assert "this one was serving first and keeps serving" in log
 
 
 async def test_start_up_failures_are_one_clear_line(tmp_path: Path) -> None:

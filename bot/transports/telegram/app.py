@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -29,6 +29,7 @@ from telegram.ext import (
 
 from bot.errors import ConfigError
 from bot.transports.telegram import health
+from bot.transports.telegram.conflict import PollingConflict
 from bot.transports.telegram.desk import StaffDesk
 from bot.transports.telegram.handlers import (
     SERVICES,
@@ -107,7 +108,12 @@ def build_application(
         .update_queue(inbox)
         .request(AiohttpRequest(connection_pool_size=config.max_concurrent_updates + 8))
         .get_updates_request(
-            GatedRequest(inbox.ready_to_acknowledge, inbox.received, connection_pool_size=1)
+            GatedRequest(
+                _gate(inbox, services.conflict),
+                inbox.received,
+                services.conflict.polled,
+                connection_pool_size=1,
+            )
         )
         .build()
     )
@@ -129,6 +135,17 @@ def build_application(
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(on_error)
     return application
+
+
+def _gate(inbox: DurableUpdateQueue, conflict: PollingConflict) -> Callable[[], Awaitable[None]]:
+    """What each getUpdates waits for: the inbox ready to acknowledge, and, for a newcomer in
+    a conflict with another poller, a pause."""
+
+    async def gate() -> None:
+        await conflict.before_poll()
+        await inbox.ready_to_acknowledge()
+
+    return gate
 
 
 async def register_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -178,15 +195,35 @@ async def polling(
     `health_at`: where to serve /healthz and /metrics.
     """
 
+    conflict = _services(application).conflict
+    warned = False
+
     def polling_failed(error: TelegramError) -> None:
+        nonlocal warned
         if isinstance(error, Conflict) and "getupdates" in error.message.lower():
-            log.error(
-                "Telegram says another program is receiving this bot's updates (%s). Only one "
-                "may: stop the other one, or give this bot its own token.",
-                error.message,
-            )
-            if on_conflict is not None:
-                on_conflict()
+            if conflict.giving_up:
+                log.error(
+                    "Telegram says another program has been receiving this bot's updates for "
+                    "%.0f s (%s). Only one may: stop the other one, or give this bot its own "
+                    "token.",
+                    conflict.give_up_after,
+                    error.message,
+                )
+                if on_conflict is not None:
+                    on_conflict()
+            elif not warned:
+                warned = True
+                if conflict.newcomer:
+                    log.warning(
+                        "another program is already receiving this bot's updates (409); "
+                        "backing off, and stopping in %.0f s if it goes on",
+                        conflict.give_up_after,
+                    )
+                else:
+                    log.warning(
+                        "another program started receiving this bot's updates (409); this "
+                        "one was serving first and keeps serving"
+                    )
             return
         log.warning("polling failed, retrying: %s", error)
 

@@ -44,6 +44,7 @@ from bot.events import (
 )
 from bot.session import Session, SessionKey, resume_payload
 from bot.transports.telegram import callback_data, outbox, render
+from bot.transports.telegram.conflict import PollingConflict
 from bot.transports.telegram.desk import StaffDesk, person_of, source_of
 from bot.transports.telegram.groups import GroupControl
 from bot.transports.telegram.health import Health, Metrics
@@ -95,6 +96,8 @@ class Services:
     reports_config: ReportsConfig = field(default_factory=ReportsConfig)
     """Who may ask for /stats and /gaps, and when the weekly digest is due."""
     metrics: Metrics = field(default_factory=Metrics)
+    conflict: PollingConflict = field(default_factory=PollingConflict)
+    """Whether another program polls the same token, and which of the two gives way."""
     names: RecentNames = field(default_factory=RecentNames)
     """First names of people who wrote lately, to name a button's owner without asking."""
 

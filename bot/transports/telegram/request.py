@@ -115,21 +115,26 @@ class GatedRequest(AiohttpRequest):
     """python-telegram-bot's getUpdates request, wrapped for the inbox (see
     `bot.transports.telegram.inbox`): each call first waits for `gate()`, so the offset that
     acknowledges earlier updates goes out only once they are in the store; each answer is
-    shown to `received` as it came, so the updates are stored from Telegram's own JSON."""
+    shown to `received` as it came, so the updates are stored from Telegram's own JSON, and
+    its HTTP status to `answered` (to tell a conflict with another poller)."""
 
     def __init__(
         self,
         gate: Callable[[], Awaitable[None]],
         received: Callable[[bytes], None],
+        answered: Callable[[int], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._gate = gate
         self._received = received
+        self._answered = answered
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         await self._gate()
         code, payload = await super().do_request(*args, **kwargs)
+        if self._answered is not None:
+            self._answered(code)
         if code == 200:
             self._received(payload)
         return code, payload
