@@ -14,8 +14,8 @@ from bot.conversations import Conversations
 from bot.engine import Engine
 from bot.events import Action, ButtonPressed, Press, TextReceived
 from bot.session import Outcome, Session
-from bot.store.base import TurnWrites
 from bot.store import MemoryStore, SessionKey, SQLiteStore
+from bot.store.base import TurnWrites
 
 
 class SlowStore(MemoryStore):

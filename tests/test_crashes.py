@@ -4,7 +4,6 @@ outcome is counted once, and no staff case is left half-made."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from pathlib import Path
 

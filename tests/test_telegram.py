@@ -189,6 +189,27 @@ async def test_two_members_walk_their_own_fixes_in_a_group_and_cannot_press_each
     assert len(api.bot_messages(group)) == 2  # the group stays quiet: one message per walk
 
 
+async def test_forty_presses_on_someone_elses_walk_do_not_hold_up_its_owner(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    """Each foreign press is refused from what the bot already knows (the walk answers its
+    owner's message): no question to Telegram, so nothing queues behind the group's pace
+    of 20 messages a minute."""
+    alice, bob = api.user("Alice"), api.user("Bob")
+    group = api.group("Support", {alice: "member", bob: "member"})
+    await api.send(alice, group, "/fix wifi")
+    walk = await api.wait_for_bot_message(group, 1)
+    data = walk.button("Done").callback_data
+    for _ in range(40):
+        await api.press(bob, walk, data)
+    await api.press_button(alice, walk, "Done")
+    walk = await api.wait_for_edit(group, walk.message_id, walk.text, timeout=15)
+    assert "Step 2 of 4" in walk.text
+    await api.settle()
+    assert api.toasts(bob).count(WORDING.not_yours.format(name="Alice")) == 40
+    assert api.calls["getchatmember"] == 0
+
+
 async def test_in_a_group_chatter_is_ignored_and_mentions_are_answered(
     api: LocalBotApi, bot: Bot
 ) -> None:
