@@ -473,6 +473,29 @@ async def test_people_posting_as_a_channel_own_their_walk_apart_from_the_group(
     assert "Step 1 of 4" in tesss.text  # separate walks
 
 
+async def test_a_channel_walk_whose_admins_telegram_hides_is_claimed_by_its_first_presser(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    """Telegram shows a bot a channel's admins only when the bot is one of them: otherwise
+    nobody could ever press a walk posted as that channel. The first to press takes it."""
+    sam, tess = api.user("Sam"), api.user("Tess")
+    news = api.channel("News", admins=[sam], bot_is_admin=False)
+    group = api.group("Support", [tess, sam])
+    await api.send(sam, group, "/fix wifi", as_chat=news)
+    walk = await api.wait_for_bot_message(group, 1)
+    await api.press_button(sam, walk, "Done")
+    walk = await api.wait_for_edit(group, walk.message_id, walk.text)
+    assert "Step 2 of 4" in walk.text
+    assert WORDING.walk_claimed in api.toasts(sam)
+    await api.press_button(tess, walk, "Done")
+    await api.settle()
+    assert any("belongs to the admins of News" in t for t in api.toasts(tess))
+    await api.press_button(sam, walk, "Done")  # still theirs, with no toast about it
+    walk = await api.wait_for_edit(group, walk.message_id, walk.text)
+    assert "Step 3 of 4" in walk.text
+    assert api.toasts(sam).count(WORDING.walk_claimed) == 1
+
+
 async def test_the_webhook_refuses_before_reading_and_handles_a_repeated_update_once(
     api: LocalBotApi, engine: Engine, tmp_path: Path
 ) -> None:

@@ -424,13 +424,15 @@ class LocalBotApi:
             self._add_chat(chat)
         return chat
 
-    def channel(self, title: str, admins: list[User]) -> Chat:
-        """A channel whose `admins` may post as it (in a group it is linked to, say)."""
+    def channel(self, title: str, admins: list[User], bot_is_admin: bool = True) -> Chat:
+        """A channel whose `admins` may post as it (in a group it is linked to, say). As
+        Telegram does, it shows the bot its members only if the bot is one of its admins."""
         chat = Chat(
             -1_000_000_000_000 - next(self._group_ids),
             "channel",
             title=title,
             members={u.id: "administrator" for u in admins},
+            bot_status="administrator" if bot_is_admin else "left",
         )
         self._add_chat(chat)
         return chat
@@ -942,6 +944,8 @@ class LocalBotApi:
         user = self._users.get(user_id)
         if user is None:
             raise ApiError(400, "Bad Request: user not found")
+        if chat.type == "channel" and chat.bot_status != "administrator":
+            raise ApiError(400, "Bad Request: member list is inaccessible")
         status = "member" if chat.type == "private" else chat.members.get(user_id, "left")
         member: dict[str, Any] = {"status": status, "user": user.to_api()}
         if status in ("creator", "administrator"):
