@@ -787,6 +787,12 @@ def _runner(
     retries = settings.start_retries
     health = (settings.health_listen, settings.health_port) if settings.health_port else None
     if settings.webhook_url and settings.webhook_secret:
+        if settings.webhook_in_plain_http:
+            log.warning(
+                "the webhook is plain HTTP (%s): updates reach this bot unencrypted; fine on a "
+                "private network beside a self-hosted Bot API, never across the internet",
+                settings.webhook_url,
+            )
         runner = webhook(
             application,
             settings.webhook_listen,

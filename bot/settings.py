@@ -9,13 +9,20 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.hours import BusinessHours, WeeklyTime
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+CLOUD_BASE_URL = "https://api.telegram.org/bot"
+"""Telegram's own Bot API; anything else is a self-hosted server (telegram-bot-api --local)."""
+
+
+def _is_telegram_cloud(base_url: str) -> bool:
+    return (urlsplit(base_url).hostname or "").lower() == "api.telegram.org"
 
 
 def _home() -> Path:
@@ -44,7 +51,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN")
     )
     telegram_base_url: str = Field(
-        default="https://api.telegram.org/bot",
+        default=CLOUD_BASE_URL,
         pattern=r"^https?://[^\s/]+(/\S*)?$",
         validation_alias=AliasChoices("TELEGRAM_BASE_URL"),
     )
@@ -152,13 +159,28 @@ class Settings(BaseSettings):
 
     @field_validator("webhook_url")
     @classmethod
-    def _https(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"https://[^\s/]+(/\S*)?", value.strip()):
+    def _https(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        value = value.strip()
+        cloud = _is_telegram_cloud(info.data.get("telegram_base_url", CLOUD_BASE_URL))
+        if cloud and not re.fullmatch(r"https://[^\s/]+(/\S*)?", value):
             raise ValueError(
                 "Telegram sends webhooks only to an https:// address (e.g. "
-                "https://bot.example.com/telegram)"
+                "https://bot.example.com/telegram); a self-hosted Bot API server "
+                "(TELEGRAM_BASE_URL) also sends to http://"
             )
-        return value.strip() if value else value
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError(
+                "the webhook must be an http:// or https:// address (e.g. "
+                "http://bot.internal:8443/telegram)"
+            )
+        return value
+
+    @property
+    def webhook_in_plain_http(self) -> bool:
+        """A self-hosted Bot API delivering updates to an http:// webhook (unencrypted)."""
+        return bool(self.webhook_url and self.webhook_url.startswith("http://"))
 
     @field_validator("staff_chat_id")
     @classmethod

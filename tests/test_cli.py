@@ -121,6 +121,7 @@ def test_every_setting_has_bounds_and_a_wrong_one_says_its_value_why_and_what_is
         "FIXBOT_HEALTH_PORT": ("0", "greater than or equal to 1"),
         "FIXBOT_MAX_CONCURRENT_UPDATES": ("0", "greater than or equal to 1"),
         "FIXBOT_LOG_FORMAT": ("xml", "'text' or 'json'"),
+        "FIXBOT_CONFLICT_SECONDS": ("0", "greater than or equal to 1"),
         "FIXBOT_WEBHOOK_URL": ("http://bot.example.com/hook", "only to an https:// address"),
         "TELEGRAM_BASE_URL": ("127.0.0.1:8081/bot", "should match pattern"),  # no scheme
     }

@@ -296,6 +296,30 @@ async def test_healthz_and_metrics_answer_in_polling_mode(tmp_path: Path) -> Non
             await stop_bot(bot)
 
 
+async def test_a_self_hosted_bot_api_delivers_to_a_plain_http_webhook(tmp_path: Path) -> None:
+    """Telegram's own telegram-bot-api server (--local) sends webhooks over http to any port;
+    only Telegram's cloud insists on https. The local Bot API stands in for that server."""
+    port = free_port()
+    async with LocalBotApi() as api:
+        bot = await start_bot(
+            api,
+            tmp_path,
+            FIXBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}/hook",
+            FIXBOT_WEBHOOK_SECRET="a-secret-long-enough-to-pass",
+            FIXBOT_WEBHOOK_PORT=str(port),
+            FIXBOT_WEBHOOK_PATH="hook",
+        )
+        try:
+            uma = api.user("Uma")
+            chat = api.private_chat(uma)
+            await api.send(uma, chat, "wifi won't connect")
+            walk = await api.wait_for_bot_message(chat, 1, timeout=60)
+            assert "Wi-Fi" in walk.text
+        finally:
+            log = await stop_bot(bot)
+    assert "the webhook is plain HTTP" in log
+
+
 async def test_healthz_and_metrics_answer_on_the_webhook_server(tmp_path: Path) -> None:
     port = free_port()
     async with LocalBotApi() as api:

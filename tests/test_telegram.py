@@ -525,6 +525,11 @@ async def test_the_webhook_refuses_before_reading_and_handles_a_repeated_update_
                 assert malformed.status_code == 400
                 not_an_update = await client.post(url, content=b"[1, 2]", headers=headers)
                 assert not_an_update.status_code == 400
+                no_number = await client.post(url, json={"update_id": "x"}, headers=headers)
+                assert no_number.status_code == 400
+                deep = b'{"update_id": 1, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+                too_deep = await client.post(url, content=deep, headers=headers)
+                assert too_deep.status_code == 400
                 # Telegram retrying an update it thinks failed: handled once.
                 lucy = api.user("Lucy")
                 chat = api.private_chat(lucy)
@@ -542,6 +547,10 @@ async def test_the_webhook_refuses_before_reading_and_handles_a_repeated_update_
                 for _ in range(3):
                     answer = await client.post(url, json=update, headers=headers)
                     assert answer.status_code == 200
+                # An edit is ignored, as polling (which never asks for edits) ignores it.
+                edited = {"update_id": 424243, "edited_message": update["message"]}
+                answer = await client.post(url, json=edited, headers=headers)
+                assert answer.status_code == 200
             await api.wait_for_bot_message(chat, 1)
             await asyncio.sleep(0.3)
             assert len(api.bot_messages(chat)) == 1

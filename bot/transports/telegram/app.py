@@ -8,14 +8,13 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from telegram import (
     BotCommand,
     BotCommandScopeAllChatAdministrators,
     BotCommandScopeAllGroupChats,
     BotCommandScopeDefault,
-    Update,
 )
 from telegram.error import BadRequest, Conflict, NetworkError, TelegramError
 from telegram.ext import (
@@ -42,6 +41,7 @@ from bot.transports.telegram.handlers import (
     on_text,
 )
 from bot.transports.telegram.inbox import DurableUpdateQueue
+from bot.transports.telegram.kinds import ALLOWED_UPDATES
 from bot.transports.telegram.limits import PerChatRateLimiter
 from bot.transports.telegram.processor import PerConversationUpdateProcessor
 from bot.transports.telegram.request import AiohttpRequest, GatedRequest
@@ -52,9 +52,6 @@ log = logging.getLogger(__name__)
 # Opt in to python-telegram-bot's coming behaviour (time periods as timedelta), which also
 # silences its deprecation warning on every "retry after N" the rate limiter handles.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
-
-ALLOWED_UPDATES: Final = [Update.MESSAGE, Update.CALLBACK_QUERY]
-"""Edited messages are not asked for: an edit is ignored, always."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,18 @@ from bot.transports.telegram.health import Metrics
 log = logging.getLogger(__name__)
 
 _ALL = "all chats"
-_POSTING = ("send", "edit", "copy", "forward", "delete", "pin", "unpin", "create", "close", "reopen")
+_POSTING = (
+    "send",
+    "edit",
+    "copy",
+    "forward",
+    "delete",
+    "pin",
+    "unpin",
+    "create",
+    "close",
+    "reopen",
+)
 """How the Bot API methods that post or change messages (and topics) in a chat begin."""
 
 

@@ -22,6 +22,7 @@ from telegram import Bot, Update
 
 from bot.transports.telegram.health import Health, routes
 from bot.transports.telegram.inbox import DurableUpdateQueue
+from bot.transports.telegram.kinds import ALLOWED_UPDATES
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,18 @@ class UpdateHandler(tornado.web.RequestHandler):
     async def post(self) -> None:
         try:
             data = json.loads(self.body)
-            update = Update.de_json(data, self.bot) if isinstance(data, dict) else None
-        except (ValueError, TypeError, KeyError):
+            valid = isinstance(data, dict) and _an_update_id(data.get("update_id"))
+            update = Update.de_json(data, self.bot) if valid else None
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            # RecursionError: JSON nested thousands deep, which json.loads gives up on.
             update = None
         if update is None:
             raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST, reason="not an update")
+        if not any(getattr(update, kind) is not None for kind in ALLOWED_UPDATES):
+            # What the bot never asks for (an edit, a reaction), as polling never fetches
+            # it: acknowledged, so Telegram does not retry it, and ignored.
+            self.set_status(HTTPStatus.OK)
+            return
         await self.queue.room()  # a full backlog slows Telegram's deliveries down
         await self.queue.put(update)
         await self.queue.flush()  # Telegram hears 200 once the update is in the store
@@ -75,6 +83,10 @@ class UpdateHandler(tornado.web.RequestHandler):
             log.warning("webhook: refused a request (%s)", value.status_code)
         else:
             super().log_exception(kind, value, traceback)
+
+
+def _an_update_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 def server(
