@@ -636,11 +636,12 @@ async def _playground(engine: Engine, settings: Settings, port: int, staff: int 
     and the page."""
     from bot.localapi import LocalBotApi
     from bot.localapi.playground import Playground, world
+    from bot.localapi.server import random_token
     from bot.transports.telegram import Services, TelegramConfig, build_application, polling
 
     stop = _stopped_by_signals()
     data = settings.data_dir / "playground"
-    async with LocalBotApi() as api, await open_store(data) as store:
+    async with LocalBotApi(random_token()) as api, await open_store(data) as store:
         playground = Playground(api, world(api, staff))
         conversations, wording = Conversations(engine, store), Wording()
         desk = _staff_desk(settings, conversations, wording, staff)

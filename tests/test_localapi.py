@@ -113,3 +113,52 @@ async def test_what_cannot_be_copied_is_refused_as_telegram_does(
     note = await api.send(alice, desk, "for Bob", thread=topic.message_thread_id)
     with pytest.raises(Forbidden, match=r"(?i)initiate conversation"):
         await bot.copy_message(api.private_chat(bob).id, desk.id, note.message_id)
+
+
+async def test_the_playground_and_the_local_bot_api_answer_only_this_machines_own_pages() -> None:
+    """A cross-site page cannot post as a person (no token, no JSON, not its origin), a
+    DNS-rebinding page (Host: evil.example) reads nothing, and the Bot API's token is new
+    each run, so no page can make the bot send."""
+    import aiohttp
+
+    from bot.localapi.playground import TOKEN_HEADER, Playground, world
+    from bot.localapi.server import random_token
+
+    assert random_token() != random_token()
+    async with LocalBotApi(random_token()) as api:
+        people = world(api)
+        playground = Playground(api, people)
+        port = await playground.start()
+        here = f"http://127.0.0.1:{port}"
+        own = {TOKEN_HEADER: playground.token}
+        action = {
+            "person": "first",
+            "kind": "text",
+            "chat": api.private_chat(people.people[0]).id,
+        }
+        try:
+            async with aiohttp.ClientSession() as http:
+
+                async def status(method: str, url: str, **kw: object) -> int:
+                    async with http.request(method, url, **kw) as response:  # type: ignore[arg-type]
+                        return response.status
+
+                assert await status("GET", f"{here}/") == 200
+                assert await status("GET", f"{here}/", headers={"Host": "evil.example"}) == 403
+                state = f"{here}/api/state?person=first"
+                assert await status("GET", state) == 403  # no token
+                assert await status("GET", state, headers={**own, "Host": "evil.example"}) == 403
+                assert await status("GET", state, headers=own) == 200
+                act = f"{here}/api/act"
+                text = {**own, "Content-Type": "text/plain"}
+                assert await status("POST", act, data='{"kind": "text"}', headers=text) == 415
+                evil = {**own, "Origin": "http://evil.example"}
+                assert await status("POST", act, json={**action, "text": "hi"}, headers=evil) == 403
+                assert await status("POST", act, json={**action, "text": "hi"}) == 403  # no token
+                mine = {**own, "Origin": here}
+                assert await status("POST", act, json={**action, "text": "hi"}, headers=mine) == 200
+                bot_api = f"{api.base_url}{api.token}/getMe"
+                assert await status("GET", bot_api) == 200
+                assert await status("GET", bot_api, headers={"Host": "evil.example"}) == 403
+        finally:
+            await playground.stop()

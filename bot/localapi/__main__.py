@@ -10,14 +10,14 @@ import contextlib
 import signal
 
 from bot.localapi.playground import Playground, world
-from bot.localapi.server import LocalBotApi
+from bot.localapi.server import LocalBotApi, random_token
 
 
 async def serve(api_port: int, page_port: int) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    api = LocalBotApi()
+    api = LocalBotApi(random_token())  # a page elsewhere cannot guess it and make the bot send
     await api.start(api_port)
     playground = Playground(api, world(api))
     port = await playground.start(page_port)

@@ -12,9 +12,11 @@ Like the rest of `bot.localapi`, it knows nothing of fixbot.
 
 from __future__ import annotations
 
+import hmac
 import html
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -66,9 +68,23 @@ def world(api: LocalBotApi, staff_chat_id: int | None = None) -> World:
     return found
 
 
+LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+TOKEN_HEADER: Final = "X-Playground-Token"
+
+
+def loopback_host(host: str) -> bool:
+    """Whether an HTTP Host header names this machine's loopback (a DNS-rebinding page
+    arrives with its own name, evil.example, while it talks to 127.0.0.1)."""
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]")[0]
+    return name.lower() in LOOPBACK
+
+
 class Playground:
-    def __init__(self, api: LocalBotApi, people: World) -> None:
+    def __init__(self, api: LocalBotApi, people: World, token: str | None = None) -> None:
         self.api, self.world = api, people
+        self.token = token or secrets.token_urlsafe(24)
+        """Asked of every call to /api/: given in the page only, which other sites cannot
+        read."""
 
     # -- what a person sees ------------------------------------------------------------------
 
@@ -156,10 +172,10 @@ class Playground:
     def application(self) -> tornado.web.Application:
         return tornado.web.Application(
             [
-                (r"/", _Page),
+                (r"/", _Page, {"playground": self}),
                 (r"/api/state", _State, {"playground": self}),
                 (r"/api/act", _Act, {"playground": self}),
-                (r"/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC)}),
+                (r"/static/(.*)", _Static, {"path": str(STATIC)}),
             ],
             log_function=lambda handler: None,
         )
@@ -176,17 +192,47 @@ class Playground:
         await self._server.close_all_connections()
 
 
-class _Page(tornado.web.RequestHandler):
-    def get(self) -> None:
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
-        self.finish((STATIC / "index.html").read_bytes())
+class _Guarded(tornado.web.RequestHandler):
+    """Only this machine's own pages: a loopback Host (against DNS rebinding), the run's
+    token on every call, and, on a call that changes something, JSON from the page's own
+    origin (a cross-site form or text/plain POST is refused)."""
 
-
-class _State(tornado.web.RequestHandler):
     def initialize(self, playground: Playground) -> None:
         self.playground = playground
 
+    def prepare(self) -> None:
+        if not loopback_host(self.request.host):
+            raise tornado.web.HTTPError(403, reason="not a loopback host")
+        if self.request.method not in ("GET", "HEAD"):
+            origin = self.request.headers.get("Origin")
+            if origin is not None and origin != f"{self.request.protocol}://{self.request.host}":
+                raise tornado.web.HTTPError(403, reason="another site's page")
+            kind = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if kind != "application/json":
+                raise tornado.web.HTTPError(415, reason="JSON only")
+        if self.request.path.startswith("/api/"):
+            given = self.request.headers.get(TOKEN_HEADER, "").encode()
+            if not hmac.compare_digest(given, self.playground.token.encode()):
+                raise tornado.web.HTTPError(403, reason="no playground token")
+
+
+class _Page(_Guarded):
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        page = (STATIC / "index.html").read_text(encoding="utf-8")
+        token = html.escape(self.playground.token, quote=True)
+        meta = f'<meta name="playground-token" content="{token}">\n</head>'
+        self.finish(page.replace("</head>", meta, 1))
+
+
+class _Static(tornado.web.StaticFileHandler):
+    def prepare(self) -> None:
+        if not loopback_host(self.request.host):
+            raise tornado.web.HTTPError(403, reason="not a loopback host")
+
+
+class _State(_Guarded):
     async def get(self) -> None:
         user = self.playground.person(self.get_argument("person"))
         since = int_or(self.get_argument("since", None), -1)
@@ -196,10 +242,7 @@ class _State(tornado.web.RequestHandler):
         self.finish(self.playground.state(user))
 
 
-class _Act(tornado.web.RequestHandler):
-    def initialize(self, playground: Playground) -> None:
-        self.playground = playground
-
+class _Act(_Guarded):
     async def post(self) -> None:
         try:
             action = json.loads(self.request.body or b"{}")

@@ -30,6 +30,7 @@ import itertools
 import json
 import logging
 import re
+import secrets
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -328,12 +329,19 @@ def render_html(html: str) -> str:
 # The server
 
 
+def random_token(bot_id: int = 1234567) -> str:
+    """A Bot API token nobody can guess, for one run."""
+    return f"{bot_id}:{secrets.token_urlsafe(24)}"
+
+
 class LocalBotApi:
     """One bot's Bot API on 127.0.0.1, and the users and chats around it."""
 
     def __init__(
         self,
         token: str = "1234567:local-test-token",
+        # A fixed token suits tests; a run anyone's browser can reach (the playground)
+        # passes `random_token()`, so that no page can guess it and make the bot send.
         username: str = "fixbot_local_bot",
         privacy: bool = True,
     ) -> None:
@@ -1335,6 +1343,13 @@ class LocalBotApi:
 class _ApiHandler(tornado.web.RequestHandler):
     def initialize(self, api: LocalBotApi) -> None:
         self.api = api
+
+    def prepare(self) -> None:
+        # A web page reached through DNS rebinding names its own host: only loopback names
+        # reach the bot's API (its token is in the URL; see `LocalBotApi(token=...)`).
+        name = self.request.host.rsplit(":", 1)[0].strip("[]").lower()
+        if name not in ("127.0.0.1", "localhost", "::1"):
+            raise tornado.web.HTTPError(403, reason="not a loopback host")
 
     async def get(self, token: str, method: str) -> None:
         await self.post(token, method)

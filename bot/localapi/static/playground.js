@@ -26,10 +26,18 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+// Each run of the playground has its own token, in the page it serves: another site's page
+// cannot read it, so it cannot act as anyone here.
+const TOKEN = document.querySelector('meta[name="playground-token"]').content;
+
+function ask(url) {
+  return fetch(url, { headers: { "X-Playground-Token": TOKEN } });
+}
+
 async function act(action) {
   const response = await fetch("/api/act", {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", "X-Playground-Token": TOKEN },
     body: JSON.stringify({ person: view.person, ...action }),
   });
   if (response.ok) show(await response.json());
@@ -178,7 +186,7 @@ function switchTo(person) {
 }
 
 async function refresh() {
-  const response = await fetch(`/api/state?person=${view.person}`);
+  const response = await ask(`/api/state?person=${view.person}`);
   if (response.ok) show(await response.json());
 }
 
@@ -188,7 +196,7 @@ async function listen() {
     try {
       const since = view.state ? view.state.version : -1;
       const person = view.person;
-      const response = await fetch(`/api/state?person=${person}&since=${since}`);
+      const response = await ask(`/api/state?person=${person}&since=${since}`);
       if (response.ok && person === view.person) show(await response.json());
       else if (!response.ok) await new Promise((r) => setTimeout(r, 1000));
     } catch (error) {
@@ -211,7 +219,7 @@ $("send-photo").addEventListener("click",
   () => act({ kind: "photo", chat: view.chat, thread: view.thread }));
 
 (async function start() {
-  const response = await fetch("/api/state?person=first");
+  const response = await ask("/api/state?person=first");
   const asked = new URL(location.href).searchParams.get("as");
   if (response.ok) {
     const state = await response.json();
