@@ -203,6 +203,38 @@ async def test_the_data_is_private_and_messages_stay_out_of_debug_logs(tmp_path:
     assert "Nina" not in log
 
 
+async def test_an_older_open_data_folder_is_tightened_and_handled_updates_keep_no_words(
+    tmp_path: Path,
+) -> None:
+    """A data folder an older fixbot left readable by everyone (0755, a 0644 database) is
+    made its owner's only at start; once handled, an update keeps its id alone."""
+    import sqlite3
+
+    data = tmp_path / "data"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    store = await SQLiteStore.open(data / "fixbot.sqlite3")
+    await store.close()
+    (data / "fixbot.sqlite3").chmod(0o644)
+    data.chmod(0o755)
+    async with LocalBotApi() as api:
+        bot = await start_bot(api, tmp_path, FIXBOT_DATA_DIR=str(data))
+        try:
+            olga = api.user("Olga")
+            chat = api.private_chat(olga)
+            await api.send(olga, chat, "my private words plugh")
+            await api.wait_for_bot_message(chat, 1, timeout=60)
+            await api.settle()
+        finally:
+            log = await stop_bot(bot)
+    assert (data.stat().st_mode & 0o777) == 0o700
+    assert (data / "fixbot.sqlite3").stat().st_mode & 0o777 == 0o600
+    assert "was readable by others" in log
+    with sqlite3.connect(data / "fixbot.sqlite3") as db:
+        rows = db.execute("SELECT handled, data FROM inbox").fetchall()
+    assert rows and all(handled == 1 and text == "" for handled, text in rows)
+
+
 async def test_old_outcomes_are_purged_at_start(tmp_path: Path) -> None:
     long_ago = 1_000_000.0
     store = await SQLiteStore.open(tmp_path / "fixbot.sqlite3", clock=lambda: long_ago)

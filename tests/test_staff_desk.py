@@ -358,6 +358,38 @@ async def test_a_staff_chat_the_bot_is_not_in_is_reported_and_the_person_told(
         await bot.stop()
 
 
+async def test_a_staff_chat_gone_while_a_case_is_open_gives_the_person_their_walk_back(
+    api: LocalBotApi, engine: Engine, tmp_path: Path
+) -> None:
+    """The bot removed from the staff chat mid-case: "try again later" on every message would
+    keep the person waiting for nobody. They are told once, and walk with the bot again."""
+    desk = Desk(api)
+    bot = await start(api, engine, tmp_path, desk)
+    try:
+        jo = api.user("Jo")
+        chat = api.private_chat(jo)
+        await api.send(jo, chat, "/fix wifi")
+        walk = await api.wait_for_bot_message(chat, 1)
+        await api.press_button(jo, walk, "Done")
+        walk = await api.wait_for_edit(chat, walk.message_id, walk.text)
+        await api.send(jo, chat, "/human")
+        await api.wait_for_bot_message(chat, 2)
+        desk.chat.bot_status = "left"  # an admin removed the bot from the staff chat
+        await api.send(jo, chat, "hello? anyone?")
+        told = await api.wait_for_bot_message(chat, 3)
+        assert told.text.startswith(WORDING.staff_gone)
+        assert "Continue where I left off" in " ".join(told.labels)
+        await api.send(jo, chat, "still there?")  # not relayed, not "try again later"
+        again = await api.wait_for_bot_message(chat, 4)
+        assert WORDING.staff_gone not in again.text
+        assert WORDING.staff_unavailable not in again.text
+        await api.press_button(jo, told, "Continue where I left off")
+        walk = await api.wait_for_edit(chat, told.message_id, told.text)
+        assert "Step 2 of 4" in walk.text
+    finally:
+        await bot.stop()
+
+
 async def test_a_forum_with_no_rights_for_the_bot_falls_back_to_threads(
     api: LocalBotApi, engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
