@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -185,17 +186,25 @@ def test_play_serves_the_page_with_the_real_bot_behind_it(tmp_path: Path) -> Non
         url = line.split(": ", 1)[1].strip()
         page = urllib.request.urlopen(url, timeout=10).read().decode()
         assert "<title>fixbot playground</title>" in page
-        state = json.loads(urllib.request.urlopen(f"{url}api/state?person=first").read())
+        found = re.search(r'<meta name="playground-token" content="([^"]+)">', page)
+        assert found is not None  # the run's token, given in the page only
+        token = {"X-Playground-Token": found[1]}
+
+        def ask(path: str, body: dict | None = None, timeout: float = 10) -> dict:
+            headers = {**token, "Content-Type": "application/json"} if body else token
+            data = json.dumps(body).encode() if body else None
+            request = urllib.request.Request(f"{url}{path}", data=data, headers=headers)
+            return json.loads(urllib.request.urlopen(request, timeout=timeout).read())
+
+        state = ask("api/state?person=first")
         ana, private = state["me"]["id"], state["chats"][0]["id"]
         said = {"person": ana, "kind": "text", "chat": private, "text": "wifi won't connect"}
-        request = urllib.request.Request(f"{url}api/act", data=json.dumps(said).encode())
-        state = json.loads(urllib.request.urlopen(request, timeout=10).read())
+        state = ask("api/act", said)
         for _ in range(100):
             messages = state["chats"][0]["messages"]
             if any("Get onto Wi-Fi" in m["html"] for m in messages if m["from_bot"]):
                 break
-            query = f"{url}api/state?person={ana}&since={state['version']}"
-            state = json.loads(urllib.request.urlopen(query, timeout=30).read())
+            state = ask(f"api/state?person={ana}&since={state['version']}", timeout=30)
         else:
             raise AssertionError(f"no walk in {messages}")
         assert (tmp_path / "playground" / "fixbot.sqlite3").is_file()

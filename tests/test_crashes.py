@@ -144,7 +144,11 @@ async def test_a_kill_while_people_ask_for_a_person_leaves_no_case_half_made(
         assert len(cases) == 10  # every case has its topic ...
         cards = sorted(messages[0].text.split(" ")[0] for messages in cases)
         assert cards == sorted(f"#{n}" for n in range(1, 11))  # ... and its card, once
-        assert all(m.text == "my screen is cracked too" for c in cases for m in c[1:])
+        # After its card, a topic holds what the person wrote; a card or a copy whose call
+        # was in flight at the kill may be there twice, and only those.
+        later = Counter(m.text.split(" ")[0] for c in cases for m in c[1:])
+        assert later["my"] >= 10
+        assert later.total() - 10 <= CONCURRENCY, later
         bare = [m for m in api.messages(staff) if m.thread_id is None]
         assert bare == []  # nothing the people wrote landed in General
         for chat in chats:
