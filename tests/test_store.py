@@ -26,6 +26,7 @@ from bot.groups import GroupSettings, LastOffers
 from bot.session import Outcome, Session, Stage, Unanswered
 from bot.settings import REPOSITORY_ROOT
 from bot.store import MemoryStore, SessionKey, SQLiteStore, Store
+from bot.store.base import TurnWrites
 from bot.store.sqlite import DATABASE_FILE, MIGRATIONS, SCHEMA_VERSION, migrate
 
 
@@ -144,6 +145,38 @@ class TestStoreContract:
         clock.now += 2 * 86400
         await store.purge_expired()
         assert await store.inbox_pending() == [(7, '{"update_id": 7}')]  # unhandled stays
+
+    async def test_a_turn_commits_its_update_case_unanswered_and_outbox_together(
+        self, store: Store, clock: Clock
+    ) -> None:
+        await store.inbox_add(9, '{"update_id": 9, "text": "secret words"}', clock.now)
+        case = await store.case_open(a_case(ALICE, clock.now))
+        taken = replace(case, state=CaseState.WITH_STAFF, answered_by="Sam")
+        writes = TurnWrites(9, ("first", "second"), taken, Unanswered("what is this", ()))
+        ids = await store.save_turn(ALICE, walking(), [Outcome("started")], clock.now, writes)
+        assert len(ids) == 2 and ids[0] < ids[1]
+        assert await store.inbox_pending() == []  # handled, with its turn
+        assert (await store.case(case.id)) == taken
+        assert [r.unanswered.text for r in await store.unanswered()] == ["what is this"]
+        pending = await store.outbox_pending()
+        assert [(r.id, r.key, r.data) for r in pending] == [
+            (ids[0], ALICE, "first"),
+            (ids[1], ALICE, "second"),
+        ]
+        await store.outbox_done([ids[0]])
+        assert [r.data for r in await store.outbox_pending()] == ["second"]
+        # A commit without a session (a staff answer) leaves the session as it was.
+        more = await store.save_turn(ALICE, None, [], clock.now, TurnWrites(outbox=("third",)))
+        assert await store.load(ALICE) == walking()
+        assert [r.id for r in await store.outbox_pending()] == [ids[1], *more]
+        clock.now += 2 * 86400  # a day later, what was never sent is too late to send
+        await store.purge_expired()
+        assert await store.outbox_pending() == []
+
+    async def test_a_claim_is_held_by_its_first_taker(self, store: Store, clock: Clock) -> None:
+        assert await store.claim_for("channel-walk:1", 7, clock.now) == (7, True)
+        assert await store.claim_for("channel-walk:1", 8, clock.now) == (7, False)
+        assert await store.claim_for("channel-walk:2", 8, clock.now) == (8, True)
 
     async def test_a_session_with_support_outlives_its_idle_time(
         self, store: Store, clock: Clock
