@@ -32,6 +32,7 @@ def modules_after_importing(module: str) -> set[str]:
         "bot.matcher",
         "bot.session",
         "bot.cases",
+        "bot.casework",
         "bot.groups",
         "bot.events",
         "bot.views",
@@ -85,6 +86,11 @@ def test_cases_are_plain_data_beside_the_session_and_the_store_holds_only_those(
         "bot.groups",
         "bot.session",
     }
+
+
+def test_the_case_workflow_is_pure_rules_over_plain_data() -> None:
+    loaded = {m for m in modules_after_importing("bot.casework") if m.startswith("bot.")}
+    assert loaded == {"bot.casework", "bot.cases", "bot.events", "bot.hours", "bot.session"}
 
 
 def test_group_settings_are_plain_data_that_import_nothing_of_fixbot() -> None:
