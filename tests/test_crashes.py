@@ -65,8 +65,11 @@ async def test_a_kill_mid_burst_answers_nobody_twice_and_counts_every_walk_once(
         chats = [api.private_chat(api.user(f"P{n}")) for n in range(120)]
         await burst_killed_and_restarted(api, tmp_path, chats, "wifi won't connect")
         answers = [len(api.bot_messages(c)) for c in chats]
-        # Only a call in flight at the instant of the kill can be made again.
+        # Only a call in flight at the instant of the kill can be made again: the same
+        # message twice, never the turn run again ("We're already working on that").
         assert sum(n - 1 for n in answers) <= CONCURRENCY, answers
+        for chat in chats:
+            assert len({m.text for m in api.bot_messages(chat)}) == 1
         assert not any(WORDING.already_on_it in m.text for c in chats for m in api.bot_messages(c))
     counted = await outcomes(tmp_path)
     assert counted["started"] == 120
