@@ -641,26 +641,30 @@ async def _playground(engine: Engine, settings: Settings, port: int, staff: int 
 
     stop = _stopped_by_signals()
     data = settings.data_dir / "playground"
-    async with LocalBotApi(random_token()) as api, await open_store(data) as store:
-        playground = Playground(api, world(api, staff))
-        conversations, wording = Conversations(engine, store), Wording()
-        desk = _staff_desk(settings, conversations, wording, staff)
-        services = Services(conversations, wording, desk)
-        application = build_application(TelegramConfig(api.token, api.base_url), services)
-        async with polling(application, poll_timeout=10):
-            try:
-                bound = await playground.start(port)
-            except OSError as exc:
-                raise ConfigError(
-                    f"the playground cannot listen on 127.0.0.1:{port} ({exc.strerror}); "
-                    "choose another with `fixbot play --port N`"
-                ) from None
-            print(f"fixbot playground: http://127.0.0.1:{bound}/", flush=True)
-            print(f"(its walks are kept in {data}; stop with Ctrl-C)", file=sys.stderr)
-            try:
-                await stop.wait()
-            finally:
-                await playground.stop()
+    async with await open_store(data) as store:
+        # The embedded Bot API continues past the update ids this data folder has seen, so
+        # that nothing said after a restart looks like a repeat.
+        first = max(await store.inbox_seen(), default=0) + 1
+        async with LocalBotApi(random_token(), first_update_id=first) as api:
+            playground = Playground(api, world(api, staff))
+            conversations, wording = Conversations(engine, store), Wording()
+            desk = _staff_desk(settings, conversations, wording, staff)
+            services = Services(conversations, wording, desk)
+            application = build_application(TelegramConfig(api.token, api.base_url), services)
+            async with polling(application, poll_timeout=10):
+                try:
+                    bound = await playground.start(port)
+                except OSError as exc:
+                    raise ConfigError(
+                        f"the playground cannot listen on 127.0.0.1:{port} ({exc.strerror}); "
+                        "choose another with `fixbot play --port N`"
+                    ) from None
+                print(f"fixbot playground: http://127.0.0.1:{bound}/", flush=True)
+                print(f"(its walks are kept in {data}; stop with Ctrl-C)", file=sys.stderr)
+                try:
+                    await stop.wait()
+                finally:
+                    await playground.stop()
 
 
 def _how_to_chat_again() -> str:

@@ -140,11 +140,23 @@ class TestStoreContract:
         assert await store.inbox_pending() == [(5, '{"update_id": 5}'), (7, '{"update_id": 7}')]
         await store.inbox_done(5)
         assert await store.inbox_pending() == [(7, '{"update_id": 7}')]
-        assert await store.inbox_seen() == [5, 7]
+        assert list(await store.inbox_seen()) == [5, 7]
         assert not await store.inbox_add(5, '{"update_id": 5}', clock.now)  # handled already
         clock.now += 2 * 86400
         await store.purge_expired()
         assert await store.inbox_pending() == [(7, '{"update_id": 7}')]  # unhandled stays
+
+    async def test_an_id_that_comes_round_again_with_another_update_is_a_new_update(
+        self, store: Store, clock: Clock
+    ) -> None:
+        assert await store.inbox_add(1, '{"update_id": 1, "a": 1}', clock.now, "message:5:1:9")
+        await store.inbox_done(1)
+        # Redelivered: the same fingerprint.
+        assert not await store.inbox_add(1, '{"update_id": 1}', clock.now, "message:5:1:9")
+        # A Bot API numbering afresh: the same id, another message.
+        assert await store.inbox_add(1, '{"update_id": 1, "b": 2}', clock.now, "message:5:7:12")
+        assert await store.inbox_pending() == [(1, '{"update_id": 1, "b": 2}')]
+        assert await store.inbox_seen() == {1: "message:5:7:12"}
 
     async def test_a_turn_commits_its_update_case_unanswered_and_outbox_together(
         self, store: Store, clock: Clock

@@ -496,6 +496,25 @@ async def test_a_channel_walk_whose_admins_telegram_hides_is_claimed_by_its_firs
     assert api.toasts(sam).count(WORDING.walk_claimed) == 1
 
 
+async def test_a_bot_api_that_numbers_updates_from_1_again_is_heard_in_full(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A local Bot API restarted (or Telegram after a quiet week) numbers updates afresh; the
+    bot kept its data, and the ids it remembers. Nothing said after is taken for a repeat."""
+    for run in range(2):
+        async with LocalBotApi() as api:  # update ids from 1, each time
+            bot = Bot(api, engine, tmp_path)
+            await bot.start()
+            try:
+                people = [api.user(f"Run{run}-{n}") for n in range(10)]
+                for person in people:
+                    await api.send(person, api.private_chat(person), "/help")
+                for person in people:
+                    await api.wait_for_bot_message(api.private_chat(person), 1)
+            finally:
+                await bot.stop()
+
+
 async def test_the_webhook_refuses_before_reading_and_handles_a_repeated_update_once(
     api: LocalBotApi, engine: Engine, tmp_path: Path
 ) -> None:

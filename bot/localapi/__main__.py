@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import time
 
 from bot.localapi.playground import Playground, world
 from bot.localapi.server import LocalBotApi, random_token
@@ -17,7 +18,9 @@ async def serve(api_port: int, page_port: int) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    api = LocalBotApi(random_token())  # a page elsewhere cannot guess it and make the bot send
+    # A random token: a page elsewhere cannot guess it and make the bot send. Update ids
+    # from the clock: a bot that kept its data from an earlier run sees none of them again.
+    api = LocalBotApi(random_token(), first_update_id=int(time.time()))
     await api.start(api_port)
     playground = Playground(api, world(api))
     port = await playground.start(page_port)

@@ -344,6 +344,7 @@ class LocalBotApi:
         # passes `random_token()`, so that no page can guess it and make the bot send.
         username: str = "fixbot_local_bot",
         privacy: bool = True,
+        first_update_id: int = 1,
     ) -> None:
         self.token = token
         self.bot_id = int(token.split(":")[0])
@@ -369,7 +370,8 @@ class LocalBotApi:
         self._callbacks: dict[str, _Callback] = {}
         self._toasts: dict[int, list[str]] = {}
         self._updates: deque[dict[str, Any]] = deque()
-        self._update_ids = itertools.count(1)
+        self._update_ids = itertools.count(max(1, first_update_id))
+        """Update ids: a run on a kept bot's data continues past the ids it has seen."""
         self._new_update = asyncio.Event()
         self._poll_generation = 0
         self._changed = asyncio.Condition()

@@ -197,9 +197,11 @@ class Store(ABC):
         """Give a claim back: doing it failed, so it may be tried again."""
 
     @abstractmethod
-    async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
+    async def inbox_add(self, update_id: int, data: str, at: float, fingerprint: str = "") -> bool:
         """Keep a received update until it is handled; False when this id was seen before
-        (a redelivery), in which case nothing is kept."""
+        with the same `fingerprint` (a redelivery), in which case nothing is kept. An id seen
+        before with another fingerprint is a new update (a Bot API that numbers afresh, as
+        Telegram does after a quiet week): it replaces the old one's row."""
 
     @abstractmethod
     async def inbox_done(self, update_id: int) -> None:
@@ -207,8 +209,9 @@ class Store(ABC):
         came are kept from then on (to recognise a redelivery), never its text."""
 
     @abstractmethod
-    async def inbox_seen(self) -> list[int]:
-        """Every update id the inbox remembers, handled or not (the last day's)."""
+    async def inbox_seen(self) -> dict[int, str]:
+        """Every update id the inbox remembers, handled or not (the last day's), with the
+        fingerprint it came with."""
 
     @abstractmethod
     async def inbox_pending(self) -> list[tuple[int, str]]:

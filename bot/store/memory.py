@@ -43,6 +43,7 @@ class MemoryStore(Store):
         self._inbox: dict[int, tuple[str, float, bool]] = {}
         """update id -> (data, received at, handled)."""
         self._outbox: dict[int, OutboxRow] = {}
+        self._fingerprints: dict[int, str] = {}
         self._outbox_at: dict[int, float] = {}
         self._outbox_last = 0
         self._cases: dict[int, Case] = {}
@@ -208,10 +209,11 @@ class MemoryStore(Store):
         self._holders.pop(name, None)
         self._done_once.pop(name, None)
 
-    async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
-        if update_id in self._inbox:
+    async def inbox_add(self, update_id: int, data: str, at: float, fingerprint: str = "") -> bool:
+        if update_id in self._inbox and self._fingerprints.get(update_id, "") == fingerprint:
             return False
         self._inbox[update_id] = (data, at, False)
+        self._fingerprints[update_id] = fingerprint
         return True
 
     async def inbox_done(self, update_id: int) -> None:
@@ -219,8 +221,8 @@ class MemoryStore(Store):
             _, at, _ = self._inbox[update_id]
             self._inbox[update_id] = ("", at, True)
 
-    async def inbox_seen(self) -> list[int]:
-        return sorted(self._inbox)
+    async def inbox_seen(self) -> dict[int, str]:
+        return {i: self._fingerprints.get(i, "") for i in sorted(self._inbox)}
 
     async def inbox_pending(self) -> list[tuple[int, str]]:
         return sorted((k, v[0]) for k, v in self._inbox.items() if not v[2])

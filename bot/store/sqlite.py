@@ -153,6 +153,11 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     UPDATE inbox SET data = '' WHERE handled = 1;
     ALTER TABLE done_once ADD COLUMN holder INTEGER;
     """,
+    # 10: what an update was (its chat and message, or its button press), beside its id: a
+    # Bot API that numbers updates afresh must not have its new ones taken for repeats
+    """
+    ALTER TABLE inbox ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+    """,
 )
 """Migration N (1-based) takes the schema from version N-1 to N. Only ever append."""
 
@@ -397,8 +402,8 @@ class SQLiteStore(Store):
     async def unclaim(self, name: str) -> None:
         await self._run(partial(_unclaim, name))
 
-    async def inbox_add(self, update_id: int, data: str, at: float) -> bool:
-        return bool(await self._commit(_InboxAdd(update_id, data, at)))
+    async def inbox_add(self, update_id: int, data: str, at: float, fingerprint: str = "") -> bool:
+        return bool(await self._commit(_InboxAdd(update_id, data, at, fingerprint)))
 
     async def inbox_done(self, update_id: int) -> None:
         await self._commit(_InboxDone(update_id))
@@ -412,9 +417,10 @@ class SQLiteStore(Store):
         rows = await self._run(lambda db: db.execute(statement).fetchall())
         return [OutboxRow(int(i), SessionKey.parse(k), str(d)) for i, k, d in rows]
 
-    async def inbox_seen(self) -> list[int]:
-        rows = await self._run(lambda db: db.execute("SELECT update_id FROM inbox").fetchall())
-        return sorted(int(row[0]) for row in rows)
+    async def inbox_seen(self) -> dict[int, str]:
+        statement = "SELECT update_id, fingerprint FROM inbox ORDER BY update_id"
+        rows = await self._run(lambda db: db.execute(statement).fetchall())
+        return {int(update_id): str(fingerprint) for update_id, fingerprint in rows}
 
     async def inbox_pending(self) -> list[tuple[int, str]]:
         statement = "SELECT update_id, data FROM inbox WHERE handled = 0 ORDER BY update_id"
@@ -590,6 +596,7 @@ class _InboxAdd:
     update_id: int
     data: str
     at: float
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -623,9 +630,14 @@ def _write_batch(writes: list[_Write], db: sqlite3.Connection) -> list[object]:
                 _insert_outcome_rows(write.outcomes, db)
                 results.append(_turn_writes(write, db))
             elif isinstance(write, _InboxAdd):
+                # New, or an id seen before with another fingerprint (a new update that
+                # reuses an id): kept; the same id and fingerprint is a redelivery.
                 inserted = db.execute(
-                    "INSERT OR IGNORE INTO inbox (update_id, data, at) VALUES (?, ?, ?)",
-                    (write.update_id, write.data, write.at),
+                    "INSERT INTO inbox (update_id, data, at, fingerprint) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (update_id) DO UPDATE SET data = excluded.data, "
+                    "at = excluded.at, handled = 0, fingerprint = excluded.fingerprint "
+                    "WHERE inbox.fingerprint != excluded.fingerprint",
+                    (write.update_id, write.data, write.at, write.fingerprint),
                 ).rowcount
                 results.append(inserted == 1)
             elif isinstance(write, _InboxDone):

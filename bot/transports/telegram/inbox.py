@@ -7,18 +7,22 @@ store's inbox, and a `flush` awaited before the next getUpdates goes out (and be
 webhook answers), makes every acknowledged update durable, in both modes, without making
 intake wait for one commit per update. The update processor marks an
 update handled once its handler has run; at start, whatever a crash (or a stop with updates
-still queued) left unhandled is replayed. An update id seen before, a redelivery by Telegram
-or a webhook retry, is dropped: it is handled once.
+still queued) left unhandled is replayed. An update seen before, a redelivery by Telegram or
+a webhook retry, is dropped: it is handled once. "Seen before" is its id *and* its fingerprint
+(a digest of what it carries): Telegram numbers updates afresh after
+a quiet week, and a local Bot API may start again from 1, and a new update must never be taken
+for an old one because its number came round again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from telegram import Bot, Update
 from telegram.error import NetworkError
@@ -47,22 +51,30 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         self._room = asyncio.Condition()
         self._stored_ahead: set[int] = set()
         """Updates already on their way to the store from Telegram's own JSON (polling)."""
-        self._writing: list[tuple[asyncio.Future[bool], tuple[int, str, float]]] = []
-        self._known: set[int] = set()
-        self._highest = 0
+        self._writing: list[tuple[asyncio.Future[bool], tuple[int, str, float, str]]] = []
+        self._repeats: set[int] = set()
+        """Updates of a getUpdates answer found to be redeliveries, not yet dropped."""
+        self._known: dict[int, str] = {}
+        """Update id -> fingerprint of the updates seen lately."""
 
     async def put(self, item: object) -> None:
         """Queue an update at once; its write to the store is under way (see `flush`)."""
         if isinstance(item, Update):
             if item.update_id in self._stored_ahead:
                 self._stored_ahead.discard(item.update_id)
-            elif item.update_id in self._known:
+            elif item.update_id in self._repeats:
+                self._repeats.discard(item.update_id)
                 log.info("update %s arrived before; handled once already", item.update_id)
                 return
             else:  # a webhook's update
-                self._remember(item.update_id)
-                data = json.dumps(item.to_dict(), separators=(",", ":"))
-                self._write(item.update_id, data, self.clock())
+                fields = item.to_dict()
+                mark = fingerprint(fields)
+                if self._known.get(item.update_id) == mark:
+                    log.info("update %s arrived before; handled once already", item.update_id)
+                    return
+                self._remember(item.update_id, mark)
+                data = json.dumps(fields, separators=(",", ":"))
+                self._write(item.update_id, data, self.clock(), mark)
             self._grow()
         await super().put(item)
 
@@ -76,11 +88,15 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         now = self.clock()
         for update in updates if isinstance(updates, list) else ():
             update_id = update.get("update_id") if isinstance(update, dict) else None
-            if not isinstance(update_id, int) or update_id in self._known:
+            if not isinstance(update_id, int):
                 continue
-            self._remember(update_id)
+            mark = fingerprint(update)
+            if self._known.get(update_id) == mark:
+                self._repeats.add(update_id)  # python-telegram-bot will put it: drop it then
+                continue
+            self._remember(update_id, mark)
             self._stored_ahead.add(update_id)
-            self._write(update_id, json.dumps(update, separators=(",", ":")), now)
+            self._write(update_id, json.dumps(update, separators=(",", ":")), now, mark)
 
     async def room(self) -> None:
         """Return once the backlog is under `max_backlog` (backpressure on intake)."""
@@ -113,14 +129,14 @@ class DurableUpdateQueue(asyncio.Queue[object]):
             log.error("could not keep %d update(s) in the store; not acknowledging", len(failed))
             raise NetworkError("the store could not keep the updates received")
 
-    def _write(self, update_id: int, data: str, at: float) -> None:
-        future = asyncio.ensure_future(self.store.inbox_add(update_id, data, at))
-        self._writing.append((future, (update_id, data, at)))
+    def _write(self, update_id: int, data: str, at: float, mark: str) -> None:
+        future = asyncio.ensure_future(self.store.inbox_add(update_id, data, at, mark))
+        self._writing.append((future, (update_id, data, at, mark)))
 
     async def replay(self, bot: Bot) -> int:
         """Queue the updates a crash or a stop left unhandled; return how many."""
-        for update_id in await self.store.inbox_seen():
-            self._remember(update_id)
+        for update_id, mark in (await self.store.inbox_seen()).items():
+            self._remember(update_id, mark)
         pending = await self.store.inbox_pending()
         for update_id, data in pending:
             try:
@@ -147,11 +163,21 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         await self.room()
         await self.flush()
 
-    def _remember(self, update_id: int) -> None:
-        # Telegram's update ids only grow; a redelivery is a recent one. Remember a window.
-        self._known.add(update_id)
-        self._highest = max(self._highest, update_id)
+    def _remember(self, update_id: int, mark: str) -> None:
+        # Telegram's update ids mostly grow; a redelivery is a recent one. Remember a window.
+        self._known[update_id] = mark
         if len(self._known) > 2 * REMEMBERED:
-            floor = self._highest - REMEMBERED
-            self._known = {u for u in self._known if u > floor}
-            self._stored_ahead = {u for u in self._stored_ahead if u > floor}
+            recent = sorted(self._known)[-REMEMBERED:]
+            self._known = {u: self._known[u] for u in recent}
+            floor = recent[0]
+            self._stored_ahead = {u for u in self._stored_ahead if u >= floor}
+
+
+def fingerprint(update: dict[str, Any]) -> str:
+    """What an update is, apart from its number: a digest of everything else in it. A
+    redelivery carries the same (each mode reads updates one way: Telegram's JSON when
+    polling, python-telegram-bot's `to_dict()` on a webhook); a new update that happens to
+    get an old number does not."""
+    rest = {k: v for k, v in update.items() if k != "update_id"}
+    canonical = json.dumps(rest, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
