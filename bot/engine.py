@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from bot import views
+from bot import links, views
 from bot.catalog import END, Catalog, Fix, Intent, Step
 from bot.events import (
     TIMELESS_ACTIONS,
@@ -30,10 +30,9 @@ from bot.events import (
     Turn,
 )
 from bot.hours import BusinessHours
+from bot.links import FixLink, HumanLink, WalkLink
 from bot.matcher import Decision, Match, Matcher
 from bot.session import (
-    DEEP_LINK_PREFIX,
-    HUMAN_LINK,
     IN_A_FIX,
     STAFF_MARK,
     Outcome,
@@ -280,14 +279,16 @@ class Engine:
 
     def _on_command(self, draft: _Draft, command: str, argument: str) -> None:
         words = self.wording
+        link = links.read(argument, self.catalog) if command == "start" else None
         if draft.session.stage is Stage.WITH_STAFF and command not in ("cancel", "stop", "help"):
             self._say_and_show(draft, words.with_staff_already)
-        elif command == "human" or (command == "start" and argument.startswith(HUMAN_LINK)):
-            source = argument[len(HUMAN_LINK) :].lstrip("-") if command == "start" else ""
-            self._ask_for_person(draft, source or None)
+        elif command == "human" or isinstance(link, HumanLink):
+            self._ask_for_person(draft, link.source if isinstance(link, HumanLink) else None)
         elif command == "start":
-            if argument.startswith(DEEP_LINK_PREFIX):
-                self._deep_link(draft, argument[len(DEEP_LINK_PREFIX) :])
+            if isinstance(link, WalkLink):
+                self._continue_walk(draft, link)
+            elif isinstance(link, FixLink):
+                self._deep_link(draft, link)
             elif draft.session.walking:
                 self._offer_resume(draft)
             else:
@@ -313,13 +314,30 @@ class Engine:
             draft.record("no_match")
             self._menu(draft, self.wording.unknown_fix.format(topic=topic[:60]))
 
-    def _deep_link(self, draft: _Draft, payload: str) -> None:
-        fix_part, _, step_id = payload.partition("-")
-        fix = self.catalog.fixes.get(fix_part)
-        if fix is not None and step_id in fix.steps_by_id:
-            self._start_fix(draft, fix, at_step=step_id)
+    def _deep_link(self, draft: _Draft, link: FixLink) -> None:
+        fix = self.catalog.fixes.get(link.topic)
+        if fix is not None and link.step in fix.steps_by_id:
+            self._start_fix(draft, fix, at_step=link.step)
         else:
-            self._fix_command(draft, payload.replace("_", " "))
+            self._fix_command(draft, link.topic.replace("_", " "))
+
+    def _continue_walk(self, draft: _Draft, link: WalkLink) -> None:
+        """A walk moved here from elsewhere (a group): the same intent, the same fixes, the
+        same step, with what was tried and the way Back."""
+        draft.record("started", intent=link.intent, fix=link.plan[link.fix_index], value="link")
+        draft.move(
+            **idle(
+                stage=link.stage,
+                intent=link.intent,
+                plan=link.plan,
+                fix_index=link.fix_index,
+                step=link.step,
+                path=link.path,
+                tried=link.tried,
+            )
+        )
+        draft.header.append(self.wording.continued_here)
+        self._show(draft)
 
     # -- buttons -----------------------------------------------------------------------------
 

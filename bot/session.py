@@ -187,19 +187,6 @@ def idle(**overrides: Any) -> dict[str, Any]:
     }
 
 
-def walk_payload(intent_id: str) -> str:
-    """A /start payload that starts the walk of an intent (or a fix) in a private chat."""
-    return f"{DEEP_LINK_PREFIX}{intent_id}"
-
-
-def resume_payload(session: Session) -> str:
-    """A /start payload that continues this session's fix at its step elsewhere."""
-    if session.fix_id is None:
-        return "start"
-    payload = f"{DEEP_LINK_PREFIX}{session.fix_id}"
-    return f"{payload}-{session.step}" if session.step else payload
-
-
 @dataclass(frozen=True)
 class Unanswered:
     """A message that got a question or a refusal instead of a walk: its words and the

@@ -70,6 +70,7 @@ class Wording:
     unknown_fix: str = "I don't know a fix called “{topic}”. Here's what I can help with:"
     walk_start: str = "Let's fix this: **{title}**. I have {count} fixes to try, quickest first."
     single_fix_start: str = "Let's go: **{title}**."
+    continued_here: str = "Carrying on here, right where you were."
     next_fix: str = "OK, on to the next fix: **{title}**."
     skipped_fix: str = "Skipped. Next fix: **{title}**."
     progress_walk: str = "Fix {fix} of {fixes} · step {step} of {steps}"

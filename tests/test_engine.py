@@ -7,12 +7,16 @@ from dataclasses import replace
 
 import pytest
 
+from bot import links
 from bot.catalog import Catalog, Fix, Intent
 from bot.engine import Engine
 from bot.events import Action, Press, Target
 from bot.matcher import Matcher, Thresholds
-from bot.session import SESSION_SCHEMA, Session, Stage, resume_payload
+from bot.session import SESSION_SCHEMA, Session, Stage
+from bot.wording import Wording
 from tests.transcript import Chat
+
+WORDING = Wording()
 
 
 @pytest.fixture(scope="module")
@@ -227,15 +231,48 @@ def test_start_welcomes_and_a_deep_link_starts_a_fix(chat: Chat) -> None:
     assert "**Make room in iCloud**" in chat.text
 
 
-def test_a_deep_link_can_resume_a_fix_at_a_step(chat: Chat, engine: Engine) -> None:
-    chat.command("fix", "wifi")
-    chat.press("Done")
-    payload = resume_payload(chat.session)
-    assert payload == "fix_wifi-switch_on"
+def test_a_hand_written_deep_link_can_start_a_fix_at_a_step(engine: Engine) -> None:
     elsewhere = Chat(engine)
-    elsewhere.command("start", payload)
+    elsewhere.command("start", "fix_wifi-switch_on")
     assert "Step 2 of 4" in elsewhere.text
     assert "slide the **Wi-Fi** switch on" in elsewhere.text
+
+
+def test_a_walk_moved_by_its_link_carries_on_whole_fix_step_tried_and_back(
+    chat: Chat, engine: Engine
+) -> None:
+    """In a group: fix 2 of 9, step 2, after one fix tried. The link to private keeps all of
+    it: still broken there moves to fix 3, not to "we've tried everything"."""
+    chat.say("backup stuck")
+    chat.press("This didn't work")
+    chat.press("Done")
+    assert "Fix 2 of 9 · step 2 of 4" in chat.text
+    payload = links.walk_link(chat.session, engine.catalog)
+    assert len(payload) <= links.MAX_PAYLOAD and payload.replace("-", "").replace("_", "").isalnum()
+    private = Chat(engine)
+    private.command("start", payload)
+    assert WORDING.continued_here in private.text
+    assert "Fix 2 of 9 · step 2 of 4" in private.text
+    assert "Tried so far: Turn on iCloud Backup" in private.text
+    private.press("Back")
+    assert "Fix 2 of 9 · step 1 of 4" in private.text
+    for _ in range(4):
+        private.press("Done")
+    private.press("No, still broken")
+    assert "Fix 3 of 9" in private.text
+
+
+def test_a_walk_link_made_for_other_content_is_not_read_as_this_one(
+    chat: Chat, engine: Engine, catalog: Catalog
+) -> None:
+    chat.say("backup stuck")
+    payload = links.walk_link(chat.session, engine.catalog)
+    assert isinstance(links.read(payload, catalog), links.WalkLink)
+    fewer = replace(catalog, fixes={k: v for k, v in catalog.fixes.items() if k != "wifi"})
+    assert links.read(payload, fewer) is None
+    assert links.read("w-garbage", catalog) is None
+    assert links.read("human-m1001-7", catalog) == links.HumanLink(-1001, 7)
+    assert links.read("human", catalog) == links.HumanLink()
 
 
 def test_help_and_unknown_commands(chat: Chat) -> None:

@@ -135,17 +135,22 @@ async def test_in_the_group_another_persons_press_gets_a_toast_and_changes_nothi
     assert await bot_messages(page).last.inner_text() == text
 
 
-async def test_continue_in_private_opens_the_private_chat_at_the_same_step(page: Page) -> None:
+async def test_continue_in_private_carries_the_whole_walk_to_the_private_chat(page: Page) -> None:
     await page.locator('.chat-item[data-chat="iPhone help"]').click()
-    await say(page, "/fix wifi")
+    await say(page, "@fixbot_local_bot my backup is stuck")
     walk = bot_messages(page).last
     await walk.get_by_role("button", name="Done").click()
-    await expect(walk).to_contain_text("Step 2 of 4")
+    await expect(walk).to_contain_text("Fix 1 of 9 · step 2 of 4")
     await walk.get_by_role("button", name="Continue in private chat").click()
     await expect(page.locator("#chat-title")).to_have_text("fixbot")
     resumed = bot_messages(page).last
-    await expect(resumed).to_contain_text("Get onto Wi-Fi")
-    await expect(resumed).to_contain_text("Step 2 of 4")
+    await expect(resumed).to_contain_text("Fix 1 of 9 · step 2 of 4")
+    for step in (3, 4):
+        await resumed.get_by_role("button", name="Done").click()
+        await expect(resumed).to_contain_text(f"Fix 1 of 9 · step {step} of 4")
+    await resumed.get_by_role("button", name="Done").click()
+    await resumed.get_by_role("button", name="No, still broken").click()
+    await expect(bot_messages(page).last).to_contain_text("Fix 2 of 9")
 
 
 async def test_topics_a_sticker_and_a_photo(page: Page) -> None:

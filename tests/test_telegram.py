@@ -12,6 +12,7 @@ import pytest
 from bot.catalog import Catalog
 from bot.conversations import Conversations
 from bot.engine import Engine
+from bot import links
 from bot.localapi import LocalBotApi
 from bot.store import SQLiteStore
 from bot.transports.telegram import (
@@ -172,7 +173,10 @@ async def test_two_members_walk_their_own_fixes_in_a_group_and_cannot_press_each
     bobs = next(m for m in messages if "Make room" in m.text)
     assert "💬 Continue in private chat" in alices.labels
     link = alices.button("Continue in private chat").url
-    assert link == "https://t.me/fixbot_local_bot?start=fix_wifi-look_for_icon"
+    assert link.startswith("https://t.me/fixbot_local_bot?start=")
+    moved = links.read(link.split("start=")[1], bot.engine.catalog)
+    assert isinstance(moved, links.WalkLink)
+    assert (moved.plan, moved.step) == (("wifi",), "look_for_icon")
 
     await api.press_button(bob, alices, "Done")
     await api.settle()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import tzinfo
@@ -22,7 +21,7 @@ from telegram import Bot, CallbackQuery, ChatMemberAdministrator, Message, Reply
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import casework, views
+from bot import casework, links, views
 from bot.cases import Case, Person
 from bot.catalog import Catalog
 from bot.conversations import Conversations, Plan
@@ -38,8 +37,6 @@ from bot.wording import Wording
 log = logging.getLogger(__name__)
 
 DEFAULT_REMIND_AFTER: Final = 15 * 60.0
-_SOURCE: Final = re.compile(r"^m?(\d{1,19})(?:-(\d{1,12}))?$")
-"""human-<source> deep links name the group of a walk: m100123 is chat -100123, -7 a topic."""
 
 
 @dataclass(frozen=True)
@@ -49,12 +46,6 @@ class DeskConfig:
     remind_after: float = DEFAULT_REMIND_AFTER
     """Seconds a case may wait for a first answer before the staff chat is reminded."""
     hours: BusinessHours | None = None
-
-
-def source_of(key: SessionKey) -> str:
-    """The deep-link form of a group conversation, for `/start human-<source>`."""
-    chat = f"m{-key.chat_id}" if key.chat_id < 0 else str(key.chat_id)
-    return chat if key.topic_id is None else f"{chat}-{key.topic_id}"
 
 
 def person_of(user: User) -> Person:
@@ -229,12 +220,7 @@ class StaffDesk:
             await self._tell(bot, key, opened, casework.told(case))
 
     def _walk_key(self, key: SessionKey, source: str | None) -> SessionKey:
-        found = _SOURCE.match(source or "")
-        if found is None:
-            return key
-        chat = int(found[1]) * (-1 if (source or "").startswith("m") else 1)
-        topic = int(found[2]) if found[2] else None
-        return SessionKey(chat, key.user_id, topic)  # only ever the person's own walk
+        return links.human_from(source).walk_key(key)
 
     async def _complete(
         self, bot: Bot, key: SessionKey, person: Person, walk_key: SessionKey

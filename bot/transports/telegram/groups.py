@@ -32,8 +32,9 @@ from bot import groups, views
 from bot.conversations import Conversations
 from bot.events import Button, Reply
 from bot.groups import GENERAL, GroupSettings
+from bot.links import fix_link
 from bot.locks import KeyedLocks
-from bot.session import SessionKey, walk_payload
+from bot.session import SessionKey
 from bot.transports.telegram import render
 from bot.transports.telegram.callback_data import PanelPress, encode_panel
 from bot.transports.telegram.keys import thread
@@ -184,7 +185,7 @@ class GroupControl:
             await self.store.offer_made(message.chat.id, person.id, now)
         offer = views.overheard(intent, self.wording)
         if settings.walks_in_private and bot.username:
-            url = f"https://t.me/{bot.username}?start={walk_payload(intent.id)}"
+            url = f"https://t.me/{bot.username}?start={fix_link(intent.id)}"
             link = Button(self.wording.walk_me_through_private, url=url)
             offer = replace(offer, buttons=((link,),))
         try:

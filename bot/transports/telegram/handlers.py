@@ -30,6 +30,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot import links
 from bot.conversations import Conversations, Plan
 from bot.events import (
     Button,
@@ -42,10 +43,10 @@ from bot.events import (
     TextReceived,
     Turn,
 )
-from bot.session import Session, SessionKey, resume_payload
+from bot.session import Session, SessionKey
 from bot.transports.telegram import callback_data, outbox, render
 from bot.transports.telegram.conflict import PollingConflict
-from bot.transports.telegram.desk import StaffDesk, person_of, source_of
+from bot.transports.telegram.desk import StaffDesk, person_of
 from bot.transports.telegram.groups import GroupControl
 from bot.transports.telegram.health import Health, Metrics
 from bot.transports.telegram.keys import conversation_key, thread
@@ -331,7 +332,7 @@ def _private_case_offer(
     """In a group, a case is opened in private: a link that opens it there, and nothing of
     the case in the group."""
     wording = services(context).wording
-    url = f"https://t.me/{context.bot.username}?start=human-{source_of(key)}"
+    url = f"https://t.me/{context.bot.username}?start={links.human_link(key)}"
     link = Button(wording.human_in_private_button, url=url)
     offer = Reply(wording.human_in_private, ((link,),))
     return outbox.post_of(message.chat_id, offer, 0, thread(message), message.message_id)
@@ -363,7 +364,8 @@ def _markup(
 ) -> InlineKeyboardMarkup | None:
     extra = None
     if _in_group(message) and session.walking and reply.buttons and context.bot.username:
-        url = f"https://t.me/{context.bot.username}?start={resume_payload(session)}"
+        catalog = services(context).conversations.engine.catalog
+        url = f"https://t.me/{context.bot.username}?start={links.walk_link(session, catalog)}"
         extra = [InlineKeyboardButton(services(context).wording.continue_in_private, url=url)]
     return render.keyboard(reply, owner, extra)
 
