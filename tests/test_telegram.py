@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot import links
 from bot.catalog import Catalog
 from bot.conversations import Conversations
 from bot.engine import Engine
-from bot import links
 from bot.localapi import LocalBotApi
 from bot.store import SQLiteStore
 from bot.transports.telegram import (
