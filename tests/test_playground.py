@@ -201,3 +201,73 @@ def test_the_page_shows_the_bots_html_and_nothing_else() -> None:
     assert safe_html('<a href="javascript:alert(1)">x</a>') == "x"
     assert safe_html("<script>alert(1)</script><img src=x onerror=y>") == "alert(1)"
     assert safe_html("<b>never closed") == "<b>never closed</b>"
+
+
+async def test_the_page_names_the_bot_and_offers_its_commands_and_its_username(
+    page: Page,
+) -> None:
+    """What a Telegram client shows: the bot's @username, the "/" menu the bot registered
+    with setMyCommands, and @-completion of its name in a group."""
+    await expect(page.locator("#chat-subtitle")).to_have_text("@fixbot_local_bot · bot")
+    await page.fill("#text", "/")
+    await page.locator("#text").dispatch_event("input")
+    menu = page.locator("#suggestions")
+    await expect(menu).to_be_visible()
+    await expect(menu).to_contain_text("/fix")
+    await expect(menu).to_contain_text("/topics")
+    await page.fill("#text", "/fi")
+    await page.locator("#text").dispatch_event("input")
+    await menu.get_by_role("option").first.click()
+    await expect(page.locator("#text")).to_have_value("/fix ")
+    await page.type("#text", "wifi")
+    await page.press("#text", "Enter")
+    await expect(bot_messages(page).last).to_contain_text("Get onto Wi-Fi")
+
+    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    await expect(page.locator("#chat-subtitle")).to_contain_text("@fixbot_local_bot")
+    await page.fill("#text", "@fix")
+    await page.locator("#text").dispatch_event("input")
+    await expect(menu).to_contain_text("@fixbot_local_bot")
+    await page.press("#text", "Tab")
+    await expect(page.locator("#text")).to_have_value("@fixbot_local_bot ")
+    await page.type("#text", "wifi won't connect")
+    await page.press("#text", "Enter")
+    await expect(bot_messages(page).last).to_contain_text("Get onto Wi-Fi")
+
+
+async def test_a_reply_to_the_bot_in_a_group_is_heard_and_a_deep_link_shows_start_only(
+    page: Page,
+) -> None:
+    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    await say(page, "/fix wifi")
+    walk = bot_messages(page).last
+    await expect(walk).to_contain_text("Get onto Wi-Fi")
+    await walk.get_by_role("button", name="Reply").click()
+    await expect(page.locator("#replying")).to_contain_text("Replying to fixbot")
+    await say(page, "my icloud storage is full")  # no @mention: the reply addresses the bot
+    mine = page.locator('.message[data-from="Ana"]').last
+    await expect(mine.locator(".reply-quote")).to_contain_text("fixbot")
+    await expect(bot_messages(page).last).to_contain_text("storage")
+    await expect(page.locator("#replying")).to_be_hidden()
+
+    await walk.get_by_role("button", name="Continue in private chat").click()
+    await expect(page.locator("#chat-title")).to_have_text("fixbot")
+    started = page.locator('.message[data-from="Ana"]').last
+    await expect(started.locator(".text")).to_have_text("/start")  # the payload is not shown
+
+
+async def test_on_a_phone_the_page_shows_the_chat_list_or_the_chat(page: Page) -> None:
+    await page.set_viewport_size({"width": 390, "height": 800})
+    chats = page.locator("#sidebar")
+    await expect(chats).to_be_visible()
+    assert (await chats.bounding_box() or {}).get("width", 0) >= 380
+    await expect(page.locator("#chat")).to_be_hidden()
+    await page.locator('.chat-item[data-chat="fixbot"]').click()
+    await expect(chats).to_be_hidden()
+    assert (await page.locator("#messages").bounding_box() or {}).get("width", 0) >= 380
+    await say(page, "wifi won't connect")
+    walk = bot_messages(page).last
+    await expect(walk).to_contain_text("Get onto Wi-Fi")
+    assert (await walk.bounding_box() or {}).get("width", 0) >= 250  # not a word a line
+    await page.locator("#back").click()
+    await expect(chats).to_be_visible()

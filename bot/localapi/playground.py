@@ -115,6 +115,7 @@ class Playground:
             kind = "private" if chat.type == "private" else "group"
             if chat is self.world.staff:
                 kind = "staff"
+            members = self.api.member_names(chat)
             chats.append(
                 {
                     "id": chat.id,
@@ -122,7 +123,12 @@ class Playground:
                     "kind": kind,
                     "topics": [{"id": t.thread_id, "name": t.name} for t in chat.topics.values()],
                     "admin": chat.members.get(user.id) in ("creator", "administrator"),
-                    "messages": [_message(m) for m in self.api.messages(chat)],
+                    "members": [] if kind == "private" else [*members, f"@{self.api.username}"],
+                    "commands": [
+                        {"command": c.get("command", ""), "description": c.get("description", "")}
+                        for c in self.api.command_menu(chat, user)
+                    ],
+                    "messages": [_message(m, kind == "private") for m in self.api.messages(chat)],
                 }
             )
         return {
@@ -143,8 +149,10 @@ class Playground:
         thread = topic if topic in chat.topics else None
         if kind == "text":
             text = str(action.get("text", ""))[:MAX_TEXT]
+            replied = int_or(action.get("reply_to"), 0)
+            reply_to = replied if _find(self.api.messages(chat), replied) else None
             if text.strip():
-                await self.api.send(user, chat, text, thread=thread)
+                await self.api.send(user, chat, text, thread=thread, reply_to=reply_to)
         elif kind == "sticker":
             await self.api.send_sticker(user, chat, thread=thread)
         elif kind == "photo":
@@ -255,13 +263,19 @@ class _Act(_Guarded):
         self.finish(self.playground.state(user))
 
 
-def _message(message: MessageView) -> dict[str, Any]:
+_DEEP_LINK_START: Final = re.compile(r"^/start\s+\S+$")
+
+
+def _message(message: MessageView, private: bool = False) -> dict[str, Any]:
+    text = message.text
+    if private and not message.from_bot and _DEEP_LINK_START.match(text):
+        text = "/start"  # a deep link's payload travels with /start, unseen, as in Telegram
     return {
         "id": message.message_id,
         "thread": message.thread_id,
         "from_bot": message.from_bot,
         "sender": message.sender,
-        "html": safe_html(message.html) if message.html else html.escape(message.text),
+        "html": safe_html(message.html) if message.html else html.escape(text),
         "caption": message.caption,
         "photo": message.photo,
         "sticker": message.sticker,

@@ -489,6 +489,10 @@ class LocalBotApi:
         chat.topics[message.message_id] = Topic(message.message_id, name)
         return message.message_id
 
+    def member_names(self, chat: Chat) -> list[str]:
+        """The first names of the people in `chat` (the bot aside)."""
+        return [self._users[i].first_name for i in chat.members if i in self._users]
+
     def topics(self, chat: Chat) -> list[Topic]:
         return list(chat.topics.values())
 
@@ -616,6 +620,10 @@ class LocalBotApi:
     def visible_commands(self, chat: Chat, user: User) -> list[str]:
         """The commands a client shows `user` in `chat`: the most specific scope the bot set,
         as Telegram resolves them."""
+        return [c["command"] for c in self.command_menu(chat, user)]
+
+    def command_menu(self, chat: Chat, user: User) -> list[dict[str, Any]]:
+        """The "/" menu a client shows `user` in `chat`: commands with their descriptions."""
         admin = chat.members.get(user.id) in ("creator", "administrator")
         if chat.type == "private":
             scopes = [f"chat:{chat.id}", "all_private_chats", "default"]
@@ -627,7 +635,7 @@ class LocalBotApi:
             scopes += ["all_group_chats", "default"]
         for scope in scopes:
             if scope in self.commands_by_scope:
-                return [c["command"] for c in self.commands_by_scope[scope]]
+                return list(self.commands_by_scope[scope])
         return []
 
     def _bot_sees(self, message: _Message) -> bool:

@@ -8,6 +8,7 @@ const view = {
   thread: null,     // the open forum topic (null: General, or a chat without topics)
   state: null,      // the last state the server sent
   toastsSeen: {},   // person id -> how many of their toasts were shown
+  replyTo: null,    // the message the next one answers: {id, sender, text}
 };
 
 const $ = (id) => document.getElementById(id);
@@ -71,13 +72,60 @@ function drawPeople() {
   $("people").replaceChildren(...people);
 }
 
+function plain(message) {
+  if (message.photo) return "🖼 Photo";
+  if (message.sticker) return "🙂 Sticker";
+  const div = document.createElement("div");
+  div.innerHTML = message.html;
+  return div.textContent.slice(0, 80);
+}
+
+function setReply(message) {
+  view.replyTo = message ? { id: message.id } : null;
+  $("replying").hidden = !message;
+  if (message) {
+    const who = message.from_bot ? "fixbot" : (message.sender || "");
+    $("replying-to").textContent = "Replying to " + who + ": " + plain(message);
+    $("text").focus();
+  }
+}
+
+// What a Telegram client offers as you type: the bot's "/" menu (from setMyCommands, for
+// this chat and person) and its @username.
+function suggestions(value) {
+  const chat = currentChat();
+  if (!chat) return [];
+  if (/^\/[a-z0-9_]*$/i.test(value)) {
+    const typed = value.slice(1).toLowerCase();
+    return chat.commands.filter((c) => c.command.startsWith(typed)).map((c) => ({
+      label: "/" + c.command, description: c.description, text: "/" + c.command + " ",
+    }));
+  }
+  const at = value.match(/(^|\s)@([A-Za-z0-9_]*)$/);
+  const bot = view.state.bot;
+  if (at && bot.toLowerCase().startsWith(at[2].toLowerCase()) && at[2].length < bot.length) {
+    const text = value.slice(0, value.length - at[2].length - 1) + "@" + bot + " ";
+    return [{ label: "@" + bot, description: "fixbot (bot)", text }];
+  }
+  return [];
+}
+
+function drawSuggestions() {
+  const input = $("text");
+  const found = suggestions(input.value);
+  const box = $("suggestions");
+  box.hidden = found.length === 0;
+  box.replaceChildren(...found.map((s) => el("button", {
+    type: "button",
+    role: "option",
+    onclick: () => { input.value = s.text; drawSuggestions(); input.focus(); },
+  }, el("span", { class: "command" }, s.label), el("span", { class: "description" }, s.description))));
+}
+
 function lastWords(chat) {
   const last = chat.messages[chat.messages.length - 1];
   if (!last) return "";
-  const div = document.createElement("div");
-  div.innerHTML = last.html;
-  const text = last.photo ? "🖼 Photo" : last.sticker ? "🙂 Sticker" : div.textContent;
-  return (last.sender ? last.sender + ": " : "") + text;
+  return (last.sender ? last.sender + ": " : "") + plain(last);
 }
 
 function drawChats() {
@@ -86,7 +134,7 @@ function drawChats() {
     return el("div", {
       class: "chat-item" + (chat.id === view.chat ? " active" : ""),
       "data-chat": chat.title,
-      onclick: () => { view.chat = chat.id; view.thread = null; drawChats(); drawChat(true); },
+      onclick: () => openChat(chat.id),
     },
       el("div", { class: "avatar " + chat.kind }, letter),
       el("div", { class: "chat-text" },
@@ -96,6 +144,15 @@ function drawChats() {
   $("chats").replaceChildren(...items);
 }
 
+function openChat(id) {
+  view.chat = id;
+  view.thread = null;
+  setReply(null);
+  document.body.classList.add("in-chat");  // on a phone, the chat takes the screen
+  drawChats();
+  drawChat(true);
+}
+
 function drawChat(scrollDown) {
   const chat = currentChat();
   if (!chat) return;
@@ -103,6 +160,9 @@ function drawChat(scrollDown) {
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   const topic = chat.topics.find((t) => t.id === view.thread);
   $("chat-title").textContent = chat.title + (topic ? " › " + topic.name : "");
+  $("chat-subtitle").textContent = chat.kind === "private"
+    ? "@" + view.state.bot + " · bot"
+    : chat.members.length + " members: " + chat.members.join(", ");
   const tabs = chat.topics.length ? [{ id: null, name: "General" }, ...chat.topics] : [];
   $("topics").replaceChildren(...tabs.map((t) => el("button", {
     type: "button",
@@ -128,10 +188,21 @@ function drawMessage(chat, m) {
     : m.document ? el("div", { class: "media" }, "📄 " + m.document) : null;
   const body = m.html ? el("div", { class: "text", html: m.html })
     : m.caption ? el("div", { class: "text" }, m.caption) : null;
+  const replied = m.reply_to ? chat.messages.find((r) => r.id === m.reply_to) : null;
+  const quote = replied ? el("div", { class: "reply-quote" },
+    el("b", {}, replied.from_bot ? "fixbot" : (replied.sender || "")), " ", plain(replied))
+    : null;
+  const reply = el("button", {
+    type: "button",
+    class: "reply-to",
+    title: "Reply",
+    "aria-label": "Reply",
+    onclick: () => setReply(m),
+  }, "↩ Reply");
   const bubble = el("div", { class: "bubble" },
     sender ? el("div", { class: "sender" }, sender) : null,
-    media, body,
-    el("div", { class: "meta" }, m.edited ? "edited" : ""));
+    quote, media, body,
+    el("div", { class: "meta" }, reply, m.edited ? "edited" : ""));
   const keyboard = m.buttons.length ? el("div", { class: "keyboard" },
     ...m.buttons.map((row) => el("div", { class: "row" },
       ...row.map((b) => el("button", {
@@ -211,8 +282,19 @@ $("composer").addEventListener("submit", async (event) => {
   const text = input.value;
   if (!text.trim()) return;
   input.value = "";
-  await act({ kind: "text", chat: view.chat, thread: view.thread, text });
+  const replyTo = view.replyTo ? view.replyTo.id : null;
+  setReply(null);
+  drawSuggestions();
+  await act({ kind: "text", chat: view.chat, thread: view.thread, text, reply_to: replyTo });
 });
+$("text").addEventListener("input", drawSuggestions);
+$("text").addEventListener("keydown", (event) => {
+  const first = $("suggestions").querySelector("button");
+  if (event.key === "Tab" && first) { event.preventDefault(); first.click(); }
+  if (event.key === "Escape") { setReply(null); $("suggestions").hidden = true; }
+});
+$("cancel-reply").addEventListener("click", () => setReply(null));
+$("back").addEventListener("click", () => document.body.classList.remove("in-chat"));
 $("send-sticker").addEventListener("click",
   () => act({ kind: "sticker", chat: view.chat, thread: view.thread }));
 $("send-photo").addEventListener("click",
