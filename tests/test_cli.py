@@ -25,7 +25,11 @@ def clean_environment(**settings: str) -> dict[str, str]:
 
 
 def started(*args: str, data_dir: Path) -> subprocess.Popen[str]:
-    """`python -m bot ARGS` running, its standard streams piped, its data in `data_dir`."""
+    """`python -m bot ARGS` running, its standard streams piped, its data in `data_dir`.
+
+    Ctrl-C is what these tests send, so it is given back its default handling: a shell starts
+    a background job (`make test &`, nohup) with SIGINT ignored, every child inherits that,
+    and Python then never turns SIGINT into KeyboardInterrupt."""
     return subprocess.Popen(
         [sys.executable, "-m", "bot", *args],
         stdin=subprocess.PIPE,  # kept open: nobody presses Enter
@@ -34,7 +38,12 @@ def started(*args: str, data_dir: Path) -> subprocess.Popen[str]:
         text=True,
         env=clean_environment(FIXBOT_DATA_DIR=str(data_dir)),
         cwd=REPOSITORY_ROOT,
+        preexec_fn=_ctrl_c_as_usual,
     )
+
+
+def _ctrl_c_as_usual() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def fixbot(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: str = ""):
