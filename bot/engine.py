@@ -183,8 +183,10 @@ class Engine:
             draft.relay = True  # text, photos, files: for the person who has the case
         elif isinstance(event, TextReceived):
             self._on_text(draft, event.text)
+        elif session.walking:
+            self._say_and_show(draft, self.wording.not_text_mid_walk)
         else:
-            self._show_or_menu(draft, self.wording.not_text)
+            self._menu(draft, self.wording.not_text)
         final = draft.session
         if final != session:
             final = replace(final, revision=session.revision + 1, updated_at=event.at)
@@ -255,6 +257,8 @@ class Engine:
             returning = draft.at - session.updated_at > RESUME_AFTER
             if talk == "greeting" and returning:
                 self._offer_resume(draft)
+            elif talk == "greeting":
+                self._say_and_show(draft, self.wording.greeting_mid_walk)
             elif talk == "thanks":
                 self._say_and_show(draft, self.wording.thanks)
             else:

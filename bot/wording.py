@@ -66,6 +66,9 @@ class Wording:
     thanks: str = "You're welcome! If anything else comes up, just tell me."
     farewell: str = "Bye! Come back any time something needs fixing."
     not_text: str = "I can only read text. Tell me in words what's wrong, or pick a topic."
+    not_text_mid_walk: str = (
+        "I can only read text. Here's where we are: use the buttons, or tell me in words."
+    )
     unknown_command: str = "I don't know the command /{command}. Send /help to see what I can do."
     unknown_fix: str = "I don't know a fix called “{topic}”. Here's what I can help with:"
     walk_start: str = "Let's fix this: **{title}**. I have {count} fixes to try, quickest first."
@@ -97,6 +100,7 @@ class Wording:
     )
     already_on_it: str = "We're already working on that. Here's where we are:"
     use_buttons: str = "I didn't catch that. Use the buttons, or send /cancel to stop."
+    greeting_mid_walk: str = "Hi! We're in the middle of a fix; here's where we are:"
     welcome_back: str = (
         "Welcome back! You were on **{title}**, {progress}. Continue where you left off?"
     )

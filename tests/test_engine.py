@@ -487,10 +487,20 @@ def test_bad_messages_get_a_clear_answer(chat: Chat, text: str) -> None:
 def test_a_sticker_gets_a_polite_answer(chat: Chat) -> None:
     chat.send_sticker()
     assert "I can only read text" in chat.text
+    assert "Wi-Fi problems" in chat.labels(chat.last)  # "pick a topic", and the topics
     chat.say("wifi won't connect")
     chat.send_sticker()
-    assert "I can only read text" in chat.text
+    assert WORDING.not_text_mid_walk in chat.text  # mid-walk: no topics promised
     assert "Step 1 of 4" in chat.text
+
+
+def test_hi_in_the_middle_of_a_walk_is_greeted_back_with_where_we_are(chat: Chat) -> None:
+    chat.say("wifi won't connect")
+    chat.press("Done")
+    chat.say("hi")
+    assert WORDING.greeting_mid_walk in chat.text
+    assert WORDING.use_buttons not in chat.text
+    assert "Step 2 of 4" in chat.text
 
 
 def test_a_4096_character_complaint_still_finds_its_fix(chat: Chat) -> None:
