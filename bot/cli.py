@@ -711,10 +711,14 @@ def _check_webhook_secret(settings: Settings) -> None:
             "A-Z, a-z, 0-9, _ and -)."
         )
     if not WEBHOOK_SECRET.fullmatch(secret):
-        raise ConfigError(
-            f"FIXBOT_WEBHOOK_SECRET is {len(secret)} characters long or holds characters "
-            "Telegram does not allow: use 16-256 of A-Z, a-z, 0-9, _ and -."
-        )
+        wrong = [c for c in secret if not (c.isascii() and (c.isalnum() or c in "_-"))]
+        if wrong:  # which ones stays unsaid: they are part of a secret
+            why = f"holds {len(wrong)} character(s) Telegram does not allow"
+        elif len(secret) < 16:
+            why = f"is {len(secret)} characters long, under 16"
+        else:
+            why = f"is {len(secret)} characters long, over 256"
+        raise ConfigError(f"FIXBOT_WEBHOOK_SECRET {why}: use 16-256 of A-Z, a-z, 0-9, _ and -.")
 
 
 async def _serve(engine: Engine, settings: Settings) -> None:

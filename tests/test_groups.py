@@ -57,7 +57,9 @@ class Group:
     async def settings(self, who: User, thread: int | None = None) -> MessageView:
         before = len(self.api.bot_messages(self.chat, thread))
         await self.api.send(who, self.chat, "/settings", thread=thread)
-        return await self.api.wait_for_bot_message(self.chat, before + 1, thread)
+        panel = await self.api.wait_for_bot_message(self.chat, before + 1, thread)
+        assert "\n\n\n" not in panel.text  # one blank line between parts, never a gap
+        return panel
 
     async def press(self, who: User, panel: MessageView, label: str) -> MessageView:
         """Press a panel button; the panel as it is once the press is answered."""

@@ -183,7 +183,16 @@ async def test_start_up_failures_are_one_clear_line(tmp_path: Path) -> None:
             FIXBOT_WEBHOOK_URL="https://example.invalid/hook",
             FIXBOT_WEBHOOK_SECRET="short",
         )
-        assert "FIXBOT_WEBHOOK_SECRET is 5 characters long" in text
+        assert "FIXBOT_WEBHOOK_SECRET is 5 characters long, under 16" in text
+
+        text = await refused(
+            api,
+            tmp_path,
+            FIXBOT_WEBHOOK_URL="https://example.invalid/hook",
+            FIXBOT_WEBHOOK_SECRET="long-enough-but-has a space",
+        )
+        assert "holds 2 character(s) Telegram does not allow" in text
+        assert "has a space" not in text
 
 
 async def test_the_data_is_private_and_messages_stay_out_of_debug_logs(tmp_path: Path) -> None:

@@ -115,7 +115,7 @@ class GroupControl:
         """The panel as it is now: what each setting is, and a button to change each;
         `readable`: whether Telegram gives the bot the group's every message."""
         words, settings, forum = self.wording, await self.settings(chat.id), chat.is_forum
-        lines = [words.settings_title, ""]
+        lines = [words.settings_title]
         lines.append(
             words.settings_overhear_on if settings.overhear else words.settings_overhear_off
         )
