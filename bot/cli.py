@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import signal
 import sys
@@ -602,6 +604,7 @@ async def _console(engine: Engine, settings: Settings) -> None:
             sys.stdout,
             color=sys.stdout.isatty(),
             again=_how_to_chat_again(),
+            interactive=sys.stdin.isatty() and sys.stdout.isatty(),
         )
         await chat.run()
 
@@ -668,10 +671,17 @@ async def _playground(engine: Engine, settings: Settings, port: int, staff: int 
 
 
 def _how_to_chat_again() -> str:
-    """The command that brings this person back to the chat, as they can type it."""
-    if os.environ.get("MAKELEVEL"):
-        return "make run"
-    return "fixbot chat" if shutil.which("fixbot") else "python -m bot chat"
+    """The command that brings this person back to the chat, as they can type it from
+    where they are: `fixbot chat` when that is this fixbot, else this very Python (a bare
+    `python -m bot` fails outside the virtual environment)."""
+    found = shutil.which("fixbot")
+    here = Path(sys.executable).parent
+    if found and Path(found).resolve().parent == here.resolve():
+        return "fixbot chat"
+    python = Path(sys.executable)
+    with contextlib.suppress(ValueError):
+        python = python.relative_to(Path.cwd())
+    return f"{shlex.quote(str(python))} -m bot chat"
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -67,6 +68,32 @@ def test_a_second_chat_resumes_a_walk_left_half_way(tmp_path: Path) -> None:
         "Bye! Your place is saved; run `fixbot chat` again to continue."
     )
     assert "If your iPhone does not join a network" in second
+
+
+def test_at_a_terminal_the_chat_prompts_and_wraps_whole_words() -> None:
+    import io
+
+    from bot.catalog import load_catalog
+    from bot.conversations import Conversations
+    from bot.engine import Engine
+    from bot.settings import REPOSITORY_ROOT
+    from bot.store import MemoryStore
+    from bot.transports.console import ConsoleChat
+
+    def transcript(interactive: bool) -> str:
+        out = io.StringIO()
+        engine = Engine(load_catalog(REPOSITORY_ROOT))
+        said = io.StringIO("my icloud backup is stuck and never finishes\n")
+        chat = ConsoleChat(Conversations(engine, MemoryStore()), said, out, interactive=interactive)
+        asyncio.run(chat.run())
+        return out.getvalue()
+
+    wrapped, plain = transcript(True), transcript(False)
+    assert wrapped.count("> ") >= 2  # before each line typed
+    assert all(len(line) <= 100 for line in wrapped.splitlines())
+    assert any(len(line) > 100 for line in plain.splitlines())  # there was wrapping to do
+    # Only the spacing changed: every word is whole, in order.
+    assert wrapped.replace("> ", "").split() == plain.split()
 
 
 def test_bad_input_in_the_chat_gets_clear_answers(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
+import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -67,6 +69,7 @@ class ConsoleChat:
         clock: Callable[[], float] = time.time,
         color: bool = False,
         again: str = "fixbot chat",
+        interactive: bool = False,
     ) -> None:
         self.conversations = conversations
         self.stdin = stdin
@@ -76,6 +79,8 @@ class ConsoleChat:
         self.color = color
         self.again = again
         """The command that continues this chat, as the person started it."""
+        self.interactive = interactive
+        """A person at a terminal: a prompt before each line, text wrapped at its width."""
         self.choices: list[Press] = []
 
     async def run(self) -> None:
@@ -84,6 +89,7 @@ class ConsoleChat:
         await self.send(CommandReceived("start", "", self.clock()))
         lines = _lines_of(self.stdin)
         while True:
+            self.prompt()
             line = await lines.get()
             if not line:
                 break
@@ -137,7 +143,21 @@ class ConsoleChat:
         self.write("")
 
     def render(self, text: str) -> str:
+        if self.interactive:
+            # Wrapped before the bold marks turn into escape codes, which have no width.
+            width = max(40, min(shutil.get_terminal_size().columns, 100) - 1)
+            text = "\n".join(
+                textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
+                if line
+                else ""
+                for line in text.split("\n")
+            )
         return _BOLD.sub(r"\033[1m\1\033[0m" if self.color else r"\1", text)
+
+    def prompt(self) -> None:
+        if self.interactive:
+            self.stdout.write("> ")
+            self.stdout.flush()
 
     def write(self, text: str) -> None:
         self.stdout.write(text + "\n")
