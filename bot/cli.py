@@ -122,8 +122,9 @@ def _add_matcher_commands(commands: Any) -> None:
     match = commands.add_parser(
         "match",
         help="show which intent a message matches, and why",
-        description="Match a message. With --json and no TEXT, read one message per line "
-        "from standard input and write one JSON object per line.",
+        description="Match a message. With no TEXT, read one message per line from standard "
+        "input (at a terminal, with a prompt) and explain each; with --json, write one JSON "
+        "object per line.",
     )
     match.add_argument("text", nargs="*", help="the message (several words are joined)")
     match.add_argument("--json", action="store_true", help="JSON output, one object per line")
@@ -316,16 +317,24 @@ def _cmd_match(args: argparse.Namespace, settings: Settings) -> int:
         result = matcher.match(" ".join(args.text))
         print(match_json(result) if args.json else describe_match(result))
         return EXIT_OK
-    if not args.json:
-        print(
-            "fixbot match: give a message, or --json to read messages from standard input",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    # Lines are read as bytes and decoded leniently: binary junk gets a result, not a crash.
-    for raw in sys.stdin.buffer:
+    # No message given: one a line from standard input, as `rasa shell nlu` reads them (at a
+    # terminal, with a prompt). Lines are read as bytes and decoded leniently: binary junk
+    # gets a result, not a crash.
+    interactive = not args.json and sys.stdin.isatty()
+    if interactive:
+        print("Type a message to see how fixbot reads it; Ctrl-D to leave.", file=sys.stderr)
+    while True:
+        if interactive:
+            sys.stderr.write("> ")
+            sys.stderr.flush()
+        raw = sys.stdin.buffer.readline()
+        if not raw:
+            break
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        sys.stdout.write(match_json(matcher.match(text)) + "\n")
+        if not text.strip() and not args.json:
+            continue
+        result = matcher.match(text)
+        sys.stdout.write((match_json(result) if args.json else describe_match(result)) + "\n")
         sys.stdout.flush()
     return EXIT_OK
 

@@ -340,7 +340,7 @@ def _intent_lines(stats: IntentStats, titles: dict[str, str]) -> list[str]:
     lines = []
     lines.append(
         f"  walks {stats.started} · resolved {stats.resolved} · exhausted {stats.exhausted} "
-        f"· stopped {stats.stopped} · handed over {stats.handed_over} · switched "
+        f"· stopped {stats.stopped} · ended with a person {stats.handed_over} · switched "
         f"{stats.switched} · abandoned {stats.abandoned} · under way {stats.under_way}"
     )
     if stats.resolved_by_fix:

@@ -226,3 +226,9 @@ def test_play_serves_the_page_with_the_real_bot_behind_it(tmp_path: Path) -> Non
         _, stderr = play.communicate(timeout=30)
     assert play.returncode == 0, stderr
     assert "Traceback" not in stderr
+
+
+def test_match_without_a_message_reads_one_a_line_and_explains_each() -> None:
+    result = fixbot("match", stdin="wifi won't connect\n\nmy icloud storage is full\n")
+    assert result.returncode == 0, result.stderr
+    assert "wifi" in result.stdout and "storage_full" in result.stdout
