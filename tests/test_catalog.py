@@ -158,6 +158,27 @@ def test_a_yaml_syntax_error_names_the_file_and_line(write_content) -> None:
     assert "YAML syntax error" in problem.message
 
 
+def test_a_fix_file_with_a_syntax_error_is_one_problem_not_one_per_intent_using_it(
+    write_content,
+) -> None:
+    root = write_content(
+        {
+            "fixes/wifi.yaml": "id: wifi\ntitle: [unclosed\n",
+            "intents/wifi.yaml": GOOD_INTENT,
+            "intents/wifi2.yaml": GOOD_INTENT.replace("id: wifi", "id: wifi_two"),
+        }
+    )
+    problem = the_problem(root)  # no knock-on "there is no fix 'wifi'" for each intent
+    assert problem.file == "fixes/wifi.yaml" and "YAML syntax error" in problem.message
+
+
+def test_an_unknown_fix_in_an_intent_gets_a_did_you_mean(write_content) -> None:
+    root = write_content(
+        {"fixes/wifi.yaml": GOOD_FIX, "intents/wifi.yaml": GOOD_INTENT.replace("[wifi]", "[wfii]")}
+    )
+    assert "there is no fix 'wfii' (did you mean 'wifi'?)" in the_problem(root).message
+
+
 def test_a_misspelt_key_is_named_with_a_suggestion(write_content) -> None:
     root = write_content(
         {

@@ -66,6 +66,9 @@ class _Loader:
     def __init__(self, content_dir: Path) -> None:
         self.root = content_dir
         self.problems: list[Problem] = []
+        self.unreadable: set[str] = set()
+        """Names (without .yaml) of files that could not be read: what they define is
+        unknown, so a reference to it is no further problem of its own."""
 
     def problem(self, doc: _Document | str, path: tuple[str | int, ...], message: str) -> None:
         if isinstance(doc, _Document):
@@ -141,13 +144,17 @@ class _Loader:
                 text = path.read_text(encoding="utf-8")
             except UnicodeDecodeError as exc:
                 self.problem(name, (), f"is not UTF-8 text (byte {exc.start})")
+                self.unreadable.add(path.stem)
                 continue
             except OSError as exc:
                 self.problem(name, (), f"cannot be read: {exc.strerror}")
+                self.unreadable.add(path.stem)
                 continue
             doc = self._parse(name, text)
             if doc is not None:
                 yield doc
+            else:
+                self.unreadable.add(path.stem)
 
     def _parse(self, name: str, text: str) -> _Document | None:
         loader = yaml.SafeLoader(text)
@@ -300,7 +307,7 @@ class _Loader:
     def _check_intent(self, doc: _Document, intent: Intent, fix_ids: set[str]) -> None:
         seen: set[str] = set()
         for index, fix_id in enumerate(intent.fixes):
-            if fix_id not in fix_ids:
+            if fix_id not in fix_ids and fix_id not in self.unreadable:
                 hint = _did_you_mean(fix_id, sorted(fix_ids))
                 self.problem(doc, ("fixes", index), f"there is no fix '{fix_id}'{hint}")
             if fix_id in seen:
