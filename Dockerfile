@@ -1,5 +1,7 @@
 # fixbot's image: `docker build -t fixbot .`, then
 #   docker run -d --name fixbot --env-file .env -v fixbot-data:/data fixbot
+# A folder of the host instead of a named volume (-v ./data:/data) must be writable by the
+# image's user, uid 10001: `mkdir -p data && sudo chown 10001 data` (docs/operating.md).
 # The environment below wins over nothing in .env.example (which leaves these keys
 # commented), so the recipe in the README works as written.
 
@@ -19,12 +21,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, from pyproject.toml alone: a change to the code reuses this layer.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies first, pinned (requirements.lock: the versions `make test` passed with, within
+# pyproject.toml's ranges): a change to the code reuses this layer, and a rebuild next month
+# installs what was tested, not whatever was released since.
+COPY requirements.lock ./
+RUN pip install -r requirements.lock
 
+COPY pyproject.toml ./
 COPY README.md ./
 COPY bot ./bot
 RUN pip install --no-deps .

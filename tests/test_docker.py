@@ -15,6 +15,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,7 +78,24 @@ def test_a_code_change_does_not_reinstall_the_dependencies() -> None:
     dependencies = next(n for n, step in enumerate(steps) if "pip install -r" in step)
     code = next(n for n, step in enumerate(steps) if step.startswith("COPY bot"))
     assert dependencies < code
-    assert steps[:dependencies] == ["COPY pyproject.toml ./"]  # nothing else invalidates it
+    assert steps[:dependencies] == ["COPY requirements.lock ./"]  # nothing else invalidates it
+
+
+def test_the_image_installs_pinned_versions_within_the_projects_ranges() -> None:
+    from packaging.requirements import Requirement
+
+    pinned: dict[str, str] = {}
+    for line in (REPOSITORY_ROOT / "requirements.lock").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"not pinned: {line}"
+            pinned[name.lower().replace("_", "-")] = version
+    project = tomllib.loads((REPOSITORY_ROOT / "pyproject.toml").read_text())["project"]
+    for dependency in project["dependencies"]:
+        wanted = Requirement(dependency)
+        version = pinned.get(wanted.name.lower().replace("_", "-"))
+        assert version is not None, f"{wanted.name} is not in requirements.lock"
+        assert wanted.specifier.contains(version), f"{wanted.name}=={version} is outside {wanted}"
 
 
 def as_the_image_user() -> tuple[list[str], dict]:
