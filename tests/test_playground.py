@@ -59,9 +59,12 @@ async def in_the_browser(api: LocalBotApi, people: World, bot: Bot) -> AsyncIter
             )
             try:
                 tab = await browser.new_page(viewport={"width": 1200, "height": 760})
+                failed: list[str] = []
+                tab.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
                 await tab.goto(f"http://127.0.0.1:{port}/")
                 await expect(tab.locator("#people button.active")).to_have_text("Ana")
                 yield tab
+                assert failed == []  # nothing the page asked for was missing (a favicon, say)
             finally:
                 await browser.close()
     finally:
