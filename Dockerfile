@@ -33,6 +33,7 @@ COPY bot ./bot
 RUN pip install --no-deps .
 COPY intents ./intents
 COPY fixes ./fixes
+COPY wording ./wording
 
 # Bad content fails the build, not the first user.
 RUN fixbot check

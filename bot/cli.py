@@ -56,6 +56,7 @@ from bot.store.base import OutcomeRow
 from bot.store.sqlite import DATABASE_FILE
 from bot.transports.console import ConsoleChat
 from bot.wording import Wording
+from bot.wording import check as check_wording
 
 log = logging.getLogger("fixbot")
 
@@ -282,6 +283,17 @@ def _print_content_problems(exc: ContentError) -> None:
 
 def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_catalog(settings.content_dir)
+    found = check_wording(settings.content_dir)
+    errors = [p for p in found if not p.fallback]
+    if errors:
+        print(f"The wording has {len(errors)} problem(s):", file=sys.stderr)
+        for problem in errors:
+            where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+            print(
+                f"  {where}: {problem.key}: {problem.message}".replace(": : ", ": "),
+                file=sys.stderr,
+            )
+        return EXIT_PROBLEMS
     summary = catalog.summary()
     print(f"Content in {settings.content_dir} is valid:")
     print(
@@ -292,6 +304,12 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"  intent {intent.id:<16} {len(intent.examples):>3} examples → {', '.join(intent.fixes)}"
         )
+    left: dict[str, list[str]] = {}
+    for problem in found:
+        left.setdefault(problem.file, []).append(problem.key)
+    for file, keys in sorted(left.items()):
+        shown = ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
+        print(f"  {file}: {len(keys)} text(s) not translated, English is used: {shown}")
     return EXIT_OK
 
 
@@ -598,7 +616,7 @@ async def _demo_outcomes(catalog: Catalog, now: float) -> list[OutcomeRow]:
 
 
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    engine = Engine(load_catalog(settings.content_dir))
+    engine = Engine(load_catalog(settings.content_dir), wording=Wording.load(settings.content_dir))
     asyncio.run(_console(engine, settings))
     return EXIT_OK
 
@@ -638,7 +656,12 @@ def _cmd_play(args: argparse.Namespace, settings: Settings) -> int:
 
 def _play(catalog: Catalog, settings: Settings, port: int, staff: bool) -> int:
     staff_chat = settings.staff_chat_id or (PLAY_STAFF_CHAT if staff else None)
-    engine = Engine(catalog, handover=staff_chat is not None, hours=settings.business_hours)
+    engine = Engine(
+        catalog,
+        wording=Wording.load(settings.content_dir),
+        handover=staff_chat is not None,
+        hours=settings.business_hours,
+    )
     asyncio.run(_playground(engine, settings, port, staff_chat))
     return EXIT_OK
 
@@ -659,7 +682,10 @@ async def _playground(engine: Engine, settings: Settings, port: int, staff: int 
         first = max(await store.inbox_seen(), default=0) + 1
         async with LocalBotApi(random_token(), first_update_id=first) as api:
             playground = Playground(api, world(api, staff))
-            conversations, wording = Conversations(engine, store), Wording()
+            conversations, wording = (
+                Conversations(engine, store),
+                Wording.load(settings.content_dir),
+            )
             desk = _staff_desk(settings, conversations, wording, staff)
             services = Services(conversations, wording, desk)
             application = build_application(TelegramConfig(api.token, api.base_url), services)
@@ -699,7 +725,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(NO_TOKEN.format(env=ENV_FILE), file=sys.stderr, end="")
         if args.without_token == "chat":
             print("Meanwhile, here is fixbot in this terminal.\n", file=sys.stderr)
-            asyncio.run(_console(Engine(catalog), settings))
+            words = Wording.load(settings.content_dir)
+            asyncio.run(_console(Engine(catalog, wording=words), settings))
             return EXIT_OK
         if args.without_token == "play":
             print("Meanwhile, here is fixbot in your browser.\n", file=sys.stderr)
@@ -713,7 +740,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         _check_webhook_secret(settings)
     _hide_from_logs(settings.token)
     desk = settings.staff_chat_id is not None
-    asyncio.run(_serve(Engine(catalog, handover=desk, hours=settings.business_hours), settings))
+    words = Wording.load(settings.content_dir)
+    engine = Engine(catalog, wording=words, handover=desk, hours=settings.business_hours)
+    asyncio.run(_serve(engine, settings))
     return EXIT_OK
 
 
@@ -761,7 +790,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
         settings.data_dir, keep_outcomes=keep, keep_unanswered=unanswered
     ) as store:
         log.info("data: %s", (settings.data_dir / DATABASE_FILE).resolve())
-        conversations, wording = Conversations(engine, store), Wording()
+        conversations, wording = Conversations(engine, store), Wording.load(settings.content_dir)
         reports = ReportsConfig(admin_ids=settings.admin_ids, digest=settings.digest)
         desk = _staff_desk(settings, conversations, wording)
         services = Services(conversations, wording, desk, reports)

@@ -1,251 +1,322 @@
-"""What fixbot itself says: button labels and the sentences around the content.
+"""What fixbot itself says: button labels and the sentences around the content, by key.
 
-The fixes' own texts live in the content (fixes/*.yaml); this is the bot's voice around them,
-kept in one place so that a transport never invents wording and a translation has one file
-to replace. Texts use the content's markup: **bold**, nothing else.
+The texts are content, not code: `wording/en.yaml` (English, complete) and a file per other
+language, `wording/<language>.yaml`, in the content folder (FIXBOT_CONTENT_DIR). A language
+may leave a key out: that text alone falls back to English, and `fixbot check` lists it.
+This module holds the keys, the loading and the checks, and no sentence. Texts use the
+content's markup: **bold**, nothing else; `{name}` placeholders are filled in by the bot.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+import string
+from dataclasses import dataclass, fields, replace
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+WORDING_DIR: Final = "wording"
+ENGLISH: Final = "en"
+_BUILT_IN: Final = Path(__file__).resolve().parent.parent / WORDING_DIR / f"{ENGLISH}.yaml"
+"""The repository's own English: every key's text when no content folder says otherwise."""
+
+
+@cache
+def _english_texts() -> dict[str, str]:
+    try:
+        data = yaml.safe_load(_BUILT_IN.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def _english(key: str) -> str:
+    # A key missing from the file shows as itself, and `fixbot check` names it.
+    return _english_texts().get(key, f"[{key}]")
 
 
 @dataclass(frozen=True)
 class Wording:
+    language: str = ENGLISH
     # Buttons on a step
-    done: str = "✅ Done"
-    didnt_work: str = "❌ This didn't work"
-    skip: str = "⏭ Skip this fix"
-    back: str = "⬅️ Back"
-    stop: str = "✖️ Stop"
-    confirm_caution: str = "⚠️ I understand, go on"
+    done: str = _english("done")
+    didnt_work: str = _english("didnt_work")
+    skip: str = _english("skip")
+    back: str = _english("back")
+    stop: str = _english("stop")
+    confirm_caution: str = _english("confirm_caution")
     # Buttons after a fix
-    fixed: str = "👍 Yes, it's fixed"
-    not_fixed: str = "👎 No, still broken"
-    skip_rating: str = "No thanks"
+    fixed: str = _english("fixed")
+    not_fixed: str = _english("not_fixed")
+    skip_rating: str = _english("skip_rating")
     # Buttons around a walk
-    something_else: str = "Something else"
-    switch: str = "Switch to the new problem"
-    keep: str = "Continue where I was"
-    resume: str = "▶️ Continue where I left off"
-    start_over: str = "🔄 Start over"
-    topics: str = "📋 Topics"
-    talk_to_person: str = "🙋 Talk to a person"
-    close_case: str = "✖️ Close my case"
-
+    something_else: str = _english("something_else")
+    switch: str = _english("switch")
+    keep: str = _english("keep")
+    resume: str = _english("resume")
+    start_over: str = _english("start_over")
+    topics: str = _english("topics")
+    talk_to_person: str = _english("talk_to_person")
+    close_case: str = _english("close_case")
     # Sentences
-    welcome: str = (
-        "Hi! I'm fixbot. Tell me in your own words what's wrong with your iPhone's "
-        "iCloud backup, and I'll walk you through the fixes one step at a time.\n\n"
-        "For example: **backup stuck**, **not enough storage**, **wifi won't connect**. "
-        "Or pick a topic:"
-    )
-    help: str = (
-        "Tell me what's wrong in a few words and I'll guide you, step by step.\n\n"
-        "/fix **topic**: go straight to a fix, e.g. /fix wifi\n"
-        "/topics: everything I can help with\n"
-        "/human: talk to a person from support\n"
-        "/cancel: stop the current walk\n"
-        "/help: this message"
-    )
-    topics_intro: str = "Here's what I can help with. Pick one:"
-    no_match: str = (
-        "Sorry, I'm not sure what you mean. I help when an iPhone won't back up to iCloud. "
-        "Pick the topic closest to your problem, or say it in other words:"
-    )
-    other_device: str = (
-        "That sounds like it's about a **{device}**, and I only know fixes for iPhones. If "
-        "something on your iPhone needs fixing, pick the closest topic or tell me about it:"
-    )
-    refusal_menu: str = "If it's something else, pick the closest topic or tell me in other words:"
-    empty_message: str = "Tell me in a few words what's wrong, or pick a topic:"
-    did_you_mean: str = "Did you mean one of these?"
-    confirm: str = "Sounds like **{title}**. Is that it?"
-    confirm_yes: str = "✅ Yes, walk me through it"
-    greeting: str = "Hello! Tell me what's wrong, or pick a topic:"
-    thanks: str = "You're welcome! If anything else comes up, just tell me."
-    farewell: str = "Bye! Come back any time something needs fixing."
-    not_text: str = "I can only read text. Tell me in words what's wrong, or pick a topic."
-    not_text_mid_walk: str = (
-        "I can only read text. Here's where we are: use the buttons, or tell me in words."
-    )
-    unknown_command: str = "I don't know the command /{command}. Send /help to see what I can do."
-    unknown_fix: str = "I don't know a fix called “{topic}”. Here's what I can help with:"
-    walk_start: str = "Let's fix this: **{title}**. I have {count} fixes to try, quickest first."
-    single_fix_start: str = "Let's go: **{title}**."
-    continued_here: str = "Carrying on here, right where you were."
-    next_fix: str = "OK, on to the next fix: **{title}**."
-    skipped_fix: str = "Skipped. Next fix: **{title}**."
-    progress_walk: str = "Fix {fix} of {fixes} · step {step} of {steps}"
-    progress_fix: str = "Step {step} of {steps}"
-    why: str = "Why: {reason}"
-    tried: str = "Tried so far: {fixes}"
-    caution: str = "⚠️ **Before you go on**\n{caution}"
-    did_it_help: str = "Did that fix it?"
-    resolved: str = "Great, glad it's working again! 🎉\nHow helpful was I, from 1 to 5?"
-    resolved_by_staff: str = (
-        "Great, glad it's working again! 🎉\nHow helpful was our support, from 1 to 5?"
-    )
-    rated: str = "Thanks for the feedback!"
-    rated_skip: str = "All right. Happy to help any time."
-    exhausted: str = (
-        "We've tried everything I know for this ({fixes}), and I'm sorry it isn't fixed. "
-        "The people below can look deeper, or we can start over."
-    )
-    stopped: str = "Stopped. Whenever you're ready, tell me what's wrong or send /fix."
-    nothing_to_stop: str = "There's nothing to stop. Tell me what's wrong, or pick a topic:"
-    switch_prompt: str = (
-        "We're in the middle of **{current}** ({progress}). "
-        "Switch to **{new}**, or continue where you were?"
-    )
-    already_on_it: str = "We're already working on that. Here's where we are:"
-    use_buttons: str = "I didn't catch that. Use the buttons, or send /cancel to stop."
-    greeting_mid_walk: str = "Hi! We're in the middle of a fix; here's where we are:"
-    welcome_back: str = (
-        "Welcome back! You were on **{title}**, {progress}. Continue where you left off?"
-    )
-    stale_button: str = "That button is from an earlier step. Here's where you are now."
-    finished_button: str = "That walk is over. Tell me what's wrong, or pick a topic."
-    first_step: str = "This is the first step of this fix."
+    welcome: str = _english("welcome")
+    help: str = _english("help")
+    topics_intro: str = _english("topics_intro")
+    no_match: str = _english("no_match")
+    other_device: str = _english("other_device")
+    refusal_menu: str = _english("refusal_menu")
+    empty_message: str = _english("empty_message")
+    did_you_mean: str = _english("did_you_mean")
+    confirm: str = _english("confirm")
+    confirm_yes: str = _english("confirm_yes")
+    greeting: str = _english("greeting")
+    thanks: str = _english("thanks")
+    farewell: str = _english("farewell")
+    not_text: str = _english("not_text")
+    not_text_mid_walk: str = _english("not_text_mid_walk")
+    unknown_command: str = _english("unknown_command")
+    unknown_fix: str = _english("unknown_fix")
+    walk_start: str = _english("walk_start")
+    single_fix_start: str = _english("single_fix_start")
+    continued_here: str = _english("continued_here")
+    next_fix: str = _english("next_fix")
+    skipped_fix: str = _english("skipped_fix")
+    progress_walk: str = _english("progress_walk")
+    progress_fix: str = _english("progress_fix")
+    why: str = _english("why")
+    tried: str = _english("tried")
+    caution: str = _english("caution")
+    did_it_help: str = _english("did_it_help")
+    resolved: str = _english("resolved")
+    resolved_by_staff: str = _english("resolved_by_staff")
+    rated: str = _english("rated")
+    rated_skip: str = _english("rated_skip")
+    exhausted: str = _english("exhausted")
+    stopped: str = _english("stopped")
+    nothing_to_stop: str = _english("nothing_to_stop")
+    switch_prompt: str = _english("switch_prompt")
+    already_on_it: str = _english("already_on_it")
+    use_buttons: str = _english("use_buttons")
+    greeting_mid_walk: str = _english("greeting_mid_walk")
+    welcome_back: str = _english("welcome_back")
+    stale_button: str = _english("stale_button")
+    finished_button: str = _english("finished_button")
+    first_step: str = _english("first_step")
     # A person from support (the staff desk)
-    with_staff: str = (
-        "A person from support has your case now. Write here (text, screenshots, files) and "
-        "they'll see it; their answers come here too. Send /cancel to close the case."
-    )
-    with_staff_away: str = (
-        "Our team works {hours}. It's outside those hours now, so expect an answer {when}; "
-        "your case is open and nothing you write is lost."
-    )
-    with_staff_already: str = (
-        "A person from support has your case, so I'll stay out of the way: write here and "
-        "they'll see it, or send /cancel to come back to me."
-    )
-    staff_unavailable: str = (
-        "Sorry, I couldn't reach the support team just now. Please try again in a little while."
-    )
-    no_staff: str = "I can't pass you to a person here, but these people can help:"
-    no_staff_at_all: str = "Sorry, there's no one I can pass you to here."
-    staff_solved: str = "Support marked your case as solved. Did that fix it?"
-    staff_not_fixed: str = (
-        "Sorry it still isn't right. You can talk to a person again, or tell me what's wrong."
-    )
-    returned_to_bot: str = "Support handed your case back to me."
-    staff_gone: str = (
-        "Sorry, the support team can't be reached at the moment, so I've closed your request "
-        "to them. You're back with me."
-    )
-    case_cancelled: str = (
-        "Your case with support is closed. Whenever you're ready, tell me what's wrong."
-    )
-    human_in_private: str = (
-        "Let's talk in private, so your case stays between you and support. "
-        "Tap below, then press Start."
-    )
-    human_in_private_button: str = "🙋 Talk to a person in private"
-    relay_refused: str = (
-        "Telegram wouldn't let me pass that on to support. Try sending it another way: "
-        "as text, a photo or a file."
-    )
+    with_staff: str = _english("with_staff")
+    with_staff_away: str = _english("with_staff_away")
+    with_staff_already: str = _english("with_staff_already")
+    staff_unavailable: str = _english("staff_unavailable")
+    no_staff: str = _english("no_staff")
+    no_staff_at_all: str = _english("no_staff_at_all")
+    staff_solved: str = _english("staff_solved")
+    staff_not_fixed: str = _english("staff_not_fixed")
+    returned_to_bot: str = _english("returned_to_bot")
+    staff_gone: str = _english("staff_gone")
+    case_cancelled: str = _english("case_cancelled")
+    human_in_private: str = _english("human_in_private")
+    human_in_private_button: str = _english("human_in_private_button")
+    relay_refused: str = _english("relay_refused")
     # Chat-service wording (Telegram)
-    not_yours: str = "This one belongs to {name}. Send /fix to start your own."
-    owner_admins: str = "the admins of {group}"
-    owner_this_group: str = "this group"
-    owner_channel: str = "a channel's admins"
-    owner_someone: str = "the person who started it"
-    walk_claimed: str = "This walk was posted as a channel: it's yours now, only you can press it."
-    dead_button: str = "This button doesn't work any more. Send /fix to start again."
-    continue_in_private: str = "💬 Continue in private chat"
-    error: str = "Sorry, something went wrong on my side. Please try again."
-    slowed_down: str = (
-        "Telegram asks me to slow down in this chat; your step will appear in about "
-        "{seconds} seconds."
-    )
-    command_start: str = "Start, or continue where you left off"
-    command_fix: str = "Fix a problem: /fix wifi, /fix storage, ..."
-    command_topics: str = "Everything I can help with"
-    command_help: str = "How to use fixbot"
-    command_cancel: str = "Stop the current walk"
-    command_human: str = "Talk to a person from support"
-    command_settings: str = "Choose how fixbot behaves in this group (admins)"
-
+    not_yours: str = _english("not_yours")
+    owner_admins: str = _english("owner_admins")
+    owner_this_group: str = _english("owner_this_group")
+    owner_channel: str = _english("owner_channel")
+    owner_someone: str = _english("owner_someone")
+    walk_claimed: str = _english("walk_claimed")
+    dead_button: str = _english("dead_button")
+    continue_in_private: str = _english("continue_in_private")
+    error: str = _english("error")
+    slowed_down: str = _english("slowed_down")
+    command_start: str = _english("command_start")
+    command_fix: str = _english("command_fix")
+    command_topics: str = _english("command_topics")
+    command_help: str = _english("command_help")
+    command_cancel: str = _english("command_cancel")
+    command_human: str = _english("command_human")
+    command_settings: str = _english("command_settings")
     # A complaint overheard in a group: one short offer, to that person only
-    overheard: str = "Looks like **{title}**. Want me to walk you through the fixes?"
-    walk_me_through: str = "🔧 Walk me through it"
-    walk_me_through_private: str = "🔧 Walk me through it (private chat)"
-
+    overheard: str = _english("overheard")
+    walk_me_through: str = _english("walk_me_through")
+    walk_me_through_private: str = _english("walk_me_through_private")
     # The group settings panel (/settings), for the group's admins
-    settings_private: str = (
-        "/settings is for groups: add me to a group, and its admins can choose there whether "
-        "I answer complaints I see, how often, and where."
-    )
-    settings_admins_only: str = "Only this group's admins can change my settings."
-    settings_title: str = "⚙️ **fixbot in this group**"
-    settings_overhear_on: str = (
-        "**Answer complaints I see: on.** When a message clearly names a problem I know, I "
-        "reply to it once with an offer to walk its author through the fixes."
-    )
-    settings_overhear_off: str = (
-        "**Answer complaints I see: off.** I answer only commands, mentions and replies to me."
-    )
-    settings_cannot_read: str = (
-        "⚠️ I can't read this group's messages, only commands and replies to me, so I can't "
-        "answer complaints I see. To let me: in @BotFather send /setprivacy, choose me, "
-        "**Disable**, then remove me from this group and add me again; or make me an admin "
-        "here."
-    )
-    settings_cooldown: str = (
-        "At most one offer every **{minutes} min** in this group, and one per person per hour; "
-        "never to someone already walking a fix."
-    )
-    settings_walks_here: str = "Walks happen **here in the group**."
-    settings_walks_private: str = "Walks happen **in a private chat** with me."
-    settings_quiet: str = "Quiet hours: **{hours}** ({zone})."
-    settings_quiet_none: str = "Quiet hours: **none**."
-    settings_topic_on: str = "In this topic I **may** speak up."
-    settings_topic_off: str = "In this topic I **stay quiet**."
-    button_overhear_on: str = "✅ Answer complaints: on"
-    button_overhear_off: str = "⬜ Answer complaints: off"
-    button_overhear_unavailable: str = "🚫 Answer complaints: I can't read the group"
-    button_cooldown: str = "⏱ Every {minutes} min"
-    button_walks_here: str = "💬 Walks: in the group"
-    button_walks_private: str = "🔒 Walks: in private"
-    button_quiet: str = "🌙 Quiet: {hours}"
-    button_topic_on: str = "🗣 This topic: on"
-    button_topic_off: str = "🔇 This topic: off"
-    settings_saved: str = "Saved."
-    settings_unavailable: str = "I can't read this group's messages yet: see the panel."
+    settings_private: str = _english("settings_private")
+    settings_admins_only: str = _english("settings_admins_only")
+    settings_title: str = _english("settings_title")
+    settings_overhear_on: str = _english("settings_overhear_on")
+    settings_overhear_off: str = _english("settings_overhear_off")
+    settings_cannot_read: str = _english("settings_cannot_read")
+    settings_cooldown: str = _english("settings_cooldown")
+    settings_walks_here: str = _english("settings_walks_here")
+    settings_walks_private: str = _english("settings_walks_private")
+    settings_quiet: str = _english("settings_quiet")
+    settings_quiet_none: str = _english("settings_quiet_none")
+    settings_topic_on: str = _english("settings_topic_on")
+    settings_topic_off: str = _english("settings_topic_off")
+    button_overhear_on: str = _english("button_overhear_on")
+    button_overhear_off: str = _english("button_overhear_off")
+    button_overhear_unavailable: str = _english("button_overhear_unavailable")
+    button_cooldown: str = _english("button_cooldown")
+    button_walks_here: str = _english("button_walks_here")
+    button_walks_private: str = _english("button_walks_private")
+    button_quiet: str = _english("button_quiet")
+    button_topic_on: str = _english("button_topic_on")
+    button_topic_off: str = _english("button_topic_off")
+    settings_saved: str = _english("settings_saved")
+    settings_unavailable: str = _english("settings_unavailable")
     # The case card and the staff chat
-    card_topic: str = "#{id} · {title} · {name}"
-    card_solved: str = "✅ Solved"
-    card_return: str = "↩️ Back to fixbot"
-    card_state_open: str = "🟡 Waiting for someone from support"
-    card_state_with_staff: str = "🟢 With {name} since {at}"
-    card_state_solved: str = "✅ Solved by {name} at {at}"
-    card_state_returned: str = "↩️ Handed back to fixbot by {name} at {at}"
-    card_state_cancelled: str = "✖️ Closed by the person at {at}"
-    card_state_unreachable: str = "🚫 Closed: the person can't be reached ({at})"
-    card_state_staff_gone: str = "🚫 Closed: the bot could no longer write here ({at})"
-    staff_reminder: str = "⏰ Case #{id} ({name}) has waited {minutes} minutes for an answer."
-    staff_case_closed: str = "This case is closed; {name} won't see messages here any more."
-    staff_cancelled: str = "✖️ {name} closed the case with /cancel."
-    staff_unreachable: str = "🚫 {name} can't be reached (they blocked the bot); case closed."
-    staff_not_delivered: str = "⚠️ Telegram refused to deliver that to {name}: {reason}"
-    staff_rated: str = "{name} rated the help {stars} after the case was solved."
-    staff_still_broken: str = "{name} says it still isn't fixed after the case was solved."
+    card_topic: str = _english("card_topic")
+    card_solved: str = _english("card_solved")
+    card_return: str = _english("card_return")
+    card_state_open: str = _english("card_state_open")
+    card_state_with_staff: str = _english("card_state_with_staff")
+    card_state_solved: str = _english("card_state_solved")
+    card_state_returned: str = _english("card_state_returned")
+    card_state_cancelled: str = _english("card_state_cancelled")
+    card_state_unreachable: str = _english("card_state_unreachable")
+    card_state_staff_gone: str = _english("card_state_staff_gone")
+    staff_reminder: str = _english("staff_reminder")
+    staff_case_closed: str = _english("staff_case_closed")
+    staff_cancelled: str = _english("staff_cancelled")
+    staff_unreachable: str = _english("staff_unreachable")
+    staff_not_delivered: str = _english("staff_not_delivered")
+    staff_rated: str = _english("staff_rated")
+    staff_still_broken: str = _english("staff_still_broken")
     # Reports for the people who run support (/stats, /gaps)
-    reports_for_staff: str = (
-        "📊 Statistics are only for the team that runs this bot. If something on your "
-        "iPhone needs fixing, tell me what's wrong."
-    )
-    reports_not_here: str = (
-        "📊 I show statistics only in the staff chat or in a private chat with me, not in "
-        "a group everyone can read."
-    )
-    stats_chart_caption: str = (
-        "How walks ended per intent over the last {days} days, and the funnel of the most "
-        "walked one."
-    )
+    reports_for_staff: str = _english("reports_for_staff")
+    reports_not_here: str = _english("reports_not_here")
+    stats_chart_caption: str = _english("stats_chart_caption")
 
     def stars(self, rating: int) -> str:
         """A rating button's label: ⭐, ⭐⭐, then 3⭐ to 5⭐ (five stars do not fit a phone)."""
         return "⭐" * rating if rating < 3 else f"{rating}⭐"
+
+    @classmethod
+    def wording_keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls) if f.name != "language")
+
+    @classmethod
+    def load(cls, content_dir: Path | None = None, language: str = ENGLISH) -> Wording:
+        """The wording of `language` from `content_dir`'s `wording/` (the repository's when
+        None): each key from that language's file, else the content's English, else the
+        built-in English. Unknown keys are ignored here (`fixbot check` names them)."""
+        texts: dict[str, str] = {}
+        folder = (content_dir / WORDING_DIR) if content_dir is not None else _BUILT_IN.parent
+        for name in dict.fromkeys((ENGLISH, language)):
+            texts.update(_texts(folder / f"{name}.yaml"))
+        known = {k: v for k, v in texts.items() if k in cls.wording_keys()}
+        return replace(cls(), language=language, **known)
+
+
+def _texts(path: Path) -> dict[str, str]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, str)}
+
+
+# -- checks, for `fixbot check` ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WordingProblem:
+    file: str
+    line: int | None
+    key: str
+    message: str
+    fallback: bool = False
+    """Not an error: a text this language leaves to English."""
+
+
+def check(content_dir: Path) -> list[WordingProblem]:
+    """Every problem of the wording files in `content_dir`, with file and line: a key no
+    text has, a key that is not one, a placeholder that differs from English's, a '**' with
+    no partner; and, as fallbacks, the keys a language leaves to English."""
+    folder = content_dir / WORDING_DIR
+    if not folder.is_dir():
+        return []  # the built-in English serves
+    problems: list[WordingProblem] = []
+    keys = Wording.wording_keys()
+    english_file = folder / f"{ENGLISH}.yaml"
+    english = _texts(english_file) if english_file.exists() else dict(_english_texts())
+    for path in sorted(folder.glob("*.yaml")):
+        name = f"{WORDING_DIR}/{path.name}"
+        data, lines, error = _read(path)
+        if error is not None:
+            problems.append(WordingProblem(name, lines.get("", None), "", error))
+            continue
+        for key, value in data.items():
+            line = lines.get(key)
+            if key not in keys:
+                close = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                problems.append(WordingProblem(name, line, key, f"unknown key{hint}"))
+            elif not isinstance(value, str):
+                problems.append(WordingProblem(name, line, key, "must be text"))
+            else:
+                problems.extend(_check_text(name, line, key, value, english.get(key)))
+        missing = [k for k in keys if k not in data]
+        for key in missing:
+            if path.stem == ENGLISH:
+                problems.append(
+                    WordingProblem(name, None, key, "missing: every key needs an English text")
+                )
+            else:
+                problems.append(
+                    WordingProblem(name, None, key, "not translated: English is used", True)
+                )
+    return problems
+
+
+def _check_text(
+    name: str, line: int | None, key: str, text: str, english: str | None
+) -> list[WordingProblem]:
+    found = []
+    if text.count("**") % 2:
+        found.append(
+            WordingProblem(name, line, key, "a '**' has no partner: bold is **like this**")
+        )
+    try:
+        mine = _placeholders(text)
+    except ValueError as exc:
+        return [*found, WordingProblem(name, line, key, f"a brace is out of place ({exc})")]
+    if english is not None:
+        theirs = _placeholders(english)
+        if mine != theirs:
+            want = ", ".join("{" + p + "}" for p in sorted(theirs)) or "none"
+            got = ", ".join("{" + p + "}" for p in sorted(mine)) or "none"
+            found.append(
+                WordingProblem(
+                    name, line, key, f"placeholders differ from English's: {got}, want {want}"
+                )
+            )
+    return found
+
+
+def _placeholders(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
+def _read(path: Path) -> tuple[dict[str, Any], dict[str, int], str | None]:
+    """A wording file's keys and values, the line of each key, or what is wrong with it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, {}, f"cannot be read ({exc})"
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = {"": mark.line + 1} if mark is not None else {}
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        return {}, line, f"YAML syntax error: {what}"
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        return {}, {}, "must be a mapping of keys to texts"
+    lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+    return {str(k): v for k, v in data.items()}, lines, None
