@@ -48,7 +48,7 @@ class Group:
         self.api = api
         self.ann, self.max, self.liv = api.user("Ann"), api.user("Max"), api.user("Liv")
         self.chat = api.group(
-            "iPhone help",
+            "Help group",
             {self.ann: "creator", self.max: "member", self.liv: "member"},
             forum=forum,
             bot_status=bot_status,

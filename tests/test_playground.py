@@ -121,7 +121,7 @@ async def test_a_complaint_gets_a_walk_and_done_edits_it_in_place(page: Page) ->
 async def test_in_the_group_another_persons_press_gets_a_toast_and_changes_nothing(
     page: Page,
 ) -> None:
-    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    await page.locator('.chat-item[data-chat="Help group"]').click()
     await say(page, "/fix wifi")
     walk = bot_messages(page).last
     await expect(walk).to_contain_text("Get onto Wi-Fi")
@@ -129,7 +129,7 @@ async def test_in_the_group_another_persons_press_gets_a_toast_and_changes_nothi
 
     await page.locator('#people button[data-person="Ben"]').click()
     await expect(page.locator("#people button.active")).to_have_text("Ben")
-    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    await page.locator('.chat-item[data-chat="Help group"]').click()
     anas = bot_messages(page).last
     await anas.get_by_role("button", name="Done").click()
     toast = page.locator("#toast")
@@ -139,7 +139,7 @@ async def test_in_the_group_another_persons_press_gets_a_toast_and_changes_nothi
 
 
 async def test_continue_in_private_carries_the_whole_walk_to_the_private_chat(page: Page) -> None:
-    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    await page.locator('.chat-item[data-chat="Help group"]').click()
     await say(page, "@fixbot_local_bot my backup is stuck")
     walk = bot_messages(page).last
     await walk.get_by_role("button", name="Done").click()
@@ -157,9 +157,9 @@ async def test_continue_in_private_carries_the_whole_walk_to_the_private_chat(pa
 
 
 async def test_topics_a_sticker_and_a_photo(page: Page) -> None:
-    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    await page.locator('.chat-item[data-chat="Help group"]').click()
     await page.locator('#topics button[data-topic="Backups"]').click()
-    await expect(page.locator("#chat-title")).to_have_text("iPhone help › Backups")
+    await expect(page.locator("#chat-title")).to_have_text("Help group › Backups")
     await say(page, "@fixbot_local_bot my backup is stuck")
     await expect(bot_messages(page).last).to_contain_text("iCloud backup fails")
     await page.locator('#topics button[data-topic="General"]').click()
@@ -226,7 +226,7 @@ async def test_the_page_names_the_bot_and_offers_its_commands_and_its_username(
     await page.press("#text", "Enter")
     await expect(bot_messages(page).last).to_contain_text("Get onto Wi-Fi")
 
-    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    await page.locator('.chat-item[data-chat="Help group"]').click()
     await expect(page.locator("#chat-subtitle")).to_contain_text("@fixbot_local_bot")
     await page.fill("#text", "@fix")
     await page.locator("#text").dispatch_event("input")
@@ -241,7 +241,7 @@ async def test_the_page_names_the_bot_and_offers_its_commands_and_its_username(
 async def test_a_reply_to_the_bot_in_a_group_is_heard_and_a_deep_link_shows_start_only(
     page: Page,
 ) -> None:
-    await page.locator('.chat-item[data-chat="iPhone help"]').click()
+    await page.locator('.chat-item[data-chat="Help group"]').click()
     await say(page, "/fix wifi")
     walk = bot_messages(page).last
     await expect(walk).to_contain_text("Get onto Wi-Fi")

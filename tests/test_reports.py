@@ -110,7 +110,7 @@ async def test_without_a_staff_chat_an_admin_listed_by_id_asks_in_private_and_no
         photo = await api.wait_for_bot_message(private, 2)
         assert a_chart(photo.image).size == (charts.WIDTH, charts.HEIGHT)
 
-        group = api.group("iPhone help", [ada, kim])
+        group = api.group("Help group", [ada, kim])
         await api.send(ada, group, "/stats")
         assert (await api.wait_for_bot_message(group, 1)).text == WORDING.reports_not_here
         await api.send(kim, group, "/stats")

@@ -200,7 +200,7 @@ async def test_a_group_members_case_moves_to_private_and_nothing_of_it_stays_in_
     bot = await start(api, engine, tmp_path, desk)
     try:
         carol = api.user("Carol")
-        group = api.group("iPhone help", [api.user("Owner"), carol])
+        group = api.group("Help group", [api.user("Owner"), carol])
         await api.send(carol, group, f"@{api.username} my iphone storage is full, backup fails")
         walk = await api.wait_for_bot_message(group, 1)
         await api.send(carol, group, "/human")

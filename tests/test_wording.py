@@ -64,3 +64,28 @@ def test_a_wrong_key_or_placeholder_is_named_with_file_and_line(tmp_path: Path) 
     )
     assert result.returncode == 1
     assert "wording/de.yaml:2: sotp: unknown key (did you mean 'stop'?)" in result.stderr
+
+
+def test_no_sentence_in_python_names_the_product() -> None:
+    """The product is content: a second one is a second content folder. Docstrings may name
+    it; a string the bot could say may not."""
+    import ast
+
+    named = []
+    for path in sorted((REPOSITORY_ROOT / "bot").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # A string standing alone as a statement documents (a module, a class, a function,
+        # an attribute): nobody is ever shown it.
+        docstrings = {
+            id(node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if id(node) in docstrings:
+                    continue
+                for product in ("iPhone", "iCloud", "iOS", "Apple"):
+                    if product in node.value:
+                        named.append(f"{path.relative_to(REPOSITORY_ROOT)}:{node.lineno}")
+    assert named == []

@@ -44,11 +44,11 @@ class World:
 
 
 def world(api: LocalBotApi, staff_chat_id: int | None = None) -> World:
-    """Ana, Ben and Cy; a private chat each; "iPhone help", a forum with topics where Ana
+    """Ana, Ben and Cy; a private chat each; "Help group", a forum with topics where Ana
     is the admin; and, given an id, the support team's chat, where Cy works."""
     ana, ben, cy = api.user("Ana", "ana"), api.user("Ben", "ben"), api.user("Cy", "cy")
     group = api.group(
-        "iPhone help",
+        "Help group",
         {ana: "creator", ben: "member", cy: "member"},
         forum=True,
         bot_status="administrator",
