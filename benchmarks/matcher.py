@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.catalog import Catalog, Fix, Intent, load_catalog
 from bot.evaluation import Case, load_cases
-from bot.matcher import Matcher, clean, english_word_counts, is_off_topic
+from bot.matcher import Matcher, english_word_counts, is_off_topic
 from bot.settings import REPOSITORY_ROOT
 
 PHRASES_PER_INTENT = 20
@@ -121,7 +121,9 @@ def measure(name: str, catalog: Catalog, queries: list[str]) -> list[str]:
     median, p99 = latencies(matcher.match, queries)
     semantic = matcher.semantic
     semantic_median, semantic_p99 = (
-        latencies(lambda q: semantic.nearest([clean(q)]), queries) if semantic else (0.0, 0.0)
+        latencies(lambda q: semantic.nearest([matcher.normalizer.reading.clean(q)]), queries)
+        if semantic
+        else (0.0, 0.0)
     )
     plain_queries = queries[: max(20, min(len(queries), 2_000_000 // max(len(phrases), 1)))]
     plain_median, plain_p99 = latencies(
@@ -159,7 +161,7 @@ def first_right(catalog: Catalog, matcher: Matcher, cases: list[Case]) -> list[s
         if found is not None and phrases[found[2]][1] in case.acceptable:
             scores["extractOne"] += 1
         if semantic is not None:
-            likeness = semantic.nearest([clean(case.text)])[0].similarity
+            likeness = semantic.nearest([matcher.normalizer.reading.clean(case.text)])[0].similarity
             ours = {k: v for k, v in likeness.items() if not is_off_topic(k)}
             if max(ours, key=lambda k: ours[k]) in case.acceptable:
                 scores["semantic alone"] += 1

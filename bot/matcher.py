@@ -58,7 +58,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from spellchecker import SpellChecker
 
-from bot.catalog import Catalog, Fix, Intent, alias_key
+from bot.catalog import Catalog, Fix, Intent, Vocabulary, alias_key
 from bot.semantic import Nearest, SemanticIndex, StaticEmbedder, default_embedder
 
 OFF_TOPIC: Final = "_off_topic"
@@ -264,37 +264,13 @@ def decide(
 # --------------------------------------------------------------------------------------------
 # Normalisation
 
-_STOP_WORDS: Final = frozenset(
-    """
-    a about above after again against all am an and any are arent as at be because been before
-    being below between both but by can cant could couldnt did didnt do does doesnt doing dont
-    down during each few for from further had hadnt has hasnt have havent having he her here hers
-    herself him himself his how i id ill im ive if in into is isnt it its itself just lets me
-    more most my myself no nor not now of off on once only or other our ours ourselves out over
-    own same she should shouldnt so some such than that thats the their theirs them themselves
-    then there theres these they this those through to too under until up very was wasnt we were
-    werent what whats when where which while who whom why will with wont would wouldnt you your
-    yours yourself yourselves u ur pls plz please help hi hey hello thanks thank thx ok okay
-    yes yeah yep really still anymore also even again keep keeps kept get gets got getting
-    just like want wanted need needs trying try tried going gonna wanna know anyone someone
-    something anything thing things any way tell says said say mean much many lot lots
-    maybe actually literally basically guys
-    """.split()
-)
-"""Words that carry no meaning for matching. Kept small: "down", "on", "off" and "not" are
-here because the content's synonyms turn the meaningful phrases ("turn on") into terms first.
-"""
-
-_UNITS: Final = re.compile(r"(\d+(?:[.,]\d+)?)\s*(gb|mb|tb|kb|gigs?|gigabytes?|%)\b")
 _REPEATS: Final = re.compile(r"([a-z])\1{2,}")
 _APOSTROPHES: Final = re.compile("['`\u2018\u2019\u00b4]")
 _WORD: Final = re.compile(r"[^\W_]+")
-_CLAUSE_BREAK: Final = re.compile(
-    r"[!?;,\n]+|\.+(?=\s|$)|\b(?:but|even though|although|though|because|however|yet)\b"
-)
-"""Where a clause ends: at the end of a sentence (not at the dots of "11.0.2" or "t.co"), a
-comma, or a word that turns to another thought (contrast, cause). "and", "when", "since" and
-"after" do not break: they tie a symptom to when it happens ("wifi drops when i update")."""
+_SENTENCE_BREAK: Final = r"[!?;,\n]+|\.+(?=\s|$)"
+"""Where a clause ends whatever the language: at the end of a sentence (not at the dots of
+"11.0.2" or "t.co"), or a comma. The language's `clause_breaks` add the words that turn to
+another thought."""
 _MAX_WINDOW: Final = 24
 """Terms per window when a long message is scored window by window."""
 _MIN_WINDOW: Final = 4
@@ -306,37 +282,27 @@ _URL: Final = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _HANDLE: Final = re.compile(r"(?<!\w)@\w+")
 _HASHTAG: Final = re.compile(r"#(\w+)")
 _CAMEL: Final = re.compile(r"(?<=[a-z]{2})(?=[A-Z][a-z])")
-_VERSION: Final = re.compile(
-    r"\b(?:(?:ios|ipados|macos|watchos|os\s?x)\s?)?\d+(?:\.\d+)+(?:\s?beta\s?\d*)?"
-    r"(?:\s?(?:ios|ipados)\b)?\b"
-    r"|\b(?:ios|ipados)\s?\d+(?:\s?beta\s?\d*)?\b",
-    re.I,
-)
-"""A version: "iOS 11.0.2", "ios11", "10.2", "15.0 iOS", "iOS 9 beta 3". Which version says
-nothing about what is wrong; "since the update" does, and stays."""
-_DEVICE: Final = re.compile(
-    r"\b(?:iphone|ipad)(?:\s?(?:\d{1,2}[sc]?|x[rs]?|se)\b)?(?:\s?(?:plus|pro|max|mini|air)\b|\+)*"
-    r"|\b\d{1,2}\s?(?:s\s?)?plus\b",
-    re.I,
-)
-"""A device model: "iPhone 6s Plus", "iPhoneX", "my 7plus" all read as "iphone"."""
 _MAX_WORDS: Final = 2000
 """Words read from one message; a longer one is cut (a rant's point comes early)."""
 
-_stemmer = Stemmer.Stemmer("english")
-
-
 _REAL_WORD_MIN_COUNT: Final = 100
-"""A word seen this often in pyspellchecker's English corpus is a word, not a typo."""
+"""A word seen this often in pyspellchecker's corpus is a word, not a typo."""
 _COMMONEST_LOG_COUNT: Final = 8.0
 """log10 of the count of the commonest English words (about 10^7-10^8 in that corpus)."""
 
 
-@lru_cache(maxsize=1)
-def english_word_counts() -> Mapping[str, int]:
-    """How often each English word occurs in pyspellchecker's corpus (built once, shared)."""
-    counts = SpellChecker(language="en", distance=1).word_frequency.dictionary
+@lru_cache(maxsize=8)
+def word_counts(language: str | None) -> Mapping[str, int]:
+    """How often each word of `language` occurs in pyspellchecker's corpus (built once,
+    shared); empty for no language."""
+    if language is None:
+        return MappingProxyType({})
+    counts = SpellChecker(language=language, distance=1).word_frequency.dictionary
     return MappingProxyType(dict(counts))
+
+
+def english_word_counts() -> Mapping[str, int]:
+    return word_counts("en")
 
 
 def rarity(word: str, counts: Mapping[str, int]) -> float:
@@ -349,31 +315,51 @@ def rarity(word: str, counts: Mapping[str, int]) -> float:
     return min(1.0, max(0.2, 1.0 - common))
 
 
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    return str(_stemmer.stemWord(word)) if word.isalpha() else word
+class Reading:
+    """How text in the content's language is read: noise dropped, versions and device models
+    made plain, Unicode, case, emoji, apostrophes, repeated letters and units normalised, and
+    words stemmed, all as the content's vocabulary (intents/_vocabulary.yaml) says."""
 
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+        self._stemmer = Stemmer.Stemmer(vocabulary.stemmer)
+        units = "|".join(vocabulary.units)
+        self._units = re.compile(rf"(\d+(?:[.,]\d+)?)\s*({units})\b") if units else None
+        turns = "|".join(re.escape(w) for w in vocabulary.clause_breaks)
+        breaks = _SENTENCE_BREAK + (rf"|\b(?:{turns})\b" if turns else "")
+        self.clause_break = re.compile(breaks)
+        self._versions = re.compile(vocabulary.versions, re.I) if vocabulary.versions else None
+        self._devices = re.compile(vocabulary.devices, re.I) if vocabulary.devices else None
+        self._device_word = f" {vocabulary.device_word} "
+        self.stem = lru_cache(maxsize=65536)(self._stem)
 
-def neutralise(text: str) -> str:
-    """Drop web addresses and @handles, unwrap #hashtags ("#iPhoneProblems" -> "iPhone
-    Problems"), and read versions and device models as plain words."""
-    text = html.unescape(text)
-    text = _URL.sub(" ", text)
-    text = _HANDLE.sub(" ", text)
-    text = _HASHTAG.sub(lambda m: " " + _CAMEL.sub(" ", m.group(1)) + " ", text)
-    text = _DEVICE.sub(" iphone ", text)
-    return _VERSION.sub(" ", text)
+    def _stem(self, word: str) -> str:
+        return str(self._stemmer.stemWord(word)) if word.isalpha() else word
 
+    def neutralise(self, text: str) -> str:
+        """Drop web addresses and @handles, unwrap #hashtags ("#iPhoneProblems" -> "iPhone
+        Problems"), and read versions and device models as plain words."""
+        text = html.unescape(text)
+        text = _URL.sub(" ", text)
+        text = _HANDLE.sub(" ", text)
+        text = _HASHTAG.sub(lambda m: " " + _CAMEL.sub(" ", m.group(1)) + " ", text)
+        if self._devices is not None:
+            text = self._devices.sub(self._device_word, text)
+        return self._versions.sub(" ", text) if self._versions is not None else text
 
-def clean(text: str) -> str:
-    """Normalise noise, Unicode, case, emoji, apostrophes, repeated letters and units."""
-    text = unicodedata.normalize("NFKC", neutralise(text)).casefold()
-    text = "".join(
-        " " if unicodedata.category(ch)[0] in "SC" and ch not in "\n" else ch for ch in text
-    )
-    text = _APOSTROPHES.sub("", text)
-    text = _REPEATS.sub(r"\1\1", text)
-    return _UNITS.sub(r"\1 \2", text)
+    def clean(self, text: str) -> str:
+        """Normalise noise, Unicode, case, emoji, apostrophes, repeated letters and units."""
+        text = unicodedata.normalize("NFKC", self.neutralise(text)).casefold()
+        text = "".join(
+            " " if unicodedata.category(ch)[0] in "SC" and ch not in "\n" else ch for ch in text
+        )
+        text = _APOSTROPHES.sub("", text)
+        text = _REPEATS.sub(r"\1\1", text)
+        return self._units.sub(r"\1 \2", text) if self._units is not None else text
+
+    def words_of(self, text: str) -> list[str]:
+        """The words of a raw text, cleaned."""
+        return words(self.clean(text))
 
 
 def words(text: str) -> list[str]:
@@ -403,15 +389,12 @@ class _Term:
 class Normalizer:
     """Turns text into weighted terms, using the vocabulary of one catalog."""
 
-    def __init__(
-        self,
-        synonyms: dict[str, Iterable[str]],
-        stop_words: Iterable[str] = (),
-        typo_credit: float = 0.8,
-    ) -> None:
-        self.stop_words = _STOP_WORDS | {w for s in stop_words for w in words(clean(s))}
+    def __init__(self, vocabulary: Vocabulary, typo_credit: float = 0.8) -> None:
+        self.reading = reading = Reading(vocabulary)
+        clean, synonyms = reading.clean, vocabulary.synonyms
+        self.stop_words = {w for s in vocabulary.stop_words for w in words(clean(s))}
         self.typo_credit = typo_credit
-        self.english = english_word_counts()
+        self.english = word_counts(vocabulary.spelling)
         # Multi-word synonyms become one term: "apple id" and "apple account" -> "apple_id".
         self.phrases: dict[tuple[str, ...], str] = {}
         self._phrase_words = {
@@ -420,7 +403,7 @@ class Normalizer:
         for canonical, variants in synonyms.items():
             term = "_".join(words(clean(canonical)))
             for phrase in (canonical, *variants):
-                key = tuple(_stem(w) for w in words(clean(phrase)))
+                key = tuple(reading.stem(w) for w in words(clean(phrase)))
                 if key:
                     self.phrases[key] = term
         self.longest_phrase = max((len(k) for k in self.phrases), default=1)
@@ -431,7 +414,7 @@ class Normalizer:
     def learn(self, texts: Iterable[str]) -> None:
         """Add the words of these texts to the vocabulary typos are corrected against."""
         for text in texts:
-            self.known.update(words(clean(text)))
+            self.known.update(self.reading.words_of(text))
         self.known.update(self._phrase_words)
         self._choices = sorted(
             w
@@ -471,7 +454,7 @@ class Normalizer:
         windows: list[_Window] = []
         budget = _MAX_WORDS
         pending = _Window([], "")
-        for clause in _CLAUSE_BREAK.split(clean(text)):
+        for clause in self.reading.clause_break.split(self.reading.clean(text)):
             tokens = words(clause)[:budget]
             budget -= len(tokens)
             if tokens:
@@ -509,7 +492,7 @@ class Normalizer:
                 fixed.append((guess, self.typo_credit))
                 if corrections is not None:
                     corrections.append((token, guess))
-        stems = [_stem(w) for w, _ in fixed]
+        stems = [self.reading.stem(w) for w, _ in fixed]
         out: list[_Term] = []
         i = 0
         while i < len(fixed):
@@ -635,11 +618,7 @@ class Matcher:
         self.catalog = catalog
         self.thresholds = thresholds or Thresholds.of(catalog)
         vocabulary = catalog.vocabulary
-        self.normalizer = Normalizer(
-            dict(vocabulary.synonyms),
-            vocabulary.stop_words,
-            typo_credit=self.thresholds.typo_credit,
-        )
+        self.normalizer = Normalizer(vocabulary, typo_credit=self.thresholds.typo_credit)
         self.normalizer.learn(
             text
             for intent in catalog.intents.values()
@@ -647,7 +626,7 @@ class Matcher:
         )
         self.normalizer.learn(catalog.off_topic.all_examples)
         self._small_talk = {
-            tuple(words(clean(phrase))): kind
+            tuple(self.normalizer.reading.words_of(phrase)): kind
             for kind in ("greeting", "thanks", "farewell")
             for phrase in getattr(catalog.off_topic.small_talk, kind)
         }
@@ -776,7 +755,7 @@ class Matcher:
 
     def small_talk(self, text: str) -> str | None:
         """ "greeting", "thanks" or "farewell" when the message starts like one, else None."""
-        tokens = tuple(words(clean(text)))
+        tokens = tuple(self.normalizer.reading.words_of(text))
         for size in range(min(4, len(tokens)), 0, -1):
             if tokens[:size] in self._small_talk:
                 return self._small_talk[tokens[:size]]

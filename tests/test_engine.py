@@ -8,11 +8,12 @@ from dataclasses import replace
 import pytest
 
 from bot import links
-from bot.catalog import Catalog, Fix, Intent
+from bot.catalog import Catalog, Fix, Intent, load_catalog
 from bot.engine import Engine
 from bot.events import Action, Press, Target
 from bot.matcher import Matcher, Thresholds
 from bot.session import SESSION_SCHEMA, Session, Stage
+from bot.settings import REPOSITORY_ROOT
 from bot.wording import Wording
 from tests.transcript import Chat
 
@@ -330,7 +331,9 @@ def screen_catalog() -> Catalog:
             ("dim", "Dim screen", ["screen quibnix", "display quibnix"]),
         ]
     ]
-    return Catalog.build(intents, [fix])
+    # Read as English, as the shipped content is: its language, without its synonyms.
+    english = load_catalog(REPOSITORY_ROOT).vocabulary.model_copy(update={"synonyms": {}})
+    return Catalog.build(intents, [fix], english)
 
 
 def test_close_intents_get_a_did_you_mean_with_something_else() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from bot.catalog import Catalog, Fix, Intent, load_catalog
 from bot.evaluation import collisions, evaluate, load_cases
-from bot.matcher import Candidate, Decision, Matcher, Thresholds, clean, decide, neutralise
+from bot.matcher import Candidate, Decision, Matcher, Reading, Thresholds, decide
 from bot.settings import REPOSITORY_ROOT
 
 COMPLAINTS = Path(__file__).parent / "data" / "complaints.yaml"
@@ -246,6 +246,8 @@ def two_close_intents(tmp_path: Path) -> Catalog:
             intent("screen_dim", ["screen quibnix", "display quibnix"]),
         ],
         [fix],
+        # Read as English, as the shipped content is: its language, without its synonyms.
+        load_catalog(REPOSITORY_ROOT).vocabulary.model_copy(update={"synonyms": {}}),
     )
 
 
@@ -309,11 +311,15 @@ def test_a_fix_topic_that_means_nothing_finds_nothing(matcher: Matcher) -> None:
         ("iPhone 6s Plus stuck", "iphone stuck"),
     ],
 )
-def test_noise_in_real_messages_is_neutralised(noisy: str, plain: str) -> None:
+def test_noise_in_real_messages_is_neutralised(noisy: str, plain: str, catalog: Catalog) -> None:
+    neutralise = Reading(catalog.vocabulary).neutralise  # as the content's language says
     assert " ".join(neutralise(noisy).split()) == plain
 
 
-def test_cleaning_handles_case_apostrophes_repeats_units_and_invisible_characters() -> None:
+def test_cleaning_handles_case_apostrophes_repeats_units_and_invisible_characters(
+    catalog: Catalog,
+) -> None:
+    clean = Reading(catalog.vocabulary).clean
     assert clean("WON’T") == "wont"
     assert clean("sooooo slow") == "soo slow"
     assert clean("50GB") == "50 gb"

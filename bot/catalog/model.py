@@ -14,7 +14,14 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 # Ids travel inside Telegram's 64-byte callback_data next to other fields, so they stay short
 # and ASCII.
@@ -169,10 +176,59 @@ class Intent(ContentModel):
 
 
 class Vocabulary(ContentModel):
-    """Words that mean the same to the matcher: each key stands for all of its variants."""
+    """The matcher's knowledge of the content's language (intents/_vocabulary.yaml): words
+    that mean the same (each key stands for all of its variants), words that mean nothing,
+    how words are stemmed and spelt, and the forms of units, versions and device models."""
 
     synonyms: Mapping[Phrase, tuple[Phrase, ...]] = Field(default_factory=dict)
     stop_words: tuple[Phrase, ...] = ()
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+    """The language's code (en, es, pt-BR...)."""
+    stemmer: str = "english"
+    """A Snowball stemmer (PyStemmer's names: english, spanish, german, russian, portuguese...)."""
+    spelling: str | None = None
+    """pyspellchecker's dictionary that tells a typo from a real word (en, es, de, ru, pt);
+    none: every unknown word may be a typo."""
+    clause_breaks: tuple[Phrase, ...] = ()
+    """Words that turn to another thought ("but", "because"): a clause ends before them."""
+    units: tuple[str, ...] = ()
+    """Units written after a number ("64gb" reads as "64 gb"), as regular expressions."""
+    versions: str | None = None
+    """A regular expression of a version number, read as nothing ("iOS 11.0.2")."""
+    devices: str | None = None
+    """A regular expression of a model of the device the content is about, read as
+    `device_word` ("iPhone 6s Plus" -> "iphone")."""
+    device_word: str = ""
+
+    @field_validator("versions", "devices")
+    @classmethod
+    def _a_pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("units")
+    @classmethod
+    def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for unit in value:
+            try:
+                re.compile(unit)
+            except re.error as exc:
+                raise ValueError(f"{unit!r} is not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("stemmer")
+    @classmethod
+    def _a_stemmer(cls, value: str) -> str:
+        import Stemmer
+
+        if value not in Stemmer.algorithms():
+            close = ", ".join(sorted(Stemmer.algorithms())[:30])
+            raise ValueError(f"no stemmer {value!r}; there are: {close}")
+        return value
 
 
 class SmallTalk(ContentModel):
