@@ -519,3 +519,18 @@ def test_off_topic_examples_grouped_by_topic_load_and_a_bad_topic_is_named(write
     )
     problems = {p.path: p.message for p in problems_of(good)}
     assert problems.keys() == {"topics.restoring.examples", "topics.restoring.colour"}
+
+
+def test_a_language_profile_with_a_missing_stemmer_or_a_broken_pattern_is_refused(
+    write_content,
+) -> None:
+    root = write_content(
+        {
+            "fixes/wifi.yaml": GOOD_FIX,
+            "intents/wifi.yaml": GOOD_INTENT,
+            "intents/_vocabulary.yaml": "stemmer: klingon\nunits: ['(gb']\n",
+        }
+    )
+    problems = {p.path: p.message for p in problems_of(root)}
+    assert "no stemmer 'klingon'" in problems["stemmer"]
+    assert "not a regular expression" in problems["units"]

@@ -200,24 +200,14 @@ class Vocabulary(ContentModel):
     `device_word` ("iPhone 6s Plus" -> "iphone")."""
     device_word: str = ""
 
-    @field_validator("versions", "devices")
+    @field_validator("versions", "devices", "units")
     @classmethod
-    def _a_pattern(cls, value: str | None) -> str | None:
-        if value is not None:
+    def _patterns(cls, value: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        for pattern in (value,) if isinstance(value, str) else value or ():
             try:
-                re.compile(value)
+                re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
-
-    @field_validator("units")
-    @classmethod
-    def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for unit in value:
-            try:
-                re.compile(unit)
-            except re.error as exc:
-                raise ValueError(f"{unit!r} is not a regular expression: {exc}") from None
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
         return value
 
     @field_validator("stemmer")
