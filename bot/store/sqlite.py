@@ -23,7 +23,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, Final, TypeVar
@@ -249,17 +249,10 @@ class SQLiteStore(Store):
         writes = writes or TurnWrites()
         data = json.dumps(session.to_dict(), separators=(",", ":")) if session else None
         rows = _outcome_rows(key, outcomes, at)
-        unanswered = writes.unanswered if self.keep_unanswered_for > 0 else None
+        if self.keep_unanswered_for <= 0:
+            writes = replace(writes, unanswered=None)
         turn = _Turn(
-            str(key),
-            data,
-            (session.updated_at if session else 0.0) or at,
-            rows,
-            at,
-            writes.update_id,
-            writes.outbox,
-            writes.case,
-            unanswered,
+            str(key), data, (session.updated_at if session else 0.0) or at, rows, at, writes
         )
         ids: list[int] = await self._commit(turn)
         return ids
@@ -585,10 +578,7 @@ class _Turn:
     updated_at: float
     outcomes: list[_OutcomeRow]
     at: float = 0.0
-    update_id: int | None = None
-    outbox: tuple[str, ...] = ()
-    case: Case | None = None
-    unanswered: Unanswered | None = None
+    writes: TurnWrites = field(default_factory=TurnWrites)
 
 
 @dataclass(frozen=True)
@@ -656,21 +646,18 @@ def _inbox_handled(update_id: int, db: sqlite3.Connection) -> None:
 
 def _turn_writes(turn: _Turn, db: sqlite3.Connection) -> list[int]:
     """The rest of a turn's transaction (see `TurnWrites`); the outbox rows' ids."""
-    if turn.update_id is not None:
-        _inbox_handled(turn.update_id, db)
-    if turn.case is not None:
-        db.execute(
-            "UPDATE cases SET key = ?, state = ?, staff_chat = ?, thread = ?, opened_at = ?, "
-            "closed_at = ?, reminded = ?, data = ? WHERE id = ?",
-            (*_case_row(turn.case), turn.case.id),
-        )
-    if turn.unanswered is not None:
+    writes = turn.writes
+    if writes.update_id is not None:
+        _inbox_handled(writes.update_id, db)
+    if writes.case is not None:
+        _case_update(writes.case, db)
+    if writes.unanswered is not None:
         db.execute(
             "INSERT INTO unanswered (at, text, candidates) VALUES (?, ?, ?)",
-            (turn.at, turn.unanswered.text, json.dumps(list(turn.unanswered.candidates))),
+            (turn.at, writes.unanswered.text, json.dumps(list(writes.unanswered.candidates))),
         )
     ids = []
-    for data in turn.outbox:
+    for data in writes.outbox:
         cursor = db.execute(
             "INSERT INTO outbox (key, data, at) VALUES (?, ?, ?)", (turn.key, data, turn.at)
         )
@@ -811,11 +798,15 @@ def _insert_case(case: Case, db: sqlite3.Connection) -> Case:
 
 def _update_case(case: Case, db: sqlite3.Connection) -> None:
     with _transaction(db):
-        db.execute(
-            "UPDATE cases SET key = ?, state = ?, staff_chat = ?, thread = ?, opened_at = ?, "
-            "closed_at = ?, reminded = ?, data = ? WHERE id = ?",
-            (*_case_row(case), case.id),
-        )
+        _case_update(case, db)
+
+
+def _case_update(case: Case, db: sqlite3.Connection) -> None:
+    db.execute(
+        "UPDATE cases SET key = ?, state = ?, staff_chat = ?, thread = ?, opened_at = ?, "
+        "closed_at = ?, reminded = ?, data = ? WHERE id = ?",
+        (*_case_row(case), case.id),
+    )
 
 
 def _select_cases(where: str, arguments: tuple[object, ...], db: sqlite3.Connection) -> list[Case]:
