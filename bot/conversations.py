@@ -66,10 +66,12 @@ class Conversations:
             session = await self.store.load(key) or fresh(event.at)
             turn = self.engine.handle(session, event)
             planned = await plan(turn) if plan is not None else Plan()
-            changed = turn.session != session or turn.outcomes or turn.unanswered
+            changed = turn.session != session or turn.outcomes or turn.unanswered or turn.language
             if not (changed or planned.outbox or planned.case or update_id is not None):
                 return Committed(turn, ())
-            writes = TurnWrites(update_id, planned.outbox, planned.case, turn.unanswered)
+            writes = TurnWrites(
+                update_id, planned.outbox, planned.case, turn.unanswered, turn.language
+            )
             ids = await self.store.save_turn(key, turn.session, turn.outcomes, event.at, writes)
             self._tell(turn.outcomes)
             rows = tuple(OutboxRow(i, key, d) for i, d in zip(ids, planned.outbox, strict=True))

@@ -30,6 +30,7 @@ from bot.events import (
     Turn,
 )
 from bot.hours import BusinessHours
+from bot.languages import Language, Languages
 from bot.links import FixLink, HumanLink, WalkLink
 from bot.matcher import Decision, Match, Matcher
 from bot.session import (
@@ -72,6 +73,8 @@ class _Draft:
 
     session: Session
     at: float
+    language: Language
+    """The language the turn speaks; a /language choice changes it mid-turn."""
     replies: list[Reply] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
@@ -81,9 +84,23 @@ class _Draft:
     unanswered: Unanswered | None = None
     via: str | None = None
     """How a walk started in this turn was asked for: text, command, link or button."""
+    chosen_language: str | None = None
+    """The language the person chose in this turn, to keep for them."""
 
     def move(self, **changes: Any) -> None:
         self.session = replace(self.session, **changes)
+
+    @property
+    def words(self) -> Wording:
+        return self.language.wording
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.language.catalog
+
+    @property
+    def matcher(self) -> Matcher:
+        return self.language.matcher
 
     def record(self, result: str, **details: str | None) -> None:
         self.outcomes.append(Outcome(result, **details))
@@ -127,10 +144,14 @@ class Engine:
         wording: Wording | None = None,
         handover: bool = False,
         hours: BusinessHours | None = None,
+        languages: Languages | None = None,
     ) -> None:
-        self.catalog = catalog
-        self.matcher = matcher or Matcher(catalog)
-        self.wording = words = wording or Wording()
+        """One catalog (with its matcher and wording), or every language in `languages`
+        (then `catalog` is its default's)."""
+        self.languages = languages or Languages.one(catalog, matcher, wording)
+        default = self.languages.default
+        self.catalog, self.matcher, self.wording = default.catalog, default.matcher, default.wording
+        """The default language's: what a caller that names no language gets."""
         self.handover = handover
         self.hours = hours
         self.orders: dict[str, tuple[str, ...]] = {}
@@ -138,18 +159,19 @@ class Engine:
             Action.STOP: lambda d, p: self._stop(d),
             Action.RATE: self._press_rate,
             Action.PICK: self._press_pick,
-            Action.TOPICS: lambda d, p: self._menu(d, self.wording.topics_intro),
+            Action.TOPICS: lambda d, p: self._menu(d, d.words.topics_intro),
             Action.SWITCH: self._press_switch,
             Action.KEEP: self._press_keep,
             Action.RESUME: self._press_keep,
             Action.HUMAN: lambda d, p: self._ask_for_person(d),
+            Action.LANGUAGE: self._press_language,
         }
         self._fix_handlers: dict[Action, _FixHandler] = {
             Action.DONE: self._press_done,
             Action.CHOOSE: self._press_choose,
             Action.CONFIRM: self._press_confirm,
-            Action.FAILED: lambda d, p, f, s: self._leave_fix(d, f, "step_failed", words.next_fix),
-            Action.SKIP: lambda d, p, f, s: self._leave_fix(d, f, "skipped", words.skipped_fix),
+            Action.FAILED: lambda d, p, f, s: self._leave_fix(d, f, "step_failed", d.words.next_fix),
+            Action.SKIP: lambda d, p, f, s: self._leave_fix(d, f, "skipped", d.words.skipped_fix),
             Action.BACK: self._press_back,
             Action.FIXED: self._press_fixed,
             Action.NOT_FIXED: self._press_not_fixed,
@@ -157,18 +179,22 @@ class Engine:
 
     # -- entry point -------------------------------------------------------------------------
 
-    def overheard(self, text: str) -> Intent | None:
+    def overheard(self, text: str, language: str | None = None) -> Intent | None:
         """A message read in a group that was not said to the bot: the intent it names when
-        the matcher is clearly sure (a match, never a question), else None. No session is
-        touched: nobody asked the bot anything."""
-        match = self.matcher.match(text)
+        the matcher of `language` is clearly sure (a match, never a question), else None. No
+        session is touched: nobody asked the bot anything."""
+        speaking = self.languages.pick(language)
+        match = speaking.matcher.match(text)
         if match.decision is not Decision.MATCH or match.intent is None:
             return None
-        return self.catalog.intents.get(match.intent)
+        return speaking.catalog.intents.get(match.intent)
 
     def handle(self, session: Session, event: Event) -> Turn:
         """Apply one event to a session; return the new session, replies and outcomes."""
-        draft = _Draft(session, event.at, via=_via(event))
+        language = self.languages.pick(event.language, session.language)
+        draft = _Draft(session, event.at, language, via=_via(event))
+        if session.language != language.code:
+            draft.move(language=language.code)
         if session.stage is Stage.WITH_STAFF and not self.handover:
             # Support had the case, but the staff desk has been switched off since: hand
             # the person back rather than keep them waiting for no one.
@@ -200,15 +226,16 @@ class Engine:
             draft.case_source,
             draft.relay,
             draft.unanswered,
+            draft.chosen_language,
         )
 
     # -- text --------------------------------------------------------------------------------
 
     def _on_text(self, draft: _Draft, text: str) -> None:
         if not text.strip():
-            self._show_or_menu(draft, self.wording.empty_message)
+            self._show_or_menu(draft, draft.words.empty_message)
             return
-        result = self.matcher.match(text)
+        result = draft.matcher.match(text)
         if draft.session.walking:
             self._on_text_mid_walk(draft, result.decision, result.intent, result.small_talk)
             return
@@ -235,14 +262,14 @@ class Engine:
         else:
             draft.record("no_match")
             draft.unanswered = _unanswered(text, result)
-            self._menu(draft, self._refusal(result))
+            self._menu(draft, self._refusal(draft, result))
 
-    def _refusal(self, result: Match) -> str:
+    def _refusal(self, draft: _Draft, result: Match) -> str:
         """What the bot says to a message it does not walk: the content's answer for the
         thing we don't do that it looks like, else the device we don't cover, else that it
         did not understand."""
-        words = self.wording
-        answer = self.catalog.off_topic.answer(result.topic) if result.topic else None
+        words = draft.words
+        answer = draft.catalog.off_topic.answer(result.topic) if result.topic else None
         if answer is not None:
             return f"{answer}\n\n{words.refusal_menu}"
         if result.other_device:
@@ -258,32 +285,32 @@ class Engine:
             if talk == "greeting" and returning:
                 self._offer_resume(draft)
             elif talk == "greeting":
-                self._say_and_show(draft, self.wording.greeting_mid_walk)
+                self._say_and_show(draft, draft.words.greeting_mid_walk)
             elif talk == "thanks":
-                self._say_and_show(draft, self.wording.thanks)
+                self._say_and_show(draft, draft.words.thanks)
             else:
-                self._say_and_show(draft, self.wording.use_buttons)
+                self._say_and_show(draft, draft.words.use_buttons)
         elif intent == session.intent:
-            self._say_and_show(draft, self.wording.already_on_it)
+            self._say_and_show(draft, draft.words.already_on_it)
         else:
             draft.record("switch_offered", intent=intent)
             self._offer_switch(draft, Target(intent or ""))
 
     def _small_talk_or_menu(self, draft: _Draft, talk: str | None) -> None:
         if talk == "thanks":
-            draft.replies.append(Reply(self.wording.thanks))
+            draft.replies.append(Reply(draft.words.thanks))
         elif talk == "farewell":
-            draft.replies.append(Reply(self.wording.farewell))
+            draft.replies.append(Reply(draft.words.farewell))
         elif talk == "greeting":
-            self._menu(draft, self.wording.greeting)
+            self._menu(draft, draft.words.greeting)
         else:
-            self._menu(draft, self.wording.no_match)
+            self._menu(draft, draft.words.no_match)
 
     # -- commands ----------------------------------------------------------------------------
 
     def _on_command(self, draft: _Draft, command: str, argument: str) -> None:
-        words = self.wording
-        link = links.read(argument, self.catalog) if command == "start" else None
+        words = draft.words
+        link = links.read(argument, draft.catalog) if command == "start" else None
         if draft.session.stage is Stage.WITH_STAFF and command not in ("cancel", "stop", "help"):
             self._say_and_show(draft, words.with_staff_already)
         elif command == "human" or isinstance(link, HumanLink):
@@ -305,21 +332,23 @@ class Engine:
             self._fix_command(draft, argument)
         elif command in ("cancel", "stop"):
             self._stop(draft)
+        elif command == "language":
+            self._language_menu(draft, argument)
         else:
             draft.replies.append(Reply(words.unknown_command.format(command=command[:32])))
 
     def _fix_command(self, draft: _Draft, topic: str) -> None:
-        found = self.matcher.find_fix(topic[:200])
+        found = draft.matcher.find_fix(topic[:200])
         if isinstance(found, Fix):
             self._start_fix(draft, found)
         elif isinstance(found, Intent):
             self._start_intent(draft, found.id)
         else:
             draft.record("no_match")
-            self._menu(draft, self.wording.unknown_fix.format(topic=topic[:60]))
+            self._menu(draft, draft.words.unknown_fix.format(topic=topic[:60]))
 
     def _deep_link(self, draft: _Draft, link: FixLink) -> None:
-        fix = self.catalog.fixes.get(link.topic)
+        fix = draft.catalog.fixes.get(link.topic)
         if fix is not None and link.step in fix.steps_by_id:
             self._start_fix(draft, fix, at_step=link.step)
         else:
@@ -340,7 +369,7 @@ class Engine:
                 tried=link.tried,
             )
         )
-        draft.header.append(self.wording.continued_here)
+        draft.header.append(draft.words.continued_here)
         self._show(draft)
 
     # -- buttons -----------------------------------------------------------------------------
@@ -351,15 +380,15 @@ class Engine:
             if press.action is Action.STOP and press.revision == session.revision:
                 self._stop(draft)
             else:
-                self._show(draft, notice=self.wording.with_staff_already)
+                self._show(draft, notice=draft.words.with_staff_already)
             return
         if press.action not in TIMELESS_ACTIONS and press.revision != session.revision:
             draft.record("stale_press", value=press.action.value)
             if session.stage is Stage.IDLE:
-                finished = self.wording.finished_button
+                finished = draft.words.finished_button
                 self._menu(draft, finished, notice=finished)
             else:
-                self._show(draft, notice=self.wording.stale_button)
+                self._show(draft, notice=draft.words.stale_button)
             return
         accepted = ACCEPTED_AT.get(press.action)
         if accepted is not None and session.stage not in accepted:
@@ -372,7 +401,7 @@ class Engine:
         if fix_handler is None:
             self._handlers[press.action](draft, press)
             return
-        fix, step = views.current(session, self.catalog)
+        fix, step = views.current(session, draft.catalog)
         if fix is None or step is None:
             self._show(draft)  # the content changed under a stored walk
             return
@@ -388,7 +417,7 @@ class Engine:
     def _press_choose(self, draft: _Draft, press: Press, fix: Fix, step: Step) -> None:
         index = press.number
         if index is None or not 0 <= index < len(step.choices):
-            self._show(draft, notice=self.wording.stale_button)
+            self._show(draft, notice=draft.words.stale_button)
             return
         choice = step.choices[index]
         intent = draft.session.intent
@@ -425,7 +454,7 @@ class Engine:
             if draft.session.stage is Stage.CAUTION:
                 draft.move(stage=Stage.STEP)  # the caution was confirmed on the way forward
         else:
-            self._show(draft, notice=self.wording.first_step)
+            self._show(draft, notice=draft.words.first_step)
             return
         self._show(draft)
 
@@ -437,7 +466,7 @@ class Engine:
 
     def _press_not_fixed(self, draft: _Draft, press: Press, fix: Fix, step: Step) -> None:
         draft.record("not_resolved", intent=draft.session.intent, fix=fix.id)
-        self._next_fix(draft, self.wording.next_fix)
+        self._next_fix(draft, draft.words.next_fix)
 
     def _press_rate(self, draft: _Draft, press: Press) -> None:
         session = draft.session
@@ -448,17 +477,17 @@ class Engine:
         else:
             draft.record("rated", intent=session.intent, fix=session.fix_id, value=value)
         draft.move(**idle())
-        draft.replies.append(Reply(self.wording.rated if rating else self.wording.rated_skip))
+        draft.replies.append(Reply(draft.words.rated if rating else draft.words.rated_skip))
 
     def _press_pick(self, draft: _Draft, press: Press) -> None:
         target = press.target
-        found = views.find(self.catalog, target) if target is not None else None
+        found = views.find(draft.catalog, target) if target is not None else None
         session = draft.session
         in_a_fix = session.stage in IN_A_FIX
         if target is None or found is None:
-            self._menu(draft, self.wording.topics_intro)
+            self._menu(draft, draft.words.topics_intro)
         elif isinstance(found, Intent) and in_a_fix and found.id == session.intent:
-            self._say_and_show(draft, self.wording.already_on_it)  # a doubled "yes"
+            self._say_and_show(draft, draft.words.already_on_it)  # a doubled "yes"
         elif isinstance(found, Intent) and in_a_fix:
             self._offer_switch(draft, target)
         elif session.stage is Stage.CHOOSING and session.complaint is not None:
@@ -469,7 +498,7 @@ class Engine:
     def _press_switch(self, draft: _Draft, press: Press) -> None:
         session = draft.session
         target = Target.parse(session.options[0]) if session.options else None
-        found = views.find(self.catalog, target) if target is not None else None
+        found = views.find(draft.catalog, target) if target is not None else None
         if found is None:
             self._show(draft)
             return
@@ -482,6 +511,31 @@ class Engine:
             draft.move(stage=session.resume_stage, options=())
         self._show(draft)
 
+    def _press_language(self, draft: _Draft, press: Press) -> None:
+        code = self.languages.supported(press.language)
+        if code is None:
+            self._language_menu(draft, "")
+            return
+        self._choose_language(draft, code)
+
+    # -- languages ---------------------------------------------------------------------------
+
+    def _language_menu(self, draft: _Draft, argument: str) -> None:
+        """/language: a button per language, each named in itself; "/language es" chooses."""
+        code = self.languages.supported(argument.strip()) if argument.strip() else None
+        if code is not None:
+            self._choose_language(draft, code)
+            return
+        names = [(language.code, language.name) for language in self.languages.values()]
+        draft.replies.append(views.languages(names, draft.words, draft.language.code))
+
+    def _choose_language(self, draft: _Draft, code: str) -> None:
+        draft.language = self.languages[code]
+        draft.chosen_language = code
+        draft.record("language_chosen", value=code)
+        draft.move(language=code)
+        self._show_or_say(draft, draft.words.language_set)
+
     # -- starting, moving on, stopping -------------------------------------------------------
 
     def _start(self, draft: _Draft, target: Fix | Intent, said: _Said | None = None) -> None:
@@ -493,15 +547,15 @@ class Engine:
     def _start_intent(self, draft: _Draft, intent_id: str, said: _Said | None = None) -> None:
         """Start an intent's walk; `said` is the complaint that led here and how sure the
         matcher was of it, kept for a person from support should it come to that."""
-        intent = self.catalog.intent(intent_id)
+        intent = draft.catalog.intent(intent_id)
         draft.record("started", intent=intent.id, value=draft.via)
         plan = self._plan(intent)
         complaint, confidence = said or (None, None)
         draft.move(**idle(intent=intent.id, plan=plan, complaint=complaint, confidence=confidence))
         if len(plan) > 1:
-            draft.header.append(self.wording.walk_start.format(title=intent.title, count=len(plan)))
+            draft.header.append(draft.words.walk_start.format(title=intent.title, count=len(plan)))
         else:
-            draft.header.append(self.wording.single_fix_start.format(title=intent.title))
+            draft.header.append(draft.words.single_fix_start.format(title=intent.title))
         self._begin_fix(draft, 0)
 
     def _plan(self, intent: Intent) -> tuple[str, ...]:
@@ -515,11 +569,11 @@ class Engine:
     def _start_fix(self, draft: _Draft, fix: Fix, at_step: str | None = None) -> None:
         draft.record("started", fix=fix.id, value=draft.via)
         draft.move(**idle(plan=(fix.id,)))
-        draft.header.append(self.wording.single_fix_start.format(title=fix.title))
+        draft.header.append(draft.words.single_fix_start.format(title=fix.title))
         self._begin_fix(draft, 0, at_step)
 
     def _begin_fix(self, draft: _Draft, index: int, at_step: str | None = None) -> None:
-        fix = self.catalog.fix(draft.session.plan[index])
+        fix = draft.catalog.fix(draft.session.plan[index])
         step = fix.step(at_step) if at_step else fix.first_step
         draft.move(fix_index=index)
         self._enter_step(draft, step, fix.route_to(step.id))
@@ -535,13 +589,13 @@ class Engine:
         draft.move(tried=tried)
         following = session.fix_index + 1
         if following < len(session.plan):
-            title = self.catalog.fix(session.plan[following]).title
+            title = draft.catalog.fix(session.plan[following]).title
             draft.header.append(lead.format(title=title))
             self._begin_fix(draft, following)
             return
         draft.record("exhausted", intent=session.intent)
-        words = self.wording
-        draft.replies.append(views.exhausted(draft.session, self.catalog, words, self.handover))
+        words = draft.words
+        draft.replies.append(views.exhausted(draft.session, draft.catalog, words, self.handover))
         # What the walk was about stays, for a person from support should they be asked.
         said = {"complaint": session.complaint, "confidence": session.confidence}
         draft.move(**idle(intent=session.intent, **said))
@@ -552,25 +606,25 @@ class Engine:
             draft.record("case_cancelled", intent=session.intent)
             draft.case_request = CaseRequest.CLOSE
             draft.move(**idle())
-            draft.replies.append(Reply(self.wording.case_cancelled))
+            draft.replies.append(Reply(draft.words.case_cancelled))
             return
         if not session.walking and session.stage is not Stage.CHOOSING:
-            self._menu(draft, self.wording.nothing_to_stop)
+            self._menu(draft, draft.words.nothing_to_stop)
             return
         draft.record("stopped", intent=session.intent, fix=session.fix_id, step=session.step)
         draft.move(**idle())
-        draft.replies.append(Reply(self.wording.stopped))
+        draft.replies.append(Reply(draft.words.stopped))
 
     # -- a person from support -------------------------------------------------------------
 
     def _ask_for_person(self, draft: _Draft, source: str | None = None) -> None:
         """ "Talk to a person" or /human: ask the transport to open a case, which answers
         with `CaseChanged` once it has (or could not)."""
-        session, words = draft.session, self.wording
+        session, words = draft.session, draft.words
         if session.stage is Stage.WITH_STAFF:
             self._say_and_show(draft, words.with_staff_already)
         elif not self.handover:
-            draft.replies.append(views.no_person(self.catalog, words))
+            draft.replies.append(views.no_person(draft.catalog, words))
         else:
             if source is None:  # a link from a group: the group's conversation recorded it
                 draft.record("person_asked", intent=session.intent, fix=session.fix_id)
@@ -578,7 +632,7 @@ class Engine:
             draft.case_source = source
 
     def _on_case(self, draft: _Draft, event: CaseChanged) -> None:
-        session, words = draft.session, self.wording
+        session, words = draft.session, draft.words
         if event.news is CaseNews.OPENED:
             if session.stage is not Stage.WITH_STAFF:  # a replay finds it opened already
                 self._hand_over(draft, event.walk)
@@ -593,7 +647,7 @@ class Engine:
         else:
             draft.record("returned_to_bot", intent=session.intent, fix=session.fix_id)
             said = words.staff_gone if event.news is CaseNews.STAFF_GONE else words.returned_to_bot
-            fix, step = views.current(session, self.catalog)
+            fix, step = views.current(session, draft.catalog)
             if session.resume_stage in IN_A_FIX and fix is not None and step is not None:
                 draft.move(stage=Stage.RESUMING)
                 self._say_and_show(draft, said)
@@ -630,13 +684,13 @@ class Engine:
         if self.hours is not None and not self.hours.is_open(draft.at):
             when = self.hours.when_back(draft.at)
             draft.header.append(
-                self.wording.with_staff_away.format(hours=self.hours.text, when=when)
+                draft.words.with_staff_away.format(hours=self.hours.text, when=when)
             )
         self._show(draft)
 
     def _staff_verdict(self, draft: _Draft, fixed: bool) -> None:
         """ "Did that fix it?" after support marked the case solved."""
-        session, words = draft.session, self.wording
+        session, words = draft.session, draft.words
         if fixed:
             draft.record("resolved", intent=session.intent, value=STAFF_MARK)
             draft.move(stage=Stage.RATING, options=(STAFF_MARK,))
@@ -664,7 +718,7 @@ class Engine:
     # -- drawing -----------------------------------------------------------------------------
 
     def _menu(self, draft: _Draft, text: str, notice: str | None = None) -> None:
-        draft.replies.append(views.menu(self.catalog, self.wording, text, notice))
+        draft.replies.append(views.menu(draft.catalog, draft.words, text, notice))
 
     def _show_or_menu(self, draft: _Draft, text: str) -> None:
         if draft.session.walking:
@@ -685,7 +739,7 @@ class Engine:
     def _show(self, draft: _Draft, notice: str | None = None) -> None:
         """Add the view of where the session is now, after the header lines gathered so far."""
         reply = views.show(
-            draft.session, self.catalog, self.wording, draft.header, notice, self.handover
+            draft.session, draft.catalog, draft.words, draft.header, notice, self.handover
         )
         draft.header.clear()
         draft.replies.append(reply)

@@ -7,6 +7,7 @@ back. Imports nothing from `bot/` but `session`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
@@ -33,13 +34,15 @@ class Action(StrEnum):
     KEEP = "g"
     RESUME = "u"
     HUMAN = "h"
+    LANGUAGE = "l"
 
 
-TIMELESS_ACTIONS: Final = frozenset({Action.PICK, Action.TOPICS, Action.HUMAN})
+TIMELESS_ACTIONS: Final = frozenset({Action.PICK, Action.TOPICS, Action.HUMAN, Action.LANGUAGE})
 """Buttons that start something new are valid whenever they are pressed; the others belong
 to one moment of the walk and are stale once it has moved on."""
 
 FIX_TARGET: Final = "fix:"
+_LANGUAGE_CODE: Final = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,10 @@ class Target:
         return cls(text)
 
 
-PressValue = int | Target | None
+PressValue = int | Target | str | None
 """What a press carries besides its action: the number of a choice (CHOOSE), a rating from
-1 to 5 or None for "no thanks" (RATE), what to start (PICK), or nothing."""
+1 to 5 or None for "no thanks" (RATE), what to start (PICK), a language's code (LANGUAGE), or
+nothing."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,10 @@ class Press:
     def number(self) -> int | None:
         return self.value if isinstance(self.value, int) else None
 
+    @property
+    def language(self) -> str | None:
+        return self.value if isinstance(self.value, str) else None
+
     def format_value(self) -> str:
         """The value as text, for a transport that must carry it (Telegram's callback data)."""
         if isinstance(self.value, Target):
@@ -94,6 +102,10 @@ class Press:
             if not value:
                 raise ValueError("a pick names what to start")
             return cls(action, revision, Target.parse(value))
+        if action is Action.LANGUAGE:
+            if not _LANGUAGE_CODE.match(value):
+                raise ValueError(f"{value!r} is not a language code")
+            return cls(action, revision, value)
         if action in (Action.CHOOSE, Action.RATE):
             if value == "" and action is Action.RATE:
                 return cls(action, revision, None)
@@ -145,6 +157,8 @@ class CaseRequest(StrEnum):
 class TextReceived:
     text: str
     at: float
+    language: str | None = None
+    """The language to answer in (a code the content speaks); None: the session's own."""
 
 
 @dataclass(frozen=True)
@@ -154,12 +168,16 @@ class CommandReceived:
     command: str
     argument: str
     at: float
+    language: str | None = None
+    """The language to answer in (a code the content speaks); None: the session's own."""
 
 
 @dataclass(frozen=True)
 class ButtonPressed:
     press: Press
     at: float
+    language: str | None = None
+    """The language to answer in (a code the content speaks); None: the session's own."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +186,8 @@ class OtherReceived:
 
     kind: str
     at: float
+    language: str | None = None
+    """The language to answer in (a code the content speaks); None: the session's own."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +199,8 @@ class CaseChanged:
     news: CaseNews
     at: float
     walk: Session | None = None
+    language: str | None = None
+    """The language to answer in (a code the content speaks); None: the session's own."""
 
 
 Event = TextReceived | CommandReceived | ButtonPressed | OtherReceived | CaseChanged
@@ -229,4 +251,6 @@ class Turn:
     case_source: str | None = None
     relay: bool = False
     unanswered: Unanswered | None = None
+    language: str | None = None
+    """The language the person chose in this turn (/language), to keep for them."""
     """A message the content had no clear walk for, to keep for its authors."""

@@ -36,6 +36,9 @@ class GroupSettings:
     walks_in_private: bool = False
     """An offer's button opens a private chat with the bot instead of walking in the group."""
     quiet_hours: str | None = None
+    language: str | None = None
+    """The group's language: what the bot says to everyone (an overheard offer) and to a person
+    whose own language it does not speak; None: English."""
 
     def toggled(self, what: str, topic: int = GENERAL) -> GroupSettings:
         """The settings with one choice of the panel changed: overhear, private, topic
@@ -61,6 +64,7 @@ class GroupSettings:
             "muted_topics": sorted(self.muted_topics),
             "walks_in_private": self.walks_in_private,
             "quiet_hours": self.quiet_hours,
+            "language": self.language,
         }
 
     @classmethod
@@ -77,6 +81,7 @@ class GroupSettings:
                 muted_topics=frozenset(int(t) for t in data.get("muted_topics", ())),
                 walks_in_private=bool(data.get("walks_in_private", False)),
                 quiet_hours=quiet if quiet in QUIET_HOURS else None,
+                language=language if isinstance(language := data.get("language"), str) else None,
             )
         except (TypeError, ValueError):
             return cls()

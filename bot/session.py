@@ -90,6 +90,8 @@ class Session:
     """The words that started the walk, kept for the staff's case card."""
     confidence: float | None = None
     """How sure the matcher was of the walk's intent (None: started by a button or /fix)."""
+    language: str | None = None
+    """The language the conversation was last spoken in (a code the content speaks)."""
     revision: int = 0
     updated_at: float = 0.0
 
@@ -121,6 +123,7 @@ class Session:
             "resume_stage": self.resume_stage.value,
             "complaint": self.complaint,
             "confidence": self.confidence,
+            "language": self.language,
             "revision": self.revision,
             "updated_at": self.updated_at,
         }
@@ -143,6 +146,7 @@ class Session:
                 resume_stage=Stage(data.get("resume_stage", "idle")),
                 complaint=_text_or_none(data.get("complaint")),
                 confidence=_float_or_none(data.get("confidence")),
+                language=_text_or_none(data.get("language")),
                 revision=int(data.get("revision", 0)),
                 updated_at=float(data.get("updated_at", 0.0)),
             )

@@ -58,6 +58,17 @@ def menu(catalog: Catalog, wording: Wording, text: str, notice: str | None = Non
     return Reply(text, tuple(rows), notice)
 
 
+def languages(names: Sequence[tuple[str, str]], wording: Wording, current: str | None) -> Reply:
+    """/language: a button per language, named in itself ("Español"), two to a row; the one
+    spoken now is ticked."""
+    buttons = [
+        Button(f"✓ {name}" if code == current else name, Press(Action.LANGUAGE, 0, code))
+        for code, name in names
+    ]
+    rows = [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+    return Reply(wording.language_prompt, tuple(rows))
+
+
 def exhausted(
     session: Session, catalog: Catalog, wording: Wording, handover: bool = False
 ) -> Reply:

@@ -41,6 +41,11 @@ def _english(key: str) -> str:
 @dataclass(frozen=True)
 class Wording:
     language: str = ENGLISH
+    # The language itself
+    language_name: str = _english("language_name")
+    language_prompt: str = _english("language_prompt")
+    language_set: str = _english("language_set")
+    command_language: str = _english("command_language")
     # Buttons on a step
     done: str = _english("done")
     didnt_work: str = _english("didnt_work")
@@ -156,6 +161,7 @@ class Wording:
     settings_quiet_none: str = _english("settings_quiet_none")
     settings_topic_on: str = _english("settings_topic_on")
     settings_topic_off: str = _english("settings_topic_off")
+    settings_language: str = _english("settings_language")
     button_overhear_on: str = _english("button_overhear_on")
     button_overhear_off: str = _english("button_overhear_off")
     button_overhear_unavailable: str = _english("button_overhear_unavailable")
@@ -165,6 +171,7 @@ class Wording:
     button_quiet: str = _english("button_quiet")
     button_topic_on: str = _english("button_topic_on")
     button_topic_off: str = _english("button_topic_off")
+    button_language: str = _english("button_language")
     settings_saved: str = _english("settings_saved")
     settings_unavailable: str = _english("settings_unavailable")
     # The case card and the staff chat

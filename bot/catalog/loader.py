@@ -8,8 +8,10 @@ raises `ContentError` with every problem found, each with its file, line and key
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +23,7 @@ from bot.catalog.model import (
     BOLD,
     END,
     ID_PATTERN,
+    LANGUAGE_PATTERN,
     MATCHER_FILE,
     OFF_TOPIC_FILE,
     SUPPORT_FILE,
@@ -28,9 +31,12 @@ from bot.catalog.model import (
     Catalog,
     ContentModel,
     Fix,
+    FixText,
     Intent,
+    IntentText,
     Link,
     OffTopic,
+    Step,
     Tuning,
     Vocabulary,
     alias_key,
@@ -41,10 +47,40 @@ _M = TypeVar("_M", bound=ContentModel)
 _Item = TypeVar("_Item", Intent, Fix)
 
 
+ENGLISH = "en"
+"""The content's own language: intents/ and fixes/ themselves. Every other language is a
+folder beside them (intents/es/, fixes/es/) that says the same things in its words."""
+
+
 def load_catalog(content_dir: Path) -> Catalog:
-    """Read and validate `content_dir`; raise ContentError listing every problem found."""
+    """Read and validate `content_dir`'s English; raise ContentError listing every problem
+    found."""
     loader = _Loader(content_dir)
     return loader.load()
+
+
+def load_catalogs(content_dir: Path) -> dict[str, Catalog]:
+    """Every language's catalog, English first; raise ContentError listing every problem
+    found in any of them. A text a language leaves out is the English one."""
+    return _Loader(content_dir).load_all()
+
+
+def translation_gaps(content_dir: Path) -> list[Problem]:
+    """The texts each language leaves to English (not errors: `fixbot check` lists them)."""
+    loader = _Loader(content_dir)
+    with contextlib.suppress(ContentError):
+        loader.load_all()
+    return sorted(loader.gaps, key=lambda p: (p.file, p.line or 0, p.path, p.message))
+
+
+def languages_in(content_dir: Path) -> list[str]:
+    """The languages other than English that `content_dir` has a folder of intents for."""
+    folder = content_dir / "intents"
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.name for p in folder.iterdir() if p.is_dir() and re.match(LANGUAGE_PATTERN, p.name)
+    )
 
 
 @dataclass
@@ -66,6 +102,8 @@ class _Loader:
     def __init__(self, content_dir: Path) -> None:
         self.root = content_dir
         self.problems: list[Problem] = []
+        self.gaps: list[Problem] = []
+        """Texts a language leaves to English."""
         self.unreadable: set[str] = set()
         """Names (without .yaml) of files that could not be read: what they define is
         unknown, so a reference to it is no further problem of its own."""
@@ -76,7 +114,35 @@ class _Loader:
         else:
             self.problems.append(Problem(doc, None, _format_path(path), message))
 
+    def gap(self, doc: _Document | str, path: tuple[str | int, ...], message: str) -> None:
+        name, line = (doc.name, doc.line(path)) if isinstance(doc, _Document) else (doc, None)
+        self.gaps.append(Problem(name, line, _format_path(path), message))
+
     def load(self) -> Catalog:
+        catalog = self._english()
+        if self.problems or catalog is None:
+            raise ContentError(self.problems)
+        return catalog
+
+    def load_all(self) -> dict[str, Catalog]:
+        english = self._english()
+        catalogs = {ENGLISH: english} if english is not None else {}
+        for code in languages_in(self.root):
+            if english is not None and code != ENGLISH:
+                catalogs[code] = self._translate(english, code)
+        fixes = self.root / "fixes"
+        for folder in sorted(fixes.iterdir()) if fixes.is_dir() else ():
+            if folder.is_dir() and folder.name not in catalogs and not folder.name.startswith("_"):
+                self.problem(
+                    f"fixes/{folder.name}/",
+                    (),
+                    f"no intents/{folder.name}/ beside it: a language needs its intents too",
+                )
+        if self.problems or english is None:
+            raise ContentError(self.problems)
+        return catalogs
+
+    def _english(self) -> Catalog | None:
         intents: list[tuple[_Document, Intent]] = []
         fixes: list[tuple[_Document, Fix]] = []
         vocabulary, off_topic, tuning = Vocabulary(), OffTopic(), Tuning()
@@ -125,10 +191,182 @@ class _Loader:
         if not fixes and not self.problems:
             self.problem(f"{self.root.name}/fixes", (), "no fixes found")
         if self.problems:
-            raise ContentError(self.problems)
+            return None
         return Catalog.build(
             (i for _, i in intents), (f for _, f in fixes), vocabulary, off_topic, support, tuning
         )
+
+    # -- translations ------------------------------------------------------------------------
+
+    def _translate(self, english: Catalog, code: str) -> Catalog:
+        """`english` said in language `code`, from intents/<code>/ and fixes/<code>/."""
+        vocabulary: Vocabulary | None = None
+        off_topic, tuning = OffTopic(), Tuning()
+        texts: dict[str, tuple[_Document, IntentText]] = {}
+        folder = f"intents/{code}"
+        for doc in self._documents(folder):
+            filename = Path(doc.name).name
+            if filename == VOCABULARY_FILE:
+                vocabulary = self._validate(doc, Vocabulary)
+                if vocabulary is not None and vocabulary.language != code:
+                    self.problem(
+                        doc, ("language",), f"is '{vocabulary.language}' in folder '{code}'"
+                    )
+            elif filename == OFF_TOPIC_FILE:
+                off_topic = self._validate(doc, OffTopic) or off_topic
+            elif filename == MATCHER_FILE:
+                tuning = self._validate(doc, Tuning) or tuning
+            elif filename.startswith("_"):
+                self.problem(doc, (), "unknown special file")
+            elif (text := self._validate(doc, IntentText)) is not None:
+                self._known(doc, "intent", text.id, english.intents)
+                if text.id in texts:
+                    self.problem(
+                        doc, ("id",), f"intent '{text.id}' is also in {texts[text.id][0].name}"
+                    )
+                texts.setdefault(text.id, (doc, text))
+        if vocabulary is None and not any(
+            p.file.startswith(f"{folder}/{VOCABULARY_FILE}") for p in self.problems
+        ):
+            self.problem(
+                f"{folder}/",
+                (),
+                f"a language needs its own {VOCABULARY_FILE}: its language code, stemmer, "
+                "stop words and spelling dictionary",
+            )
+        if not off_topic.all_examples:
+            self.gap(
+                f"{folder}/", (), f"no {OFF_TOPIC_FILE}: nothing tells the matcher what is not ours"
+            )
+        intents = [
+            self._translate_intent(folder, i, texts.get(i.id)) for i in english.intents.values()
+        ]
+
+        fix_texts: dict[str, tuple[_Document, FixText]] = {}
+        support = english.support
+        fix_folder = f"fixes/{code}"
+        if not (self.root / fix_folder).is_dir():
+            self.gap(f"{fix_folder}/", (), "missing: every fix is said in English")
+        for doc in self._documents(fix_folder) if (self.root / fix_folder).is_dir() else ():
+            filename = Path(doc.name).name
+            if filename == SUPPORT_FILE:
+                support = self._validate(doc, Link) or support
+            elif filename.startswith("_"):
+                self.problem(doc, (), f"unknown special file; the one in fixes/ is {SUPPORT_FILE}")
+            elif (fix_text := self._validate(doc, FixText)) is not None:
+                self._known(doc, "fix", fix_text.id, english.fixes)
+                if fix_text.id in fix_texts:
+                    self.problem(
+                        doc,
+                        ("id",),
+                        f"fix '{fix_text.id}' is also in {fix_texts[fix_text.id][0].name}",
+                    )
+                fix_texts.setdefault(fix_text.id, (doc, fix_text))
+        fixes: list[tuple[_Document, Fix]] = []
+        for fix in english.fixes.values():
+            pair = fix_texts.get(fix.id)
+            if pair is None:
+                self.gap(f"{fix_folder}/", (fix.id,), "not translated: the fix is said in English")
+                continue
+            fixes.append((pair[0], self._translate_fix(pair[0], fix, pair[1])))
+        self._check_aliases(fixes)
+        said = {f.id: f for _, f in fixes}
+        return Catalog.build(
+            intents,
+            (said.get(f.id, f) for f in english.fixes.values()),
+            vocabulary or english.vocabulary,
+            off_topic,
+            support,
+            tuning,
+        )
+
+    def _known(self, doc: _Document, kind: str, item_id: str, known: Mapping[str, Any]) -> None:
+        if item_id not in known:
+            hint = _did_you_mean(item_id, sorted(known))
+            self.problem(doc, ("id",), f"there is no English {kind} '{item_id}'{hint}")
+
+    def _translate_intent(
+        self, folder: str, intent: Intent, pair: tuple[_Document, IntentText] | None
+    ) -> Intent:
+        if pair is None:
+            self.gap(f"{folder}/", (intent.id,), "not translated: matched by its English examples")
+            return intent
+        doc, text = pair
+        for key in ("title", "examples"):
+            if not getattr(text, key):
+                self.gap(doc, (key,), "not translated: English is used")
+        seen: set[str] = set()
+        for index, example in enumerate(text.examples):
+            if example.casefold() in seen:
+                self.problem(doc, ("examples", index), f"example '{example}' is listed twice")
+            seen.add(example.casefold())
+        if text.description:
+            self._check_markup(doc, ("description",), text.description)
+        changes = text.model_dump(exclude={"id"}, exclude_defaults=True)
+        return intent.model_copy(update=changes)
+
+    def _translate_fix(self, doc: _Document, fix: Fix, text: FixText) -> Fix:
+        for step_id in text.steps:
+            if step_id not in fix.steps_by_id:
+                hint = _did_you_mean(step_id, [s.id for s in fix.steps])
+                self.problem(
+                    doc, ("steps", step_id), f"the English fix has no step '{step_id}'{hint}"
+                )
+        for key in ("title", "reason"):
+            if getattr(text, key) is None:
+                self.gap(doc, (key,), "not translated: English is used")
+        if text.reason:
+            self._check_markup(doc, ("reason",), text.reason)
+        steps = [self._translate_step(doc, step, text) for step in fix.steps]
+        changes: dict[str, Any] = {
+            k: v
+            for k, v in (
+                ("title", text.title),
+                ("reason", text.reason),
+                ("did_it_help", text.did_it_help),
+            )
+            if v
+        }
+        # Aliases name the fix in this language; the English ones still work in /fix.
+        changes["aliases"] = tuple(dict.fromkeys((*text.aliases, *fix.aliases)))
+        return fix.model_copy(update={**changes, "steps": tuple(steps)})
+
+    def _translate_step(self, doc: _Document, step: Step, fix_text: FixText) -> Step:
+        path: tuple[str | int, ...] = ("steps", step.id)
+        text = fix_text.steps.get(step.id)
+        if text is None or text.text is None:
+            self.gap(doc, path, "not translated: English is used")
+            if text is None:
+                return step
+        changes: dict[str, Any] = {}
+        if text.text:
+            self._check_markup(doc, (*path, "text"), text.text)
+            changes["text"] = text.text
+        for key in ("caution", "link"):
+            mine, theirs = getattr(text, key), getattr(step, key)
+            if mine and theirs is None:
+                self.problem(doc, (*path, key), f"the English step has no {key}")
+            elif theirs is not None and not mine:
+                self.gap(doc, (*path, key), "not translated: English is used")
+        if text.caution and step.caution:
+            self._check_markup(doc, (*path, "caution"), text.caution)
+            changes["caution"] = text.caution
+        if text.link and step.link is not None:
+            changes["link"] = step.link.model_copy(update={"label": text.link})
+        if text.choices and len(text.choices) != len(step.choices):
+            self.problem(
+                doc,
+                (*path, "choices"),
+                f"{len(text.choices)} choices; the English step has {len(step.choices)}",
+            )
+        elif text.choices:
+            changes["choices"] = tuple(
+                c.model_copy(update={"label": label})
+                for c, label in zip(step.choices, text.choices, strict=True)
+            )
+        elif step.choices:
+            self.gap(doc, (*path, "choices"), "not translated: English is used")
+        return step.model_copy(update=changes)
 
     # -- files -------------------------------------------------------------------------------
 

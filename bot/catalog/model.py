@@ -378,3 +378,44 @@ class Catalog:
 def alias_key(alias: str) -> str:
     """The key a fix is looked up by: no case, spaces, hyphens or underscores ('Wi-Fi' is 'wifi')."""
     return re.sub(r"[\s_\-]+", "", alias.casefold())
+
+
+# -- translations ----------------------------------------------------------------------------
+
+LANGUAGE_PATTERN: Final = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"
+"""A language's code, as a folder is named: intents/es/, fixes/pt-BR/."""
+
+
+class StepText(ContentModel):
+    """One step's texts in another language; its id and where it leads are the English one's."""
+
+    text: Text | None = None
+    caution: Text | None = None
+    link: Label | None = None
+    """The link button's label; the address is the English step's."""
+    choices: tuple[Label, ...] = ()
+    """The answers' labels, in the English step's order."""
+
+
+class FixText(ContentModel):
+    """A fix's texts in another language (fixes/<language>/<fix>.yaml). The steps, their
+    order and branches are the English fix's: a translation says them, it cannot change them.
+    What it leaves out is said in English."""
+
+    id: Id
+    title: Title | None = None
+    aliases: tuple[Phrase, ...] = ()
+    reason: Text | None = None
+    did_it_help: Text | None = None
+    steps: Mapping[Id, StepText] = Field(default_factory=dict)
+
+
+class IntentText(ContentModel):
+    """An intent in another language (intents/<language>/<intent>.yaml): how people say it
+    there. The fixes to walk, and their order, are the English intent's."""
+
+    id: Id
+    title: Title | None = None
+    description: Text | None = None
+    examples: tuple[Phrase, ...] = ()
+    keywords: tuple[Phrase, ...] = ()

@@ -49,6 +49,8 @@ class TurnWrites:
     outbox: tuple[str, ...] = ()
     case: Case | None = None
     unanswered: Unanswered | None = None
+    language: str | None = None
+    """The language the person chose in this turn (/language), kept for them everywhere."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,10 @@ class Store(ABC):
     @abstractmethod
     async def group_settings_save(self, chat_id: int, settings: GroupSettings, at: float) -> None:
         """Keep the group's settings (they survive restarts)."""
+
+    @abstractmethod
+    async def language_of(self, user_id: int) -> str | None:
+        """The language a person chose (/language), or None if they never chose."""
 
     @abstractmethod
     async def last_offers(self, chat_id: int, user_id: int) -> LastOffers:

@@ -37,6 +37,7 @@ class MemoryStore(Store):
         self._done_once: dict[str, float] = {}
         self._holders: dict[str, int] = {}
         self._groups: dict[int, dict[str, Any]] = {}
+        self._languages: dict[int, str] = {}
         self._offers: dict[tuple[int, int], float] = {}
         self._sessions: dict[SessionKey, dict[str, Any]] = {}
         self._outcomes: list[OutcomeRow] = []
@@ -77,6 +78,8 @@ class MemoryStore(Store):
             await self.case_save(writes.case)
         if writes.unanswered is not None:
             await self.keep_unanswered(writes.unanswered, at)
+        if writes.language is not None:
+            self._languages[key.user_id] = writes.language
         ids = []
         for data in writes.outbox:
             row = OutboxRow(self._outbox_last + 1, key, data)
@@ -184,6 +187,9 @@ class MemoryStore(Store):
 
     async def group_settings_save(self, chat_id: int, settings: GroupSettings, at: float) -> None:
         self._groups[chat_id] = settings.to_dict()
+
+    async def language_of(self, user_id: int) -> str | None:
+        return self._languages.get(user_id)
 
     async def last_offers(self, chat_id: int, user_id: int) -> LastOffers:
         here = {user: at for (chat, user), at in self._offers.items() if chat == chat_id}

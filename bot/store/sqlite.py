@@ -158,6 +158,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE inbox ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
     """,
+    # 11: the language each person chose (/language), kept beyond any one session
+    """
+    CREATE TABLE people (
+        user_id    INTEGER PRIMARY KEY,
+        language   TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 )
 """Migration N (1-based) takes the schema from version N-1 to N. Only ever append."""
 
@@ -382,6 +390,11 @@ class SQLiteStore(Store):
     async def group_settings_save(self, chat_id: int, settings: GroupSettings, at: float) -> None:
         data = json.dumps(settings.to_dict(), separators=(",", ":"))
         await self._run(partial(_save_group_settings, chat_id, data, at))
+
+    async def language_of(self, user_id: int) -> str | None:
+        statement = "SELECT language FROM people WHERE user_id = ?"
+        row = await self._run(lambda db: db.execute(statement, (user_id,)).fetchone())
+        return str(row[0]) if row else None
 
     async def last_offers(self, chat_id: int, user_id: int) -> LastOffers:
         return await self._run(partial(_last_offers, chat_id, user_id))
@@ -655,6 +668,13 @@ def _turn_writes(turn: _Turn, db: sqlite3.Connection) -> list[int]:
         db.execute(
             "INSERT INTO unanswered (at, text, candidates) VALUES (?, ?, ?)",
             (turn.at, writes.unanswered.text, json.dumps(list(writes.unanswered.candidates))),
+        )
+    if writes.language is not None:
+        db.execute(
+            "INSERT INTO people (user_id, language, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET language = excluded.language, "
+            "updated_at = excluded.updated_at",
+            (SessionKey.parse(turn.key).user_id, writes.language, turn.at),
         )
     ids = []
     for data in writes.outbox:

@@ -1,0 +1,98 @@
+"""The languages fixbot speaks, and which one a person gets.
+
+A language is content, not code: its catalog (intents/<code>/, fixes/<code>/ said over the
+English ones), its matcher (built on that catalog's language profile) and its wording
+(wording/<code>.yaml). `Languages` holds them all; `pick` chooses, per update, the first
+supported of what is known about the person: their own choice (/language), Telegram's
+`language_code`, the group's language, and English last. The choice travels with each event
+as a plain code, as aiogram's i18n middleware passes a locale down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.catalog import Catalog
+from bot.catalog.loader import ENGLISH, load_catalogs
+from bot.matcher import Matcher
+from bot.wording import Wording
+
+
+@dataclass(frozen=True)
+class Language:
+    """One language: what the bot knows and says in it."""
+
+    code: str
+    catalog: Catalog
+    matcher: Matcher
+    wording: Wording
+
+    @property
+    def name(self) -> str:
+        """The language's name in itself ("Español")."""
+        return self.wording.language_name
+
+
+def primary(code: str | None) -> str | None:
+    """A language tag's primary subtag, lower case: "pt-BR" -> "pt", "es_419" -> "es"."""
+    if not code:
+        return None
+    return code.replace("_", "-").split("-")[0].strip().casefold() or None
+
+
+class Languages(Mapping[str, Language]):
+    """Every language the content has, English first; looked up by code."""
+
+    def __init__(self, languages: Iterable[Language]) -> None:
+        self._by_code = {language.code: language for language in languages}
+        if not self._by_code:
+            raise ValueError("at least one language is needed")
+        self.default = self._by_code.get(ENGLISH) or next(iter(self._by_code.values()))
+
+    def __getitem__(self, code: str) -> Language:
+        return self._by_code[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_code)
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def supported(self, code: str | None) -> str | None:
+        """`code` (or its primary subtag) when the content speaks it, else None."""
+        if code in self._by_code:
+            return code
+        short = primary(code)
+        return short if short in self._by_code else None
+
+    def pick(self, *wishes: str | None) -> Language:
+        """The first of `wishes` the content speaks (best first: the person's choice,
+        Telegram's language_code, the group's), else the default."""
+        for wish in wishes:
+            code = self.supported(wish)
+            if code is not None:
+                return self._by_code[code]
+        return self.default
+
+    @classmethod
+    def one(cls, catalog: Catalog, matcher: Matcher | None = None, wording: Wording | None = None) -> Languages:
+        """A single language (the catalog's own), for an engine built on one catalog."""
+        words = wording or Wording()
+        code = catalog.vocabulary.language
+        return cls([Language(code, catalog, matcher or Matcher(catalog), words)])
+
+    @classmethod
+    def load(
+        cls,
+        content_dir: Path,
+        matcher: Callable[[Catalog], Matcher] = Matcher,
+        catalogs: Mapping[str, Catalog] | None = None,
+    ) -> Languages:
+        """Every language of `content_dir` (ContentError when the content has problems)."""
+        found = catalogs if catalogs is not None else load_catalogs(content_dir)
+        return cls(
+            Language(code, catalog, matcher(catalog), Wording.load(content_dir, code))
+            for code, catalog in found.items()
+        )
