@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from bot import __version__, charts, demo
 from bot import stats as outcome_stats
 from bot.catalog import MATCHER_FILE, Catalog, load_catalog
+from bot.catalog.loader import ENGLISH, load_catalogs, translation_gaps
 from bot.conversations import Conversations
 from bot.engine import Engine
 from bot.errors import ConfigError, ContentError, FixbotError
@@ -48,6 +49,7 @@ from bot.evaluation import (
     match_blends,
     tuning_yaml,
 )
+from bot.languages import Languages, primary
 from bot.logs import JsonFormatter
 from bot.matcher import Decision, Match, Matcher, Thresholds
 from bot.settings import ENV_FILE, Settings
@@ -100,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_run_commands(commands)
     chat = commands.add_parser("chat", help="chat with fixbot in this terminal")
+    chat.add_argument(
+        "--language", metavar="CODE", help="the language to speak (es, de...); else English"
+    )
     chat.set_defaults(handler=_cmd_chat)
 
     check = commands.add_parser("check", help="validate the content (intents and fixes)")
@@ -128,6 +133,9 @@ def _add_matcher_commands(commands: Any) -> None:
         "object per line.",
     )
     match.add_argument("text", nargs="*", help="the message (several words are joined)")
+    match.add_argument(
+        "--language", metavar="CODE", help="match with this language's content (es, de...)"
+    )
     match.add_argument("--json", action="store_true", help="JSON output, one object per line")
     match.set_defaults(handler=_cmd_match)
 
@@ -282,7 +290,8 @@ def _print_content_problems(exc: ContentError) -> None:
 
 
 def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    catalog = load_catalog(settings.content_dir)
+    catalogs = load_catalogs(settings.content_dir)
+    catalog = catalogs[ENGLISH]
     found = check_wording(settings.content_dir)
     errors = [p for p in found if not p.fallback]
     if errors:
@@ -304,9 +313,18 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"  intent {intent.id:<16} {len(intent.examples):>3} examples → {', '.join(intent.fixes)}"
         )
+    for code, other in catalogs.items():
+        if code != ENGLISH:
+            counted = other.summary()
+            print(
+                f"  language {code}: {counted['examples']} examples, "
+                f"{counted['off_topic_examples']} off-topic examples"
+            )
     left: dict[str, list[str]] = {}
     for problem in found:
         left.setdefault(problem.file, []).append(problem.key)
+    for gap in translation_gaps(settings.content_dir):
+        left.setdefault(gap.file, []).append(gap.path or gap.message)
     for file, keys in sorted(left.items()):
         shown = ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
         print(f"  {file}: {len(keys)} text(s) not translated, English is used: {shown}")
@@ -329,11 +347,22 @@ def _cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_PROBLEMS
 
 
+def _language_catalog(settings: Settings, language: str | None) -> Catalog:
+    """The catalog of `language` (English when None); ConfigError for one the content lacks."""
+    catalogs = load_catalogs(settings.content_dir)
+    if language is None:
+        return catalogs[ENGLISH]
+    code = language if language in catalogs else primary(language)
+    if code not in catalogs:
+        raise ConfigError(f"--language {language}: the content speaks {', '.join(catalogs)}")
+    return catalogs[code]
+
+
 def _cmd_match(args: argparse.Namespace, settings: Settings) -> int:
-    matcher = Matcher(load_catalog(settings.content_dir))
+    matcher = Matcher(_language_catalog(settings, args.language))
     if args.text:
         result = matcher.match(" ".join(args.text))
-        print(match_json(result) if args.json else describe_match(result))
+        print(match_json(result, matcher) if args.json else describe_match(result))
         return EXIT_OK
     # No message given: one a line from standard input, as `rasa shell nlu` reads them (at a
     # terminal, with a prompt). Lines are read as bytes and decoded leniently: binary junk
@@ -352,15 +381,18 @@ def _cmd_match(args: argparse.Namespace, settings: Settings) -> int:
         if not text.strip() and not args.json:
             continue
         result = matcher.match(text)
-        sys.stdout.write((match_json(result) if args.json else describe_match(result)) + "\n")
+        line = match_json(result, matcher) if args.json else describe_match(result)
+        sys.stdout.write(line + "\n")
         sys.stdout.flush()
     return EXIT_OK
 
 
-def match_json(result: Match) -> str:
+def match_json(result: Match, matcher: Matcher | None = None) -> str:
     """One line of `fixbot match --json`."""
+    language = matcher.catalog.vocabulary.language if matcher is not None else ENGLISH
     line: dict[str, Any] = {
         "text": result.text,
+        "language": language,
         "intent": result.intent,
         "decision": result.decision.value,
         "options": list(result.choices),
@@ -615,13 +647,31 @@ async def _demo_outcomes(catalog: Catalog, now: float) -> list[OutcomeRow]:
         return await store.outcomes()
 
 
+def _engine(settings: Settings, handover: bool = False) -> Engine:
+    """The engine every transport runs: all of the content's languages, English first."""
+    languages = Languages.load(settings.content_dir)
+    default = languages.default
+    return Engine(
+        default.catalog,
+        default.matcher,
+        default.wording,
+        handover=handover,
+        hours=settings.business_hours if handover else None,
+        languages=languages,
+    )
+
+
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    engine = Engine(load_catalog(settings.content_dir), wording=Wording.load(settings.content_dir))
-    asyncio.run(_console(engine, settings))
+    engine = _engine(settings)
+    language = engine.languages.supported(args.language) if args.language else None
+    if args.language and language is None:
+        spoken = ", ".join(engine.languages)
+        raise ConfigError(f"--language {args.language}: the content speaks {spoken}")
+    asyncio.run(_console(engine, settings, language))
     return EXIT_OK
 
 
-async def _console(engine: Engine, settings: Settings) -> None:
+async def _console(engine: Engine, settings: Settings, language: str | None = None) -> None:
     async with await open_store(
         settings.data_dir, keep_unanswered=_keep_unanswered(settings)
     ) as store:
@@ -632,6 +682,7 @@ async def _console(engine: Engine, settings: Settings) -> None:
             color=sys.stdout.isatty(),
             again=_how_to_chat_again(),
             interactive=sys.stdin.isatty() and sys.stdout.isatty(),
+            language=language,
         )
         await chat.run()
 
@@ -656,12 +707,7 @@ def _cmd_play(args: argparse.Namespace, settings: Settings) -> int:
 
 def _play(catalog: Catalog, settings: Settings, port: int, staff: bool) -> int:
     staff_chat = settings.staff_chat_id or (PLAY_STAFF_CHAT if staff else None)
-    engine = Engine(
-        catalog,
-        wording=Wording.load(settings.content_dir),
-        handover=staff_chat is not None,
-        hours=settings.business_hours,
-    )
+    engine = _engine(settings, handover=staff_chat is not None)
     asyncio.run(_playground(engine, settings, port, staff_chat))
     return EXIT_OK
 
@@ -725,8 +771,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(NO_TOKEN.format(env=ENV_FILE), file=sys.stderr, end="")
         if args.without_token == "chat":
             print("Meanwhile, here is fixbot in this terminal.\n", file=sys.stderr)
-            words = Wording.load(settings.content_dir)
-            asyncio.run(_console(Engine(catalog, wording=words), settings))
+            asyncio.run(_console(_engine(settings), settings))
             return EXIT_OK
         if args.without_token == "play":
             print("Meanwhile, here is fixbot in your browser.\n", file=sys.stderr)
@@ -739,9 +784,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.webhook_url:
         _check_webhook_secret(settings)
     _hide_from_logs(settings.token)
-    desk = settings.staff_chat_id is not None
-    words = Wording.load(settings.content_dir)
-    engine = Engine(catalog, wording=words, handover=desk, hours=settings.business_hours)
+    engine = _engine(settings, handover=settings.staff_chat_id is not None)
     asyncio.run(_serve(engine, settings))
     return EXIT_OK
 

@@ -170,7 +170,9 @@ class Engine:
             Action.DONE: self._press_done,
             Action.CHOOSE: self._press_choose,
             Action.CONFIRM: self._press_confirm,
-            Action.FAILED: lambda d, p, f, s: self._leave_fix(d, f, "step_failed", d.words.next_fix),
+            Action.FAILED: lambda d, p, f, s: self._leave_fix(
+                d, f, "step_failed", d.words.next_fix
+            ),
             Action.SKIP: lambda d, p, f, s: self._leave_fix(d, f, "skipped", d.words.skipped_fix),
             Action.BACK: self._press_back,
             Action.FIXED: self._press_fixed,

@@ -77,7 +77,9 @@ class Languages(Mapping[str, Language]):
         return self.default
 
     @classmethod
-    def one(cls, catalog: Catalog, matcher: Matcher | None = None, wording: Wording | None = None) -> Languages:
+    def one(
+        cls, catalog: Catalog, matcher: Matcher | None = None, wording: Wording | None = None
+    ) -> Languages:
         """A single language (the catalog's own), for an engine built on one catalog."""
         words = wording or Wording()
         code = catalog.vocabulary.language

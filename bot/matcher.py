@@ -59,6 +59,7 @@ from rapidfuzz.distance import OSA
 from spellchecker import SpellChecker
 
 from bot.catalog import Catalog, Fix, Intent, Vocabulary, alias_key
+from bot.semantic import LANGUAGES as SEMANTIC_LANGUAGES
 from bot.semantic import Nearest, SemanticIndex, StaticEmbedder, default_embedder
 
 OFF_TOPIC: Final = "_off_topic"
@@ -634,7 +635,7 @@ class Matcher:
         self._own_devices = _devices(catalog.off_topic.own_devices)
         self.index = self._build(catalog)
         self.semantic: SemanticIndex | None = None
-        if self.thresholds.semantic:
+        if self.thresholds.semantic and vocabulary.language in SEMANTIC_LANGUAGES:
             self.semantic = SemanticIndex(
                 embedder or default_embedder(),
                 [(e.intent, e.text) for e in self.index.examples],

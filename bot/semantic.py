@@ -36,6 +36,10 @@ MODEL: Final = "wordllama l2_supercat_256"
 _PACKAGE: Final = "wordllama"
 _WEIGHTS: Final = Path("weights") / "l2_supercat_256.safetensors"
 _TOKENIZER: Final = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
+LANGUAGES: Final = frozenset({"en"})
+"""The languages the model was trained on, and so the ones the meaning-based stage serves;
+in any other the matcher goes by its lexical stage alone (with that language's stemmer, stop
+words and spelling)."""
 NEAREST: Final = 3
 """How many of a class's nearest examples its likeness is averaged over. One (the nearest
 alone) lets a single loosely written example pull in messages that are not the class's; the

@@ -633,9 +633,12 @@ class LocalBotApi:
             scopes += [f"chat:{chat.id}"]
             scopes += ["all_chat_administrators"] if admin else []
             scopes += ["all_group_chats", "default"]
+        # In each scope, the list for the user's language first, then the one for all.
+        language = f"|{user.language_code[:2].lower()}" if user.language_code else None
         for scope in scopes:
-            if scope in self.commands_by_scope:
-                return list(self.commands_by_scope[scope])
+            for name in (f"{scope}{language}", scope) if language else (scope,):
+                if name in self.commands_by_scope:
+                    return list(self.commands_by_scope[name])
         return []
 
     def _bot_sees(self, message: _Message) -> bool:
@@ -924,11 +927,11 @@ class LocalBotApi:
             name = str(command.get("command", ""))
             if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-        self.commands_by_scope[_scope(params)] = commands
+        self.commands_by_scope[_scope(params) + _language(params)] = commands
         return True
 
     async def _api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.commands_by_scope.get(_scope(params), [])
+        return self.commands_by_scope.get(_scope(params) + _language(params), [])
 
     async def _api_getchatadministrators(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         chat = self._chat(params)
@@ -1420,6 +1423,14 @@ def _jpeg_size(body: bytes) -> tuple[int, int]:
             return int.from_bytes(body[at + 7 : at + 9], "big"), height
         at += 2 + length
     raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+
+
+def _language(params: dict[str, Any]) -> str:
+    """setMyCommands' language_code as a key's suffix: "" for everyone, "|es"..."""
+    code = str(params.get("language_code") or "")
+    if code and not re.fullmatch(r"[a-z]{2}", code):
+        raise ApiError(400, "Bad Request: invalid language code specified")
+    return f"|{code}" if code else ""
 
 
 def _scope(params: dict[str, Any]) -> str:

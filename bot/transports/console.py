@@ -14,6 +14,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import IO, Final
 
 from bot.conversations import Conversations
@@ -70,8 +71,11 @@ class ConsoleChat:
         color: bool = False,
         again: str = "fixbot chat",
         interactive: bool = False,
+        language: str | None = None,
     ) -> None:
         self.conversations = conversations
+        self.language = language
+        """The language asked for (--language); a choice made with /language comes first."""
         self.stdin = stdin
         self.stdout = stdout
         self.key = key
@@ -121,7 +125,10 @@ class ConsoleChat:
         return TextReceived(line, now)
 
     async def send(self, event: Event) -> None:
-        turn = await self.conversations.handle(self.key, event)
+        chosen = await self.conversations.store.language_of(self.key.user_id)
+        turn = await self.conversations.handle(
+            self.key, replace(event, language=chosen or self.language)
+        )
         self.choices = []
         for reply in turn.replies:
             self.show(reply)

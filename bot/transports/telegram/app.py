@@ -12,6 +12,7 @@ from typing import Any
 
 from telegram import (
     BotCommand,
+    BotCommandScope,
     BotCommandScopeAllChatAdministrators,
     BotCommandScopeAllGroupChats,
     BotCommandScopeDefault,
@@ -46,6 +47,7 @@ from bot.transports.telegram.limits import PerChatRateLimiter
 from bot.transports.telegram.processor import PerConversationUpdateProcessor
 from bot.transports.telegram.request import AiohttpRequest, GatedRequest
 from bot.transports.telegram.webhook import server as webhook_server
+from bot.wording import Wording
 
 log = logging.getLogger(__name__)
 
@@ -150,16 +152,31 @@ async def register_commands(application: Application[Any, Any, Any, Any, Any, An
     full list in private chats, the walk's commands in groups, and /settings besides for a
     group's admins (clients show each person the most specific list that applies)."""
     services: Services = application.bot_data[SERVICES]
-    wording = services.wording
+    try:
+        for language in services.languages.values():
+            # The default language's lists serve everyone Telegram has no other list for.
+            code = None if language is services.languages.default else language.code
+            for commands, scope in _command_lists(language.wording, services.desk is not None):
+                await application.bot.set_my_commands(commands, scope=scope, language_code=code)
+    except (BadRequest, NetworkError) as exc:
+        # A nicety: the bot works without the menu, so a server that refuses it is no reason
+        # not to start.
+        log.warning("could not register the command lists: %s", exc)
+
+
+def _command_lists(
+    wording: Wording, desk: bool
+) -> tuple[tuple[list[BotCommand], BotCommandScope], ...]:
     walk = [
         BotCommand("fix", wording.command_fix),
         BotCommand("topics", wording.command_topics),
         BotCommand("help", wording.command_help),
         BotCommand("cancel", wording.command_cancel),
+        BotCommand("language", wording.command_language),
     ]
-    if services.desk is not None:
+    if desk:
         walk.insert(3, BotCommand("human", wording.command_human))
-    lists = (
+    return (
         ([BotCommand("start", wording.command_start), *walk], BotCommandScopeDefault()),
         (walk, BotCommandScopeAllGroupChats()),
         (
@@ -167,13 +184,6 @@ async def register_commands(application: Application[Any, Any, Any, Any, Any, An
             BotCommandScopeAllChatAdministrators(),
         ),
     )
-    try:
-        for commands, scope in lists:
-            await application.bot.set_my_commands(commands, scope=scope)
-    except (BadRequest, NetworkError) as exc:
-        # A nicety: the bot works without the menu, so a server that refuses it is no reason
-        # not to start.
-        log.warning("could not register the command lists: %s", exc)
 
 
 @asynccontextmanager

@@ -28,6 +28,7 @@ PANEL_SETTINGS: Final = {
     "p": "private",
     "q": "quiet",
     "t": "topic",
+    "l": "language",
 }
 """The group settings panel's buttons: the code in callback data, the setting it changes."""
 SEPARATOR: Final = "|"

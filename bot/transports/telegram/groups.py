@@ -56,6 +56,16 @@ class GroupControl:
         self._settings: dict[int, GroupSettings] = {}
         self._offering: KeyedLocks[int] = KeyedLocks()
 
+    def words(self, settings: GroupSettings) -> Wording:
+        """What the bot says to the group as a whole: in the group's language."""
+        return self.engine.languages.pick(settings.language).wording
+
+    def next_language(self, settings: GroupSettings) -> str:
+        """The language after the group's own, in the content's order (the panel's button)."""
+        codes = list(self.engine.languages)
+        current = self.engine.languages.pick(settings.language).code
+        return codes[(codes.index(current) + 1) % len(codes)]
+
     async def settings(self, chat_id: int) -> GroupSettings:
         if chat_id not in self._settings:
             self._settings[chat_id] = await self.store.group_settings(chat_id)
@@ -65,11 +75,12 @@ class GroupControl:
 
     async def command(self, bot: Bot, message: Message) -> None:
         """/settings: the panel for a group's admins; one line for anyone else."""
+        words = self.words(await self.settings(message.chat.id))
         if message.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-            await self._say(bot, message, self.wording.settings_private)
+            await self._say(bot, message, words.settings_private)
             return
         if not await self._from_admin(bot, message):
-            await self._say(bot, message, self.wording.settings_admins_only)
+            await self._say(bot, message, words.settings_admins_only)
             return
         topic, readable = _topic_of(message), await _can_read(bot, message.chat.id)
         text, markup = await self._panel(message.chat, topic, readable)
@@ -89,17 +100,21 @@ class GroupControl:
         if not isinstance(message, Message):
             return self.wording.dead_button
         chat = message.chat
+        current = await self.settings(chat.id)
         if not await _is_admin(bot, chat.id, query.from_user.id):
-            return self.wording.settings_admins_only
-        current, readable = await self.settings(chat.id), await _can_read(bot, chat.id)
+            return self.words(current).settings_admins_only
+        readable = await _can_read(bot, chat.id)
         if press.setting == "overhear" and not current.overhear and not readable:
             await self._redraw(message, press.topic, readable)
-            return self.wording.settings_unavailable
-        changed = current.toggled(press.setting, press.topic)
+            return self.words(current).settings_unavailable
+        if press.setting == "language":
+            changed = replace(current, language=self.next_language(current))
+        else:
+            changed = current.toggled(press.setting, press.topic)
         await self.store.group_settings_save(chat.id, changed, time.time())
         self._settings[chat.id] = changed
         await self._redraw(message, press.topic, readable)
-        return self.wording.settings_saved
+        return self.words(changed).settings_saved
 
     async def _redraw(self, message: Message, topic: int, readable: bool) -> None:
         text, markup = await self._panel(message.chat, topic, readable)
@@ -114,7 +129,9 @@ class GroupControl:
     ) -> tuple[str, InlineKeyboardMarkup]:
         """The panel as it is now: what each setting is, and a button to change each;
         `readable`: whether Telegram gives the bot the group's every message."""
-        words, settings, forum = self.wording, await self.settings(chat.id), chat.is_forum
+        settings, forum = await self.settings(chat.id), chat.is_forum
+        words = self.words(settings)
+        language = self.engine.languages.pick(settings.language)
         lines = [words.settings_title]
         lines.append(
             words.settings_overhear_on if settings.overhear else words.settings_overhear_off
@@ -133,6 +150,8 @@ class GroupControl:
         muted = topic in settings.muted_topics
         if forum:
             lines.append(words.settings_topic_off if muted else words.settings_topic_on)
+        if len(self.engine.languages) > 1:
+            lines.append(words.settings_language.format(language=language.name))
 
         def button(label: str, setting: str) -> list[InlineKeyboardButton]:
             data = encode_panel(PanelPress(setting, topic))
@@ -155,6 +174,8 @@ class GroupControl:
         ]
         if forum:
             rows.append(button(words.button_topic_off if muted else words.button_topic_on, "topic"))
+        if len(self.engine.languages) > 1:
+            rows.append(button(words.button_language.format(language=language.name), "language"))
         return render.to_html("\n\n".join(lines)), InlineKeyboardMarkup(rows)
 
     # -- overhearing -------------------------------------------------------------------------
@@ -169,7 +190,7 @@ class GroupControl:
         settings = await self.settings(message.chat.id)
         if not settings.overhear:
             return False
-        intent = self.engine.overheard(message.text)
+        intent = self.engine.overheard(message.text, settings.language)
         if intent is None:
             return False
         walking = (await self.conversations.session(key)).walking
@@ -183,10 +204,11 @@ class GroupControl:
                 log.debug("chat %s: no offer for %s (%s)", message.chat.id, intent.id, silence)
                 return False
             await self.store.offer_made(message.chat.id, person.id, now)
-        offer = views.overheard(intent, self.wording)
+        words = self.words(settings)
+        offer = views.overheard(intent, words)
         if settings.walks_in_private and bot.username:
             url = f"https://t.me/{bot.username}?start={fix_link(intent.id)}"
-            link = Button(self.wording.walk_me_through_private, url=url)
+            link = Button(words.walk_me_through_private, url=url)
             offer = replace(offer, buttons=((link,),))
         try:
             await render.post(bot, message.chat.id, offer, key.user_id, answering=message)

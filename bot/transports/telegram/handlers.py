@@ -43,6 +43,7 @@ from bot.events import (
     TextReceived,
     Turn,
 )
+from bot.languages import Languages
 from bot.session import Session, SessionKey
 from bot.transports.telegram import callback_data, outbox, render
 from bot.transports.telegram.conflict import PollingConflict
@@ -101,6 +102,24 @@ class Services:
     """Whether another program polls the same token, and which of the two gives way."""
     names: RecentNames = field(default_factory=RecentNames)
     """First names of people who wrote lately, to name a button's owner without asking."""
+
+    @property
+    def languages(self) -> Languages:
+        return self.conversations.engine.languages
+
+    def words(self, language: str | None) -> Wording:
+        """The wording of `language` (a code `language_for` gave), or the default's."""
+        return self.languages.pick(language).wording
+
+    async def language_for(self, update: Update) -> str:
+        """The language to speak to the person behind `update`: their choice (/language),
+        else Telegram's language_code, else the group's language, else the default."""
+        user, chat = update.effective_user, update.effective_chat
+        choice = await self.conversations.store.language_of(user.id) if user else None
+        group = None
+        if chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            group = (await self.groups.settings(chat.id)).language
+        return self.languages.pick(choice, user.language_code if user else None, group).code
 
     @cached_property
     def courier(self) -> Courier:
@@ -207,7 +226,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
         return
-    wording = services(context).wording
+    language = await services(context).language_for(update)
+    wording = services(context).words(language)
     case_press = callback_data.decode_case(query.data)
     if case_press is not None:
         desk = services(context).desk
@@ -233,9 +253,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     presser = query.from_user.id
     claimed = None
     if data.owner != presser:
-        allowed, claimed = await _may_press(context, message, data.owner, presser)
+        allowed, claimed = await _may_press(context, message, data.owner, presser, wording)
         if not allowed:
-            name = _owner_name(context, message, data)
+            name = _owner_name(context, message, data, wording)
             await _answer(query, wording.not_yours.format(name=name))
             return
     redraw = not _later_press_will_draw(context, key, message.message_id)
@@ -252,7 +272,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return await _with_desk(context, update, message, key, turn, deliveries)
 
     committed = await services(context).conversations.take_turn(
-        key, ButtonPressed(data.press, time.time()), update.update_id, plan
+        key, ButtonPressed(data.press, time.time(), language), update.update_id, plan
     )
     first = committed.turn.replies[0] if committed.turn.replies else None
     notice = claimed or (first.notice if first else None)
@@ -296,6 +316,7 @@ async def _respond(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Ev
         return
     services(context).names.saw(update.effective_user)
     reply_to = message.message_id if _in_group(message) else None
+    event = replace(event, language=await services(context).language_for(update))
 
     async def plan(turn: Turn) -> Plan:
         deliveries: list[Delivery] = [
@@ -319,7 +340,7 @@ async def _with_desk(
     open or close the person's case), to be saved with the turn."""
     desk, user, case = services(context).desk, update.effective_user, None
     if turn.case_request is CaseRequest.OPEN and _in_group(message):
-        deliveries.append(_private_case_offer(context, message, key))
+        deliveries.append(_private_case_offer(context, message, key, turn.session.language))
     elif desk is not None and user is not None:
         work, case = await desk.plan(turn, key, person_of(user), message)
         deliveries.extend(work)
@@ -327,11 +348,11 @@ async def _with_desk(
 
 
 def _private_case_offer(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, key: SessionKey
+    context: ContextTypes.DEFAULT_TYPE, message: Message, key: SessionKey, language: str | None
 ) -> Post:
     """In a group, a case is opened in private: a link that opens it there, and nothing of
     the case in the group."""
-    wording = services(context).wording
+    wording = services(context).words(language)
     url = f"https://t.me/{context.bot.username}?start={links.human_link(key)}"
     link = Button(wording.human_in_private_button, url=url)
     offer = Reply(wording.human_in_private, ((link,),))
@@ -366,7 +387,8 @@ def _markup(
     if _in_group(message) and session.walking and reply.buttons and context.bot.username:
         catalog = services(context).conversations.engine.catalog
         url = f"https://t.me/{context.bot.username}?start={links.walk_link(session, catalog)}"
-        extra = [InlineKeyboardButton(services(context).wording.continue_in_private, url=url)]
+        words = services(context).words(session.language)
+        extra = [InlineKeyboardButton(words.continue_in_private, url=url)]
     return render.keyboard(reply, owner, extra)
 
 
@@ -407,12 +429,14 @@ async def _answer(query: CallbackQuery, text: str | None) -> None:
 
 
 def _owner_name(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, data: callback_data.ButtonData
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    data: callback_data.ButtonData,
+    wording: Wording,
 ) -> str:
     """Who a button belongs to, as the presser would call them: from what the bot already
     has (the chat, the message the walk answers, the names it saw lately), never a call to
     Telegram, which in a busy group would queue behind the group's pace."""
-    wording = services(context).wording
     if data.owner == message.chat_id:
         return wording.owner_admins.format(group=message.chat.title or wording.owner_this_group)
     replied = message.reply_to_message
@@ -427,7 +451,7 @@ def _owner_name(
 
 
 async def _may_press(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, owner: int, presser: int
+    context: ContextTypes.DEFAULT_TYPE, message: Message, owner: int, presser: int, wording: Wording
 ) -> tuple[bool, str | None]:
     """Whether `presser` may press a button whose owner is a chat, and a toast to say why:
     an admin of the group (its anonymous admins post as the group) or of the channel the
@@ -444,5 +468,5 @@ async def _may_press(
         name = f"channel-walk:{message.chat_id}:{owner}:{message.message_id}"
         store = services(context).conversations.store
         holder, first = await store.claim_for(name, presser, time.time())
-        return holder == presser, services(context).wording.walk_claimed if first else None
+        return holder == presser, wording.walk_claimed if first else None
     return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER), None
