@@ -293,13 +293,30 @@ _COMMONEST_LOG_COUNT: Final = 8.0
 
 
 @lru_cache(maxsize=8)
-def word_counts(language: str | None) -> Mapping[str, int]:
+def word_counts(language: str | None, fold: bool = False) -> Mapping[str, int]:
     """How often each word of `language` occurs in pyspellchecker's corpus (built once,
-    shared); empty for no language."""
+    shared), accents folded when `fold`; empty for no language."""
     if language is None:
         return MappingProxyType({})
     counts = SpellChecker(language=language, distance=1).word_frequency.dictionary
-    return MappingProxyType(dict(counts))
+    if not fold:
+        return MappingProxyType(dict(counts))
+    folded: dict[str, int] = {}
+    for word, count in counts.items():
+        plain = fold_accents(word)
+        folded[plain] = folded.get(plain, 0) + count
+    return MappingProxyType(folded)
+
+
+def fold_accents(text: str) -> str:
+    """"batería" -> "bateria", "über" -> "uber"; letters of other scripts stay (й is not и)."""
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = "".join(
+        ch
+        for i, ch in enumerate(decomposed)
+        if not (unicodedata.combining(ch) and i and decomposed[i - 1].isascii())
+    )
+    return unicodedata.normalize("NFC", kept)
 
 
 def english_word_counts() -> Mapping[str, int]:
@@ -355,6 +372,8 @@ class Reading:
             " " if unicodedata.category(ch)[0] in "SC" and ch not in "\n" else ch for ch in text
         )
         text = _APOSTROPHES.sub("", text)
+        if self.vocabulary.fold_accents:
+            text = fold_accents(text)
         text = _REPEATS.sub(r"\1\1", text)
         return self._units.sub(r"\1 \2", text) if self._units is not None else text
 
@@ -395,7 +414,7 @@ class Normalizer:
         clean, synonyms = reading.clean, vocabulary.synonyms
         self.stop_words = {w for s in vocabulary.stop_words for w in words(clean(s))}
         self.typo_credit = typo_credit
-        self.english = word_counts(vocabulary.spelling)
+        self.english = word_counts(vocabulary.spelling, vocabulary.fold_accents)
         # Multi-word synonyms become one term: "apple id" and "apple account" -> "apple_id".
         self.phrases: dict[tuple[str, ...], str] = {}
         self._phrase_words = {

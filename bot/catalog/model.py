@@ -189,6 +189,8 @@ class Vocabulary(ContentModel):
     spelling: str | None = None
     """pyspellchecker's dictionary that tells a typo from a real word (en, es, de, ru, pt);
     none: every unknown word may be a typo."""
+    fold_accents: bool = False
+    """Read "batería" as "bateria": people type without accents more often than not."""
     clause_breaks: tuple[Phrase, ...] = ()
     """Words that turn to another thought ("but", "because"): a clause ends before them."""
     units: tuple[str, ...] = ()
