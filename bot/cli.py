@@ -160,6 +160,9 @@ def _add_matcher_commands(commands: Any) -> None:
         "--loo", action="store_true", help="also run leave-one-out over the content's examples"
     )
     evaluate.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    evaluate.add_argument(
+        "--language", metavar="CODE", help="measure this language's matcher (es, de...)"
+    )
     evaluate.set_defaults(handler=_cmd_eval)
 
     tune = commands.add_parser(
@@ -175,6 +178,11 @@ def _add_matcher_commands(commands: Any) -> None:
         metavar="FILE",
         help="labelled real messages to fit the blend (lexical_weight, semantic_floor) and the "
         "decision (accept, confirm, margin, off_topic_lead) on (see fixbot eval)",
+    )
+    tune.add_argument(
+        "--language",
+        metavar="CODE",
+        help=f"fit this language's matcher and write intents/CODE/{MATCHER_FILE}",
     )
     tune.add_argument(
         "--decision-only",
@@ -436,7 +444,7 @@ def describe_match(result: Match) -> str:
 
 
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    catalog = load_catalog(settings.content_dir)
+    catalog = _language_catalog(settings, args.language)
     matcher = Matcher(catalog)
     cases = load_case_files(args.files)
     report = evaluate(matcher, cases)
@@ -486,7 +494,7 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
     if args.decision_only and not args.cases:
         print("fixbot tune: --decision-only needs --cases FILE", file=sys.stderr)
         return EXIT_USAGE
-    catalog = load_catalog(settings.content_dir)
+    catalog = _language_catalog(settings, args.language)
     if args.decision_only:
         best = Fit(Thresholds.of(catalog), Report())
     else:
@@ -494,7 +502,9 @@ def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
     measured: list[str] = []
     if args.cases:
         best, measured = _fit_on_cases(catalog, best.thresholds, args.cases)
-    target = settings.content_dir / "intents" / MATCHER_FILE
+    folder = settings.content_dir / "intents"
+    code = catalog.vocabulary.language
+    target = (folder if code == ENGLISH else folder / code) / MATCHER_FILE
     if args.dry_run:
         print(f"Not written (--dry-run); these would go to {target}.")
         return EXIT_OK
