@@ -309,7 +309,7 @@ def word_counts(language: str | None, fold: bool = False) -> Mapping[str, int]:
 
 
 def fold_accents(text: str) -> str:
-    """"batería" -> "bateria", "über" -> "uber"; letters of other scripts stay (й is not и)."""
+    """ "batería" -> "bateria", "über" -> "uber"; letters of other scripts stay (й is not и)."""
     decomposed = unicodedata.normalize("NFD", text)
     kept = "".join(
         ch

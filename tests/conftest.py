@@ -33,6 +33,7 @@ def write_content(tmp_path: Path) -> ContentWriter:
         (root / "intents").mkdir(parents=True, exist_ok=True)
         (root / "fixes").mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
         return root
 

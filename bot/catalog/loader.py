@@ -329,7 +329,8 @@ class _Loader:
         }
         # Aliases name the fix in this language; the English ones still work in /fix.
         changes["aliases"] = tuple(dict.fromkeys((*text.aliases, *fix.aliases)))
-        return fix.model_copy(update={**changes, "steps": tuple(steps)})
+        # Built anew, not copied: a copy would keep the English steps' cached lookup table.
+        return Fix.model_validate({**fix.model_dump(), **changes, "steps": steps})
 
     def _translate_step(self, doc: _Document, step: Step, fix_text: FixText) -> Step:
         path: tuple[str | int, ...] = ("steps", step.id)
