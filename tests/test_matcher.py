@@ -350,6 +350,7 @@ def test_match_json_answers_ten_thousand_lines_in_one_process() -> None:
     assert len(results) == 10_000
     assert results[0] == {
         "text": "backup stuck",
+        "language": "en",
         "intent": "backup_stuck",
         "decision": "match",
         "options": ["backup_stuck"],
@@ -358,7 +359,7 @@ def test_match_json_answers_ten_thousand_lines_in_one_process() -> None:
     }
     assert [r["intent"] for r in results[:4]] == ["backup_stuck", "storage_full", None, "wifi"]
     assert results[2]["decision"] == "none"
-    always = {"candidates", "decision", "intent", "options", "score", "text"}
+    always = {"candidates", "decision", "intent", "language", "options", "score", "text"}
     assert all(always <= r.keys() <= always | {"off_topic", "other_device"} for r in results)
 
 

@@ -89,7 +89,9 @@ async def test_start_welcomes_with_topic_buttons_and_commands_are_registered(
     welcome = await api.wait_for_bot_message(chat, 1)
     assert "I'm fixbot" in welcome.text
     assert "Wi-Fi problems" in welcome.labels
-    assert {c["command"] for c in api.commands} == {"start", "fix", "topics", "help", "cancel"}
+    assert {c["command"] for c in api.commands} == {
+        *("start", "fix", "topics", "help", "cancel", "language")
+    }
     await api.press_button(dave, welcome, "Wi-Fi problems")
     walk = await api.wait_for_edit(chat, welcome.message_id, welcome.text)
     assert "Get onto Wi-Fi" in walk.text
