@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -49,7 +49,7 @@ from bot.evaluation import (
     match_blends,
     tuning_yaml,
 )
-from bot.languages import Languages, primary
+from bot.languages import Languages, supported_code
 from bot.logs import JsonFormatter
 from bot.matcher import Decision, Match, Matcher, Thresholds
 from bot.settings import ENV_FILE, Settings
@@ -358,12 +358,15 @@ def _cmd_health(args: argparse.Namespace, settings: Settings) -> int:
 def _language_catalog(settings: Settings, language: str | None) -> Catalog:
     """The catalog of `language` (English when None); ConfigError for one the content lacks."""
     catalogs = load_catalogs(settings.content_dir)
-    if language is None:
-        return catalogs[ENGLISH]
-    code = language if language in catalogs else primary(language)
-    if code not in catalogs:
-        raise ConfigError(f"--language {language}: the content speaks {', '.join(catalogs)}")
-    return catalogs[code]
+    return catalogs[_spoken(language, catalogs) if language else ENGLISH]
+
+
+def _spoken(language: str, spoken: Iterable[str]) -> str:
+    """--language's code as the content has it ("pt-BR" -> "pt"); ConfigError otherwise."""
+    code = supported_code(language, spoken)
+    if code is None:
+        raise ConfigError(f"--language {language}: the content speaks {', '.join(spoken)}")
+    return code
 
 
 def _cmd_match(args: argparse.Namespace, settings: Settings) -> int:
@@ -673,10 +676,7 @@ def _engine(settings: Settings, handover: bool = False) -> Engine:
 
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings)
-    language = engine.languages.supported(args.language) if args.language else None
-    if args.language and language is None:
-        spoken = ", ".join(engine.languages)
-        raise ConfigError(f"--language {args.language}: the content speaks {spoken}")
+    language = _spoken(args.language, engine.languages) if args.language else None
     asyncio.run(_console(engine, settings, language))
     return EXIT_OK
 

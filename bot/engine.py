@@ -164,7 +164,7 @@ class Engine:
             Action.KEEP: self._press_keep,
             Action.RESUME: self._press_keep,
             Action.HUMAN: lambda d, p: self._ask_for_person(d),
-            Action.LANGUAGE: self._press_language,
+            Action.LANGUAGE: lambda d, p: self._language_menu(d, p.language or ""),
         }
         self._fix_handlers: dict[Action, _FixHandler] = {
             Action.DONE: self._press_done,
@@ -513,18 +513,12 @@ class Engine:
             draft.move(stage=session.resume_stage, options=())
         self._show(draft)
 
-    def _press_language(self, draft: _Draft, press: Press) -> None:
-        code = self.languages.supported(press.language)
-        if code is None:
-            self._language_menu(draft, "")
-            return
-        self._choose_language(draft, code)
-
     # -- languages ---------------------------------------------------------------------------
 
     def _language_menu(self, draft: _Draft, argument: str) -> None:
-        """/language: a button per language, each named in itself; "/language es" chooses."""
-        code = self.languages.supported(argument.strip()) if argument.strip() else None
+        """/language: a button per language, each named in itself; "/language es" (or a
+        language button) chooses."""
+        code = self.languages.supported(argument.strip())
         if code is not None:
             self._choose_language(draft, code)
             return

@@ -7,6 +7,7 @@ the store and the clock stay outside: the time comes in as a Unix timestamp.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, tzinfo
 from enum import StrEnum
@@ -40,10 +41,13 @@ class GroupSettings:
     """The group's language: what the bot says to everyone (an overheard offer) and to a person
     whose own language it does not speak; None: English."""
 
-    def toggled(self, what: str, topic: int = GENERAL) -> GroupSettings:
+    def toggled(
+        self, what: str, topic: int = GENERAL, languages: Sequence[str] = ()
+    ) -> GroupSettings:
         """The settings with one choice of the panel changed: overhear, private, topic
         (`topic` muted or unmuted), cooldown (the next of COOLDOWNS), quiet (the next of
-        QUIET_HOURS). ValueError for anything else."""
+        QUIET_HOURS), language (the next of `languages`, the content's, default first).
+        ValueError for anything else."""
         if what == "overhear":
             return replace(self, overhear=not self.overhear)
         if what == "private":
@@ -54,6 +58,9 @@ class GroupSettings:
             return replace(self, cooldown_minutes=_next(COOLDOWNS, self.cooldown_minutes))
         if what == "quiet":
             return replace(self, quiet_hours=_next(QUIET_HOURS, self.quiet_hours))
+        if what == "language" and languages:
+            current = self.language if self.language in languages else languages[0]
+            return replace(self, language=_next(tuple(languages), current))
         raise ValueError(f"no group setting {what!r}")
 
     def to_dict(self) -> dict[str, Any]:

@@ -42,6 +42,15 @@ def primary(code: str | None) -> str | None:
     return code.replace("_", "-").split("-")[0].strip().casefold() or None
 
 
+def supported_code(code: str | None, spoken: Iterable[str]) -> str | None:
+    """`code` (or its primary subtag) when it is one of `spoken`, else None."""
+    known = set(spoken)
+    if code in known:
+        return code
+    short = primary(code)
+    return short if short in known else None
+
+
 class Languages(Mapping[str, Language]):
     """Every language the content has, English first; looked up by code."""
 
@@ -62,10 +71,7 @@ class Languages(Mapping[str, Language]):
 
     def supported(self, code: str | None) -> str | None:
         """`code` (or its primary subtag) when the content speaks it, else None."""
-        if code in self._by_code:
-            return code
-        short = primary(code)
-        return short if short in self._by_code else None
+        return supported_code(code, self._by_code)
 
     def pick(self, *wishes: str | None) -> Language:
         """The first of `wishes` the content speaks (best first: the person's choice,

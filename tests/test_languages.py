@@ -130,6 +130,18 @@ def test_a_person_s_choice_comes_before_telegram_s_language_and_the_group_s(
     assert primary("es_419") == "es"
 
 
+def test_the_group_s_language_button_goes_round_the_content_s_languages() -> None:
+    from bot.groups import GroupSettings
+
+    codes = ["en", "de", "es"]
+    english = GroupSettings()
+    assert english.toggled("language", languages=codes).language == "de"
+    spanish = GroupSettings(language="es")
+    assert spanish.toggled("language", languages=codes).language == "en"
+    with pytest.raises(ValueError, match="no group setting"):
+        english.toggled("language")  # a content with no languages to go round
+
+
 # -- the engine in another language ---------------------------------------------------------------
 
 
@@ -203,23 +215,27 @@ ENGLISH_CONTENT = {
 }
 
 
+def spanish_wifi(fix: str) -> dict[str, str]:
+    """The English content with a Spanish Wi-Fi intent and `fix` as its Spanish fix."""
+    spanish = "id: wifi\ntitle: Wi-Fi\nexamples: [el wifi no va]\n"
+    return {**ENGLISH_CONTENT, "intents/es/wifi.yaml": spanish, "fixes/es/wifi.yaml": fix}
+
+
 def test_a_translation_that_changes_the_fix_is_refused_with_its_file(write_content) -> None:  # type: ignore[no-untyped-def]
     root = write_content(
-        {
-            **ENGLISH_CONTENT,
-            "intents/es/wifi.yaml": "id: wifi\ntitle: Wi-Fi\nexamples: [el wifi no va]\n",
-            "fixes/es/wifi.yaml": """
-                id: wifi
-                title: Conectarse al Wi-Fi
-                reason: La copia necesita Wi-Fi.
-                steps:
-                  switch_onn:
-                    text: Activa el Wi-Fi.
-                  pick:
-                    text: ¿Está activado?
-                    choices: ["Sí", "No", "Quizá"]
-            """,
-        }
+        spanish_wifi(
+            """
+            id: wifi
+            title: Conectarse al Wi-Fi
+            reason: La copia necesita Wi-Fi.
+            steps:
+              switch_onn:
+                text: Activa el Wi-Fi.
+              pick:
+                text: ¿Está activado?
+                choices: ["Sí", "No", "Quizá"]
+            """
+        )
     )
     with pytest.raises(ContentError) as raised:
         load_catalogs(root)
@@ -231,17 +247,15 @@ def test_a_translation_that_changes_the_fix_is_refused_with_its_file(write_conte
 
 def test_a_text_left_out_falls_back_to_english_and_is_listed(write_content) -> None:  # type: ignore[no-untyped-def]
     root = write_content(
-        {
-            **ENGLISH_CONTENT,
-            "intents/es/wifi.yaml": "id: wifi\ntitle: Wi-Fi\nexamples: [el wifi no va]\n",
-            "fixes/es/wifi.yaml": """
-                id: wifi
-                title: Conectarse al Wi-Fi
-                steps:
-                  switch_on:
-                    text: Activa el Wi-Fi.
-            """,
-        }
+        spanish_wifi(
+            """
+            id: wifi
+            title: Conectarse al Wi-Fi
+            steps:
+              switch_on:
+                text: Activa el Wi-Fi.
+            """
+        )
     )
     catalogs = load_catalogs(root)
     fix = catalogs["es"].fix("wifi")

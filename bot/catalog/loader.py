@@ -225,9 +225,7 @@ class _Loader:
                         doc, ("id",), f"intent '{text.id}' is also in {texts[text.id][0].name}"
                     )
                 texts.setdefault(text.id, (doc, text))
-        if vocabulary is None and not any(
-            p.file.startswith(f"{folder}/{VOCABULARY_FILE}") for p in self.problems
-        ):
+        if not (self.root / folder / VOCABULARY_FILE).exists():
             self.problem(
                 f"{folder}/",
                 (),

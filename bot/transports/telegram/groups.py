@@ -60,12 +60,6 @@ class GroupControl:
         """What the bot says to the group as a whole: in the group's language."""
         return self.engine.languages.pick(settings.language).wording
 
-    def next_language(self, settings: GroupSettings) -> str:
-        """The language after the group's own, in the content's order (the panel's button)."""
-        codes = list(self.engine.languages)
-        current = self.engine.languages.pick(settings.language).code
-        return codes[(codes.index(current) + 1) % len(codes)]
-
     async def settings(self, chat_id: int) -> GroupSettings:
         if chat_id not in self._settings:
             self._settings[chat_id] = await self.store.group_settings(chat_id)
@@ -107,10 +101,7 @@ class GroupControl:
         if press.setting == "overhear" and not current.overhear and not readable:
             await self._redraw(message, press.topic, readable)
             return self.words(current).settings_unavailable
-        if press.setting == "language":
-            changed = replace(current, language=self.next_language(current))
-        else:
-            changed = current.toggled(press.setting, press.topic)
+        changed = current.toggled(press.setting, press.topic, list(self.engine.languages))
         await self.store.group_settings_save(chat.id, changed, time.time())
         self._settings[chat.id] = changed
         await self._redraw(message, press.topic, readable)

@@ -226,8 +226,6 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
         return
-    language = await services(context).language_for(update)
-    wording = services(context).words(language)
     case_press = callback_data.decode_case(query.data)
     if case_press is not None:
         desk = services(context).desk
@@ -236,7 +234,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if desk
             else None
         )
-        await _answer(query, toast or wording.dead_button)
+        await _answer(query, toast or services(context).wording.dead_button)
         return
     panel_press = callback_data.decode_panel(query.data)
     if panel_press is not None:
@@ -244,6 +242,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             query, await services(context).groups.on_panel_button(context.bot, query, panel_press)
         )
         return
+    language = await services(context).language_for(update)
+    wording = services(context).words(language)
     data = callback_data.decode(query.data)
     key = conversation_key(update)
     if data is None or key is None or not isinstance(query.message, Message):
