@@ -414,7 +414,9 @@ class Normalizer:
         clean, synonyms = reading.clean, vocabulary.synonyms
         self.stop_words = {w for s in vocabulary.stop_words for w in words(clean(s))}
         self.typo_credit = typo_credit
-        self.english = word_counts(vocabulary.spelling, vocabulary.fold_accents)
+        self.counts = word_counts(vocabulary.spelling, vocabulary.fold_accents)
+        """How often each word occurs in the language's corpus: typos from words, everyday
+        words from telling ones."""
         # Multi-word synonyms become one term: "apple id" and "apple account" -> "apple_id".
         self.phrases: dict[tuple[str, ...], str] = {}
         self._phrase_words = {
@@ -449,7 +451,7 @@ class Normalizer:
             return self._corrections[word]
         best: str | None = None
         edits = _max_edits(word)
-        is_word = self.english.get(word, 0) >= _REAL_WORD_MIN_COUNT
+        is_word = self.counts.get(word, 0) >= _REAL_WORD_MIN_COUNT
         if edits and word.isalpha() and not is_word:
             found = process.extract(
                 word, self._choices, scorer=OSA.distance, score_cutoff=edits, limit=8
@@ -520,14 +522,14 @@ class Normalizer:
                 key = tuple(stems[i : i + size])
                 if key in self.phrases:
                     credit = min(c for _, c in fixed[i : i + size])
-                    telling = max(rarity(w, self.english) for w, _ in fixed[i : i + size])
+                    telling = max(rarity(w, self.counts) for w, _ in fixed[i : i + size])
                     out.append(_Term(self.phrases[key], credit, telling))
                     i += size
                     break
             else:
                 word, credit = fixed[i]
                 if word not in self.stop_words and not word.isdigit():
-                    out.append(_Term(stems[i], credit, rarity(word, self.english)))
+                    out.append(_Term(stems[i], credit, rarity(word, self.counts)))
                 i += 1
         return _dedupe(out), " ".join(w for w, _ in fixed)
 
