@@ -171,13 +171,15 @@ def first_right(catalog: Catalog, matcher: Matcher, cases: list[Case]) -> list[s
 STARTUP_PROBE = """
 import resource, sys, time
 started = time.perf_counter()
-from bot.catalog import load_catalog
 from bot.engine import Engine
+from bot.languages import Languages
 from bot.settings import REPOSITORY_ROOT
 import bot.transports.telegram
 import bot.store
-engine = Engine(load_catalog(REPOSITORY_ROOT))
-engine.matcher.match("my icloud backup has been stuck all night")
+languages = Languages.load(REPOSITORY_ROOT)  # every language, and the language detector
+english = languages.default
+engine = Engine(english.catalog, english.matcher, english.wording, languages=languages)
+languages.read("my icloud backup has been stuck all night", english)
 print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 

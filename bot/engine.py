@@ -30,7 +30,7 @@ from bot.events import (
     Turn,
 )
 from bot.hours import BusinessHours
-from bot.languages import Language, Languages
+from bot.languages import Language, Languages, Reading
 from bot.links import FixLink, HumanLink, WalkLink
 from bot.matcher import Decision, Match, Matcher
 from bot.session import (
@@ -86,6 +86,11 @@ class _Draft:
     """How a walk started in this turn was asked for: text, command, link or button."""
     chosen_language: str | None = None
     """The language the person chose in this turn, to keep for them."""
+    usual: Language | None = None
+    """The language the person gets when their messages say nothing (choice, phone, group)."""
+    offer_from: Language | None = None
+    """Set when this turn answers in the language a message was written in instead of
+    `offer_from`: the last reply offers to carry on in either."""
 
     def move(self, **changes: Any) -> None:
         self.session = replace(self.session, **changes)
@@ -193,8 +198,9 @@ class Engine:
 
     def handle(self, session: Session, event: Event) -> Turn:
         """Apply one event to a session; return the new session, replies and outcomes."""
-        language = self.languages.pick(event.language, session.language)
-        draft = _Draft(session, event.at, language, via=_via(event))
+        usual = self.languages.pick(event.language, session.language)
+        language = self.languages.pick(session.heard, usual.code)
+        draft = _Draft(session, event.at, language, via=_via(event), usual=usual)
         if session.language != language.code:
             draft.move(language=language.code)
         if session.stage is Stage.WITH_STAFF and not self.handover:
@@ -218,6 +224,9 @@ class Engine:
         final = draft.session
         if final != session:
             final = replace(final, revision=session.revision + 1, updated_at=event.at)
+        if draft.offer_from is not None and draft.replies:
+            last = draft.replies[-1]
+            draft.replies[-1] = views.language_offer(last, draft.offer_from.wording, draft.words)
         # Views are drawn before the new revision is known; stamp it on their buttons now.
         replies = tuple(r.stamped(final.revision) for r in draft.replies)
         return Turn(
@@ -237,7 +246,9 @@ class Engine:
         if not text.strip():
             self._show_or_menu(draft, draft.words.empty_message)
             return
-        result = draft.matcher.match(text)
+        reading = self.languages.read(text, draft.language)
+        self._heard(draft, reading)
+        result = reading.match
         if draft.session.walking:
             self._on_text_mid_walk(draft, result.decision, result.intent, result.small_talk)
             return
@@ -529,8 +540,25 @@ class Engine:
         draft.language = self.languages[code]
         draft.chosen_language = code
         draft.record("language_chosen", value=code)
-        draft.move(language=code)
+        draft.move(language=code, heard=None)
         self._show_or_say(draft, draft.words.language_set)
+
+    def _heard(self, draft: _Draft, reading: Reading) -> None:
+        """Speak the language a message is clearly written in: from this turn on, until the
+        person chooses (the reply offers both), or writes in their usual one again."""
+        usual = draft.usual or self.languages.default
+        if reading.heard is None:
+            return
+        if reading.language.code == draft.language.code:
+            if reading.heard == usual.code and draft.session.heard is not None:
+                draft.move(heard=None)
+            return
+        code = reading.language.code
+        draft.record("language_heard", value=code)
+        if code != usual.code:
+            draft.offer_from = usual
+        draft.language = reading.language
+        draft.move(language=code, heard=None if code == usual.code else code)
 
     # -- starting, moving on, stopping -------------------------------------------------------
 

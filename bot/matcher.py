@@ -40,6 +40,7 @@ rant matches on the clause that matters.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import heapq
 import html
 import math
@@ -50,6 +51,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
+from importlib import resources
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
@@ -295,28 +297,68 @@ _COMMONEST_LOG_COUNT: Final = 8.0
 @lru_cache(maxsize=8)
 def word_counts(language: str | None, fold: bool = False) -> Mapping[str, int]:
     """How often each word of `language` occurs in pyspellchecker's corpus (built once,
-    shared), accents folded when `fold`; empty for no language."""
+    shared), accents folded when `fold`; empty for no language. Only words seen often enough
+    to be words (`_REAL_WORD_MIN_COUNT`) are kept: a rarer one reads as a typo or a rare word
+    either way, and leaving them out keeps a German or Portuguese list at a tenth of its size
+    (its spellings that fold alike are added up: "esta" and "está")."""
     if language is None:
         return MappingProxyType({})
-    counts = SpellChecker(language=language, distance=1).word_frequency.dictionary
-    if not fold:
-        return MappingProxyType(dict(counts))
-    folded: dict[str, int] = {}
-    for word, count in counts.items():
-        plain = fold_accents(word)
-        folded[plain] = folded.get(plain, 0) + count
-    return MappingProxyType(folded)
+    counts: dict[str, int] = {}
+    for word, count in _corpus(language, _REAL_WORD_MIN_COUNT):
+        plain = fold_accents(word) if fold and not word.isascii() else word
+        counts[plain] = counts.get(plain, 0) + count
+    return MappingProxyType(counts)
+
+
+_CORPUS_ENTRY: Final = re.compile(r'"([^"\\]+)":\s*(\d{3,})')
+"""A word of pyspellchecker's list with its count, when seen 100 times or more."""
+
+
+def _corpus(language: str, least: int) -> Iterable[tuple[str, int]]:
+    """(word, count) of pyspellchecker's list for `language`, for the words seen `least`
+    times or more (100 or more), read straight from the package's
+    `resources/<language>.json.gz` with a pattern rather than parsed into a dictionary of
+    every word (for Portuguese, 400,000 words: a second and 80 MiB at start); through
+    `SpellChecker` itself should the package keep its lists elsewhere."""
+    resource = resources.files("spellchecker") / "resources" / f"{language}.json.gz"
+    try:
+        with resource.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
+            listed = text.read()
+    except (OSError, ValueError):
+        counts = SpellChecker(language=language, distance=1).word_frequency.dictionary
+        yield from ((word, count) for word, count in counts.items() if count >= least)
+        return
+    for word, count in _CORPUS_ENTRY.findall(listed):
+        if int(count) >= least:
+            yield word.lower(), int(count)
 
 
 def fold_accents(text: str) -> str:
     """ "batería" -> "bateria", "über" -> "uber"; letters of other scripts stay (й is not и)."""
-    decomposed = unicodedata.normalize("NFD", text)
+    quick = text.translate(_LATIN_FOLD)
+    if quick.isascii():
+        return quick
+    decomposed = unicodedata.normalize("NFD", quick)
     kept = "".join(
         ch
         for i, ch in enumerate(decomposed)
         if not (unicodedata.combining(ch) and i and decomposed[i - 1].isascii())
     )
     return unicodedata.normalize("NFC", kept)
+
+
+def _latin_fold() -> dict[int, int]:
+    table = {}
+    for point in range(0xC0, 0x2B0):
+        parts = unicodedata.normalize("NFD", chr(point))
+        if len(parts) > 1 and parts[0].isascii() and all(map(unicodedata.combining, parts[1:])):
+            table[point] = ord(parts[0])
+    return table
+
+
+_LATIN_FOLD: Final = _latin_fold()
+"""Each accented Latin letter written as one character ("í"), to its plain letter: the
+quick way for most words (a German or Portuguese word list has hundreds of thousands)."""
 
 
 def english_word_counts() -> Mapping[str, int]:

@@ -14,7 +14,9 @@ from typing import Any, Final
 
 SESSION_SCHEMA: Final = 2
 """Version of `Session.to_dict()`; `Session.from_dict` upgrades anything older (1 to 2:
-`complaint` and `confidence` were added; absent, they are None)."""
+`complaint` and `confidence` were added; absent, they are None). Fields added since
+(`language`, `heard`) are read as None when absent, so an older session needs no upgrade
+and an older program reading a newer one keeps its walk."""
 
 DEEP_LINK_PREFIX: Final = "fix_"
 """/start payloads: fix_<topic> starts a fix; fix_<fix>-<step> resumes it at that step."""
@@ -92,6 +94,9 @@ class Session:
     """How sure the matcher was of the walk's intent (None: started by a button or /fix)."""
     language: str | None = None
     """The language the conversation was last spoken in (a code the content speaks)."""
+    heard: str | None = None
+    """The language the person's messages are clearly written in, when it is not the one
+    they would get (their choice, or their phone's): spoken until they choose one."""
     revision: int = 0
     updated_at: float = 0.0
 
@@ -124,6 +129,7 @@ class Session:
             "complaint": self.complaint,
             "confidence": self.confidence,
             "language": self.language,
+            "heard": self.heard,
             "revision": self.revision,
             "updated_at": self.updated_at,
         }
@@ -147,6 +153,7 @@ class Session:
                 complaint=_text_or_none(data.get("complaint")),
                 confidence=_float_or_none(data.get("confidence")),
                 language=_text_or_none(data.get("language")),
+                heard=_text_or_none(data.get("heard")),
                 revision=int(data.get("revision", 0)),
                 updated_at=float(data.get("updated_at", 0.0)),
             )

@@ -69,6 +69,16 @@ def languages(names: Sequence[tuple[str, str]], wording: Wording, current: str |
     return Reply(wording.language_prompt, tuple(rows))
 
 
+def language_offer(reply: Reply, usual: Wording, heard: Wording) -> Reply:
+    """`reply`, said in the language the person wrote in (`heard`) rather than their usual
+    one: a line saying so, and a row to carry on in either, each button in its own language."""
+    row = tuple(
+        Button(words.continue_in_language, Press(Action.LANGUAGE, 0, words.language))
+        for words in (usual, heard)
+    )
+    return Reply(f"{reply.text}\n\n{heard.language_heard}", (*reply.buttons, row), reply.notice)
+
+
 def exhausted(
     session: Session, catalog: Catalog, wording: Wording, handover: bool = False
 ) -> Reply:

@@ -46,6 +46,8 @@ class Wording:
     language_prompt: str = _english("language_prompt")
     language_set: str = _english("language_set")
     command_language: str = _english("command_language")
+    language_heard: str = _english("language_heard")
+    continue_in_language: str = _english("continue_in_language")
     # Buttons on a step
     done: str = _english("done")
     didnt_work: str = _english("didnt_work")

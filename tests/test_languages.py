@@ -189,6 +189,93 @@ def test_fix_topics_and_refusals_speak_the_person_s_language(engine: Engine) -> 
     assert "Подключиться к Wi-Fi" in chat.command("fix", "вайфай").text
 
 
+# -- a message written in another language than the person's -------------------------------------
+
+
+def test_a_long_spanish_complaint_from_an_english_phone_is_answered_in_spanish(
+    engine: Engine,
+) -> None:
+    chat = SpanishChat(engine, language="en")
+    walk = chat.say("la copia de seguridad de mi iphone no termina nunca")
+    assert "Solución 1 de 9 · paso 1 de 4" in walk.text
+    assert walk.text.endswith("porque me has escrito en español.")
+    assert chat.labels(walk)[-2:] == ["Continue in English", "Seguir en español"]
+    assert chat.session.heard == "es" and "language_heard" in chat.results()
+
+    step = chat.press("Hecho")  # no choice made: the walk goes on in the message's language
+    assert "paso 2 de 4" in step.text and "Seguir en español" not in chat.labels(step)
+    english = chat.press("Continue in English", walk)
+    assert "I'll speak English" in english.text and "Fix 1 of 9 · step 2 of 4" in english.text
+    assert chat.turn is not None and chat.turn.language == "en"  # kept for the person
+    assert chat.session.heard is None
+
+
+def test_the_offer_s_other_button_keeps_the_message_s_language(engine: Engine) -> None:
+    chat = SpanishChat(engine, language="en")
+    walk = chat.say("mein iPhone macht seit Tagen kein Backup mehr in iCloud")
+    assert chat.labels(walk)[-2:] == ["Continue in English", "Weiter auf Deutsch"]
+    kept = chat.press("Weiter auf Deutsch")
+    assert "ab jetzt rede ich Deutsch" in kept.text and "Schritt 1 von" in kept.text
+    assert chat.turn is not None and chat.turn.language == "de"
+
+
+def test_writing_in_one_s_own_language_again_goes_back_to_it_without_asking(
+    engine: Engine,
+) -> None:
+    chat = SpanishChat(engine, language="en")
+    chat.say("мой айфон уже неделю не делает резервную копию в iCloud")
+    assert chat.session.heard == "ru"
+    back = chat.say("my iphone still will not finish its backup")
+    assert "already working on that" in back.text
+    assert "Continue in English" not in chat.labels(back)
+    assert chat.session.heard is None and chat.session.language == "en"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "wifi no va",  # short: a loan word and two words are no proof
+        "backup iCloud kaputt",
+        "mi iphone",
+        "my phone wont charge at all",  # English, with a typo
+        "iPhone 15 Pro iOS 17.5 backup failed again",  # brands and numbers
+    ],
+)
+def test_short_or_english_messages_never_flip_an_english_conversation(
+    engine: Engine, text: str
+) -> None:
+    chat = SpanishChat(engine, language="en")
+    chat.say(text)
+    assert chat.session.language == "en" and chat.session.heard is None
+    assert "language_heard" not in chat.results()
+
+
+def test_no_english_complaint_of_our_own_set_is_read_as_another_language(
+    languages: Languages,
+) -> None:
+    english = languages.default
+    flipped = [
+        case.text
+        for case in load_cases(DATA / "complaints.yaml")
+        if languages.read(case.text, english).language is not english
+    ]
+    assert flipped == []
+
+
+@pytest.mark.parametrize("code", SHIPPED[1:])
+def test_most_of_each_language_s_own_set_is_recognised_from_an_english_phone(
+    languages: Languages, code: str
+) -> None:
+    english = languages.default
+    readings = [
+        languages.read(c.text, english) for c in load_cases(DATA / f"complaints_{code}.yaml")
+    ]
+    # Never a third language; the short ones stay English on purpose.
+    assert {r.language.code for r in readings} <= {"en", code}
+    recognised = sum(r.language.code == code for r in readings)
+    assert recognised >= len(readings) // 2, (code, recognised, len(readings))
+
+
 # -- content authors' mistakes ----------------------------------------------------------------------
 
 ENGLISH_CONTENT = {
@@ -322,3 +409,38 @@ async def test_on_telegram_a_spanish_phone_gets_spanish_and_can_switch(
     help_text = await api.wait_for_bot_message(chat, 4)
     assert "/language: escolher a língua" in help_text.text  # the choice beats language_code
     await asyncio.sleep(0)
+
+
+async def test_on_telegram_a_german_message_from_an_english_phone_is_answered_in_german(
+    api: LocalBotApi,
+    bot,  # type: ignore[no-untyped-def]
+) -> None:
+    jonas = api.user("Jonas", language="en-GB")
+    chat = api.private_chat(jonas)
+    await api.send(jonas, chat, "mein iPhone verbindet sich nicht mehr mit dem WLAN zu Hause")
+    walk = await api.wait_for_bot_message(chat, 1)
+    assert "Schritt 1 von" in walk.text and "auf Deutsch geschrieben" in walk.text
+    assert walk.labels[-2:] == ["Continue in English", "Weiter auf Deutsch"]
+    await api.press_button(jonas, walk, "Weiter auf Deutsch")
+    kept = await api.wait_for_edit(chat, walk.message_id, walk.text)
+    assert "ab jetzt rede ich Deutsch" in kept.text and "Weiter auf Deutsch" not in kept.labels
+    await api.send(jonas, chat, "/help")
+    help_text = await api.wait_for_bot_message(chat, 2)
+    assert "/language" in help_text.text and "Sprache" in help_text.text  # the choice is kept
+
+
+@pytest.mark.parametrize(("code", "fold"), [("en", False), ("pt", True)])
+def test_the_word_lists_are_pyspellchecker_s_words_seen_a_hundred_times_or_more(
+    code: str, fold: bool
+) -> None:
+    from spellchecker import SpellChecker
+
+    from bot.matcher import fold_accents, word_counts
+
+    theirs: dict[str, int] = {}
+    for word, count in SpellChecker(language=code).word_frequency.dictionary.items():
+        if count >= 100:
+            plain = fold_accents(word) if fold else word
+            theirs[plain] = theirs.get(plain, 0) + count
+    assert dict(word_counts(code, fold)) == theirs
+    assert fold_accents("não está") == "nao esta" and fold_accents("йод") == "йод"
