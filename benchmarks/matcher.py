@@ -5,6 +5,7 @@ the meaning-based stage alone.
     python benchmarks/matcher.py --quick    # stops at 10k phrases
     python benchmarks/matcher.py --real ../shared/eval/real_dev.yaml   # also real messages
 
+Each other language is measured on its own test set (tests/data/complaints_<code>.yaml).
 The shipped catalog is also measured the way the bot runs: start-up (load the content and
 build the index, the English word list and the embedding model included) and resident memory
 of a fresh process that has imported the whole bot, Telegram stack and all, and matched a
@@ -37,6 +38,7 @@ from rapidfuzz import fuzz, process, utils
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.catalog import Catalog, Fix, Intent, load_catalog
+from bot.catalog.loader import ENGLISH, load_catalogs
 from bot.evaluation import Case, load_cases
 from bot.matcher import Matcher, english_word_counts, is_off_topic
 from bot.settings import REPOSITORY_ROOT
@@ -215,6 +217,13 @@ def main() -> None:
 
     real = [c.text for c in load_cases(REPOSITORY_ROOT / "tests" / "data" / "complaints.yaml")]
     rows = [measure("shipped", shipped, real * 5)]
+    # Every other language, on its own test set (its own catalog, stemmer and word list;
+    # the meaning-based stage is English only).
+    for code, translated in load_catalogs(REPOSITORY_ROOT).items():
+        own = REPOSITORY_ROOT / "tests" / "data" / f"complaints_{code}.yaml"
+        if code != ENGLISH and own.is_file():
+            texts = [c.text for c in load_cases(own)]
+            rows.append(measure(f"shipped, {code}", translated, texts * 20))
     ranks = []
     for path in args.real or []:
         cases = load_cases(path)
@@ -251,9 +260,13 @@ def main() -> None:
     median = max(float(row[4]) for row in shipped_rows)
     p99 = max(float(row[5]) for row in shipped_rows)
     print("\nGoals on the shipped catalog (this machine, this run):")
-    print(f"  median ms a query   {median:7.3f}  goal <= 2    {_held(median <= 2)}")
+    print(
+        f"  median ms a query   {median:7.3f}  goal <= 2    {_held(median <= 2)}  (worst language)"
+    )
     print(f"  p99 ms a query      {p99:7.3f}  goal <= 10   {_held(p99 <= 10)}")
-    print(f"  start-up s          {startup:7.2f}  goal <= 3    {_held(startup <= 3)}")
+    print(
+        f"  start-up s          {startup:7.2f}  goal <= 3    {_held(startup <= 3)}  (all languages)"
+    )
     print(f"  whole bot MiB (RSS) {resident:7.0f}  goal <= 250  {_held(resident <= 250)}")
 
 

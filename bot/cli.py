@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from bot import __version__, charts, demo
 from bot import stats as outcome_stats
 from bot.catalog import MATCHER_FILE, Catalog, load_catalog
-from bot.catalog.loader import ENGLISH, load_catalogs, translation_gaps
+from bot.catalog.loader import ENGLISH, languages_in, load_catalogs, translation_gaps
 from bot.conversations import Conversations
 from bot.engine import Engine
 from bot.errors import ConfigError, ContentError, FixbotError
@@ -310,6 +310,13 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                 f"  {where}: {problem.key}: {problem.message}".replace(": : ", ": "),
                 file=sys.stderr,
             )
+        return EXIT_PROBLEMS
+    staff = settings.staff_language
+    if staff is not None and supported_code(staff, catalogs) is None:
+        print(
+            f"FIXBOT_STAFF_LANGUAGE={staff}: the content speaks {', '.join(catalogs)}",
+            file=sys.stderr,
+        )
         return EXIT_PROBLEMS
     summary = catalog.summary()
     print(f"Content in {settings.content_dir} is valid:")
@@ -650,7 +657,11 @@ def _cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         data["orders"] = {i: outcome_stats.to_plain(o) for i, o in orders.items()}
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return EXIT_OK
-    print(outcome_stats.report(summary, intents, fixes))
+    names = {
+        code: Wording.load(settings.content_dir, code).language_name
+        for code in (ENGLISH, *languages_in(settings.content_dir))
+    }
+    print(outcome_stats.report(summary, intents, fixes, names))
     print(outcome_stats.orders_report(orders, fixes, settings.learn_order))
     return EXIT_OK
 
@@ -738,12 +749,10 @@ async def _playground(engine: Engine, settings: Settings, port: int, staff: int 
         first = max(await store.inbox_seen(), default=0) + 1
         async with LocalBotApi(random_token(), first_update_id=first) as api:
             playground = Playground(api, world(api, staff))
-            conversations, wording = (
-                Conversations(engine, store),
-                Wording.load(settings.content_dir),
-            )
-            desk = _staff_desk(settings, conversations, wording, staff)
-            services = Services(conversations, wording, desk)
+            conversations, wording = Conversations(engine, store), engine.wording
+            staff_words = _staff_wording(settings, engine)
+            desk = _staff_desk(settings, conversations, staff_words, staff)
+            services = Services(conversations, wording, desk, staff_wording=staff_words)
             application = build_application(TelegramConfig(api.token, api.base_url), services)
             async with polling(application, poll_timeout=10):
                 try:
@@ -795,6 +804,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         _check_webhook_secret(settings)
     _hide_from_logs(settings.token)
     engine = _engine(settings, handover=settings.staff_chat_id is not None)
+    _staff_wording(settings, engine)  # an unknown FIXBOT_STAFF_LANGUAGE stops us here
     asyncio.run(_serve(engine, settings))
     return EXIT_OK
 
@@ -843,10 +853,11 @@ async def _serve(engine: Engine, settings: Settings) -> None:
         settings.data_dir, keep_outcomes=keep, keep_unanswered=unanswered
     ) as store:
         log.info("data: %s", (settings.data_dir / DATABASE_FILE).resolve())
-        conversations, wording = Conversations(engine, store), Wording.load(settings.content_dir)
+        conversations, wording = Conversations(engine, store), engine.wording
+        staff_words = _staff_wording(settings, engine)
         reports = ReportsConfig(admin_ids=settings.admin_ids, digest=settings.digest)
-        desk = _staff_desk(settings, conversations, wording)
-        services = Services(conversations, wording, desk, reports)
+        desk = _staff_desk(settings, conversations, staff_words)
+        services = Services(conversations, wording, desk, reports, staff_wording=staff_words)
         services.conflict.give_up_after = settings.conflict_seconds
         config = TelegramConfig(
             settings.token,
@@ -918,6 +929,20 @@ def _runner(
     return runner, "long polling"
 
 
+def _staff_wording(settings: Settings, engine: Engine) -> Wording:
+    """What the support team reads: FIXBOT_STAFF_LANGUAGE's wording (ConfigError for a
+    language the content does not speak), else the default language's."""
+    if settings.staff_language is None:
+        return engine.wording
+    code = supported_code(settings.staff_language, engine.languages)
+    if code is None:
+        raise ConfigError(
+            f"FIXBOT_STAFF_LANGUAGE={settings.staff_language}: the content speaks "
+            + ", ".join(engine.languages)
+        )
+    return engine.languages[code].wording
+
+
 def _staff_desk(
     settings: Settings,
     conversations: Conversations,
@@ -931,7 +956,8 @@ def _staff_desk(
     from bot.transports.telegram.desk import DeskConfig, StaffDesk
 
     config = DeskConfig(chat_id, settings.staff_remind_minutes * 60, settings.business_hours)
-    return StaffDesk(config, conversations, conversations.engine.catalog, wording)
+    catalog = conversations.engine.languages.pick(wording.language).catalog
+    return StaffDesk(config, conversations, catalog, wording)
 
 
 async def _learn_orders(engine: Engine, store: Store, learn: bool, every: float = 3600.0) -> None:

@@ -229,10 +229,12 @@ class Engine:
             draft.replies[-1] = views.language_offer(last, draft.offer_from.wording, draft.words)
         # Views are drawn before the new revision is known; stamp it on their buttons now.
         replies = tuple(r.stamped(final.revision) for r in draft.replies)
+        spoken = draft.language.code
+        outcomes = tuple(replace(o, language=o.language or spoken) for o in draft.outcomes)
         return Turn(
             final,
             replies,
-            tuple(draft.outcomes),
+            outcomes,
             draft.case_request,
             draft.case_source,
             draft.relay,

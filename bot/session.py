@@ -218,3 +218,5 @@ class Outcome:
     fix: str | None = None
     step: str | None = None
     value: str | None = None
+    language: str | None = None
+    """The language the turn that recorded it spoke (None in outcomes kept before it was)."""

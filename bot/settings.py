@@ -120,13 +120,18 @@ class Settings(BaseSettings):
     staff_digest: str = Field(
         default="Mon 09:00", validation_alias=AliasChoices("FIXBOT_STAFF_DIGEST")
     )
+    staff_language: str | None = Field(
+        default=None, validation_alias=AliasChoices("FIXBOT_STAFF_LANGUAGE")
+    )
+    """The language the support team reads (case cards, reminders, /stats, the digest): one
+    the content speaks; the content's default (English) when unset."""
     admin_ids: Annotated[frozenset[int], NoDecode] = Field(
         default=frozenset(), validation_alias=AliasChoices("FIXBOT_ADMIN_IDS")
     )
 
     @field_validator(
         "staff_chat_id", "staff_hours", "webhook_url", "health_port", "telegram_bot_token",
-        mode="before",
+        "staff_language", mode="before",
     )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -20,6 +20,7 @@ from typing import Any, Final
 from bot.catalog import Catalog
 from bot.session import STAFF_MARK, Outcome, SessionKey, Unanswered
 from bot.store.base import OutcomeRow, UnansweredRow
+from bot.wording import Wording
 
 QUIET_ENOUGH: Final = 24 * 3600.0
 """A walk with no outcome for this long is abandoned, not under way (a session's life)."""
@@ -38,6 +39,8 @@ class Walk:
     """For a walk of one fix started on its own (/fix, a link)."""
     started_at: float
     via: str | None
+    language: str | None = None
+    """The language the walk started in (None for outcomes kept before it was recorded)."""
     last_at: float = 0.0
     fixes: list[str] = field(default_factory=list)
     steps: int = 0
@@ -111,6 +114,24 @@ class IntentStats:
 
 
 @dataclass
+class LanguageStats:
+    """How people speaking one language fared: their walks, and what was not understood."""
+
+    language: str
+    started: int = 0
+    resolved: int = 0
+    """Confirmed by the person ("Yes, it's fixed")."""
+    questions: int = 0
+    """First replies that asked "is it this?" or "did you mean"."""
+    refusals: int = 0
+    """First replies that found nothing to walk."""
+
+
+UNKNOWN_LANGUAGE: Final = "unknown"
+"""The language of outcomes kept before languages were recorded."""
+
+
+@dataclass
 class Summary:
     since: float | None
     until: float
@@ -123,6 +144,8 @@ class Summary:
     """asked (someone asked for a person), handed_over, solved_by_staff, returned_to_bot,
     cancelled."""
     staff_ratings: dict[int, int]
+    languages: dict[str, LanguageStats] = field(default_factory=dict)
+    """By the language each walk started in and each first reply was said in."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = to_plain(self)
@@ -188,7 +211,27 @@ def summarise(
         dict(Counter(w.via or "unknown" for w in walks)),
         _cases(rows),
         dict(_staff_ratings(rows)),
+        _languages(walks, rows),
     )
+
+
+def _languages(walks: list[Walk], rows: list[OutcomeRow]) -> dict[str, LanguageStats]:
+    found: dict[str, LanguageStats] = {}
+
+    def of(language: str | None) -> LanguageStats:
+        code = language or UNKNOWN_LANGUAGE
+        return found.setdefault(code, LanguageStats(code))
+
+    for walk in walks:
+        stats = of(walk.language)
+        stats.started += 1
+        stats.resolved += walk.end == "resolved"
+    for outcome in (row.outcome for row in rows):
+        if outcome.result in ("confirm", "ambiguous"):
+            of(outcome.language).questions += 1
+        elif outcome.result == "no_match":
+            of(outcome.language).refusals += 1
+    return dict(sorted(found.items(), key=lambda item: (-item[1].started, item[0])))
 
 
 def _count_walk(stats: IntentStats, walk: Walk) -> None:
@@ -228,7 +271,12 @@ def rebuild_walks(rows: Iterable[OutcomeRow], now: float) -> list[Walk]:
             if previous is not None:
                 previous.end = "switched"
             walk = Walk(
-                key, outcome.intent, None if outcome.intent else outcome.fix, at, outcome.value
+                key,
+                outcome.intent,
+                None if outcome.intent else outcome.fix,
+                at,
+                outcome.value,
+                outcome.language,
             )
             walk.touch(outcome, at)
             walks.append(walk)
@@ -291,8 +339,14 @@ def _staff_ratings(rows: list[OutcomeRow]) -> Counter[int]:
     )
 
 
-def report(summary: Summary, intents: dict[str, str], titles: dict[str, str]) -> str:
-    """The summary as text for a person; `intents` and `titles` name intents and fixes."""
+def report(
+    summary: Summary,
+    intents: dict[str, str],
+    titles: dict[str, str],
+    languages: Mapping[str, str] | None = None,
+) -> str:
+    """The summary as text for the operator (English, as the command line is); `intents`,
+    `titles` and `languages` name intents, fixes and languages."""
 
     def name(topic: str) -> str:
         if topic.startswith("fix:"):
@@ -333,6 +387,7 @@ def report(summary: Summary, intents: dict[str, str], titles: dict[str, str]) ->
     if summary.staff_ratings:
         spread = ", ".join(f"{r}⭐ {n}" for r, n in sorted(summary.staff_ratings.items()))
         lines.append(f"Support's ratings: {spread}")
+    lines += _language_lines(summary, Wording(), languages or {})
     return "\n".join(lines)
 
 
@@ -362,15 +417,16 @@ def _intent_lines(stats: IntentStats, titles: dict[str, str]) -> list[str]:
     return lines
 
 
-def period(summary: Summary) -> str:
+def period(summary: Summary, words: Wording | None = None) -> str:
     """The days a summary covers, in words: "from 2026-11-15 to 2026-11-22"."""
+    words = words or Wording()
 
     def day(at: float) -> str:
         return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
 
     if summary.since is None:
-        return f"all outcomes kept, up to {day(summary.until)}"
-    return f"from {day(summary.since)} to {day(summary.until)}"
+        return words.period_all.format(end=day(summary.until))
+    return words.period_between.format(start=day(summary.since), end=day(summary.until))
 
 
 # --------------------------------------------------------------------------------------------
@@ -403,8 +459,10 @@ def gaps(rows: Iterable[UnansweredRow], examples: int = 5) -> list[Gap]:
     return sorted(found, key=lambda g: (-g.count, g.nearest))
 
 
-def _near(gap: Gap, intents: dict[str, str]) -> str:
-    return "nothing we cover" if gap.nearest == "none" else intents.get(gap.nearest, gap.nearest)
+def _near(gap: Gap, intents: dict[str, str], words: Wording | None = None) -> str:
+    if gap.nearest == "none":
+        return (words or Wording()).gaps_near_nothing
+    return intents.get(gap.nearest, gap.nearest)
 
 
 def gaps_yaml(rows: Iterable[UnansweredRow], now: float) -> str:
@@ -427,52 +485,97 @@ def gaps_yaml(rows: Iterable[UnansweredRow], now: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def brief(summary: Summary, intents: dict[str, str], days: int) -> str:
-    """A few lines for the staff chat's /stats."""
+def brief(
+    summary: Summary,
+    intents: dict[str, str],
+    days: int,
+    words: Wording | None = None,
+    languages: Mapping[str, str] | None = None,
+) -> str:
+    """A few lines for the staff chat's /stats, in `words`; `languages` names each language
+    the figures are split by (when people spoke more than one)."""
+    words = words or Wording()
     walks = list(summary.intents.values())
-    started = sum(s.started for s in walks)
-    resolved = sum(s.resolved for s in walks)
     ratings: Counter[int] = Counter()
     for stats in walks:
         ratings.update(stats.ratings)
-    first, cases = summary.first_replies, summary.cases
+    cases = summary.cases
     lines = [
-        f"📊 **The last {days} days**",
-        f"Walks: {started} · resolved {resolved} (confirmed by the person) · exhausted "
-        f"{sum(s.exhausted for s in walks)} · abandoned {sum(s.abandoned for s in walks)}",
-        f"First replies: {first['walk']} walks, {first['question']} questions, "
-        f"{first['refusal']} refusals",
-        f"Cases: {cases['handed_over']} handed over · {cases['solved_by_staff']} solved by "
-        f"support · {cases['returned_to_bot']} handed back",
+        words.stats_title.format(days=days),
+        words.stats_walks.format(
+            started=sum(s.started for s in walks),
+            resolved=sum(s.resolved for s in walks),
+            exhausted=sum(s.exhausted for s in walks),
+            abandoned=sum(s.abandoned for s in walks),
+        ),
+        _first_replies_line(summary, words),
+        words.stats_cases.format(
+            handed_over=cases["handed_over"],
+            solved=cases["solved_by_staff"],
+            returned=cases["returned_to_bot"],
+        ),
     ]
     if ratings:
         mean = sum(r * n for r, n in ratings.items()) / sum(ratings.values())
-        lines.append(f"Rating of the walks: {mean:.1f} of 5 ({sum(ratings.values())} ratings)")
+        lines.append(words.stats_rating.format(mean=f"{mean:.1f}", count=sum(ratings.values())))
     top = sorted(walks, key=lambda s: -s.started)[:5]
     if top:
         lines.append("")
         lines += [
-            f"• {intents.get(s.topic, s.topic)}: {s.started} walks, {s.resolved} resolved"
+            words.stats_topic.format(
+                topic=intents.get(s.topic, s.topic), started=s.started, resolved=s.resolved
+            )
             for s in top
         ]
+    lines += _language_lines(summary, words, languages or {})
     return "\n".join(lines)
 
 
-def brief_gaps(found: list[Gap], intents: dict[str, str], total: int) -> str:
+def _first_replies_line(summary: Summary, words: Wording) -> str:
+    first = summary.first_replies
+    return words.stats_first_replies.format(
+        walks=first["walk"], questions=first["question"], refusals=first["refusal"]
+    )
+
+
+def _language_lines(summary: Summary, words: Wording, names: Mapping[str, str]) -> list[str]:
+    """The figures per language, when people spoke more than one."""
+    if len(summary.languages) < 2:
+        return []
+    lines = ["", words.stats_by_language]
+    for code, stats in summary.languages.items():
+        name = words.stats_language_unknown if code == UNKNOWN_LANGUAGE else names.get(code, code)
+        lines.append(
+            words.stats_language.format(
+                language=name,
+                started=stats.started,
+                resolved=stats.resolved,
+                questions=stats.questions,
+                refusals=stats.refusals,
+            )
+        )
+    return lines
+
+
+def brief_gaps(
+    found: list[Gap], intents: dict[str, str], total: int, words: Wording | None = None
+) -> str:
     """The top unanswered groups, for the staff chat's /gaps."""
+    words = words or Wording()
     if not found:
-        return "No unanswered messages kept."
-    lines = [f"❓ **{total} messages got a question or no answer**"]
+        return words.gaps_none
+    lines = [words.gaps_title.format(total=total)]
     for gap in found[:5]:
-        lines.append(f"• near {_near(gap, intents)}: {gap.count}")
+        lines.append(words.gaps_near.format(topic=_near(gap, intents, words), count=gap.count))
         lines += [f"   “{text[:80]}”" for _, text in gap.examples[:2]]
     return "\n".join(lines)
 
 
-def step_names(catalog: Catalog) -> dict[str, str]:
+def step_names(catalog: Catalog, words: Wording | None = None) -> dict[str, str]:
     """ "fix/step" -> "Get onto Wi-Fi, step 2", for a person reading which steps fail."""
+    words = words or Wording()
     return {
-        f"{fix.id}/{step.id}": f"{fix.title}, step {n}"
+        f"{fix.id}/{step.id}": words.step_name.format(fix=fix.title, number=n)
         for fix in catalog.fixes.values()
         for n, step in enumerate(fix.steps, start=1)
     }
@@ -483,32 +586,39 @@ def digest(
     unanswered: list[UnansweredRow],
     intents: dict[str, str],
     steps: dict[str, str],
+    words: Wording | None = None,
+    languages: Mapping[str, str] | None = None,
 ) -> str:
     """The weekly digest for the staff chat: how many walks the people confirmed fixed, what
     the bot did not understand, and the steps that most often did not work."""
+    words = words or Wording()
     walks = list(summary.intents.values())
     started, resolved = sum(s.started for s in walks), sum(s.resolved for s in walks)
     rate = f" ({resolved / started:.0%})" if started else ""
-    first, cases = summary.first_replies, summary.cases
     lines = [
-        f"📬 **Weekly digest**, {period(summary)}",
-        f"Walks: {started} · resolved {resolved}{rate}, confirmed by the person · "
-        f"handed to a person {cases['handed_over']}",
-        f"First replies: {first['walk']} walks, {first['question']} questions, "
-        f"{first['refusal']} refusals",
+        words.digest_title.format(period=period(summary, words)),
+        words.digest_walks.format(
+            started=started,
+            resolved=resolved,
+            rate=rate,
+            handed_over=summary.cases["handed_over"],
+        ),
+        _first_replies_line(summary, words),
     ]
     found = gaps(unanswered, examples=1)
     if found:
-        lines += ["", f"❓ **Not understood** ({len(unanswered)} messages), by nearest topic:"]
+        lines += ["", words.digest_not_understood.format(count=len(unanswered))]
         lines += [
-            f"• {_near(g, intents)}: {g.count} · “{_clip(g.examples[0][1], 70)}”" for g in found[:3]
+            f"• {_near(g, intents, words)}: {g.count} · “{_clip(g.examples[0][1], 70)}”"
+            for g in found[:3]
         ]
     failed: Counter[str] = Counter()
     for fix in summary.fixes.values():
         failed.update({f"{fix.fix}/{step}": n for step, n in fix.failed_steps.items()})
     if failed:
-        lines += ["", "❌ **Steps that most often didn't work:**"]
+        lines += ["", words.digest_failed_steps]
         lines += [f"• {steps.get(where, where)}: {n}" for where, n in failed.most_common(3)]
+    lines += _language_lines(summary, words, languages or {})
     return "\n".join(lines)
 
 

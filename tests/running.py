@@ -29,10 +29,13 @@ class Bot:
         data_dir: Path,
         desk: DeskConfig | None = None,
         reports: ReportsConfig | None = None,
+        staff_language: str | None = None,
         **config,
     ) -> None:
         self.api, self.engine, self.data_dir, self.desk_config = api, engine, data_dir, desk
         self.reports = reports or ReportsConfig()
+        self.staff = engine.languages.pick(staff_language) if staff_language else None
+        """The language the support team reads (FIXBOT_STAFF_LANGUAGE), when not the default."""
         self.config = {"max_retries": 5, **config}
         self.hours_later = 0.0
         """Moves the store's clock forward, so that sessions expire."""
@@ -45,10 +48,15 @@ class Bot:
         )
         self._stack.push_async_callback(store.close)
         conversations = Conversations(self.engine, store)
+        catalog, staff_words = self.engine.catalog, WORDING
+        if self.staff is not None:
+            catalog, staff_words = self.staff.catalog, self.staff.wording
         desk = None
         if self.desk_config is not None:
-            desk = StaffDesk(self.desk_config, conversations, self.engine.catalog, WORDING)
-        services = Services(conversations, WORDING, desk, self.reports)
+            desk = StaffDesk(self.desk_config, conversations, catalog, staff_words)
+        services = Services(
+            conversations, WORDING, desk, self.reports, staff_wording=self.staff and staff_words
+        )
         self.application = build_application(
             TelegramConfig(self.api.token, self.api.base_url, **self.config), services
         )

@@ -188,6 +188,13 @@ def test_a_wrong_staff_desk_setting_says_which_value_and_why() -> None:
     assert "is not of the form 'Mon-Fri 09:00-17:00 Europe/Berlin'" in result.stderr
 
 
+def test_a_staff_language_the_content_does_not_speak_is_refused_by_check() -> None:
+    refused = fixbot("check", env={"FIXBOT_STAFF_LANGUAGE": "klingon"})
+    assert refused.returncode == 1
+    assert "FIXBOT_STAFF_LANGUAGE=klingon: the content speaks en, de, es, pt, ru" in refused.stderr
+    assert fixbot("check", env={"FIXBOT_STAFF_LANGUAGE": "pt-BR"}).returncode == 0
+
+
 def test_play_serves_the_page_with_the_real_bot_behind_it(tmp_path: Path) -> None:
     """`fixbot play` prints the page's address; the page's own API then carries a complaint
     to the bot and the bot's walk back (the browser tests drive the page itself)."""

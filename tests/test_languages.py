@@ -411,22 +411,64 @@ async def test_on_telegram_a_spanish_phone_gets_spanish_and_can_switch(
     await asyncio.sleep(0)
 
 
-async def test_on_telegram_a_german_message_from_an_english_phone_is_answered_in_german(
+async def test_on_telegram_a_russian_message_from_an_english_phone_is_answered_in_russian(
     api: LocalBotApi,
     bot,  # type: ignore[no-untyped-def]
 ) -> None:
-    jonas = api.user("Jonas", language="en-GB")
-    chat = api.private_chat(jonas)
-    await api.send(jonas, chat, "mein iPhone verbindet sich nicht mehr mit dem WLAN zu Hause")
+    ivan = api.user("Ivan", language="en-GB")
+    chat = api.private_chat(ivan)
+    await api.send(ivan, chat, "мой айфон уже неделю не подключается к домашнему вайфаю")
     walk = await api.wait_for_bot_message(chat, 1)
-    assert "Schritt 1 von" in walk.text and "auf Deutsch geschrieben" in walk.text
-    assert walk.labels[-2:] == ["Continue in English", "Weiter auf Deutsch"]
-    await api.press_button(jonas, walk, "Weiter auf Deutsch")
+    assert "Подключиться к Wi-Fi" in walk.text and "вы написали по-русски" in walk.text
+    assert walk.labels[-2:] == ["Continue in English", "Продолжить по-русски"]
+    await api.press_button(ivan, walk, "Продолжить по-русски")
     kept = await api.wait_for_edit(chat, walk.message_id, walk.text)
-    assert "ab jetzt rede ich Deutsch" in kept.text and "Weiter auf Deutsch" not in kept.labels
-    await api.send(jonas, chat, "/help")
+    assert "по-русски" in kept.text and "Продолжить по-русски" not in kept.labels
+    await api.send(ivan, chat, "/help")
     help_text = await api.wait_for_bot_message(chat, 2)
-    assert "/language" in help_text.text and "Sprache" in help_text.text  # the choice is kept
+    assert "/language" in help_text.text and "язык" in help_text.text  # the choice is kept
+
+
+async def test_on_telegram_a_german_and_an_english_person_each_walk_in_their_own_in_one_group(
+    api: LocalBotApi,
+    bot,  # type: ignore[no-untyped-def]
+) -> None:
+    jonas, kim = api.user("Jonas", language="de-AT"), api.user("Kim", language="en-US")
+    group = api.group("Help group", {kim: "creator", jonas: "member"})
+    await api.send(jonas, group, "/fix wifi")
+    german = await api.wait_for_bot_message(group, 1)
+    await api.send(kim, group, "/fix wifi")
+    english = await api.wait_for_bot_message(group, 2)
+    assert "Schritt 1 von" in german.text and "Erledigt" in " ".join(german.labels)
+    assert "Step 1 of" in english.text and "Done" in " ".join(english.labels)
+    await api.press_button(jonas, german, "Erledigt")
+    moved = await api.wait_for_edit(group, german.message_id, german.text)
+    assert "Schritt 2 von" in moved.text
+    await api.press_button(kim, moved, "Erledigt")  # not hers: a toast in her language
+    toasts = await api.wait_for(lambda: api.toasts(kim))
+    assert toasts[-1] == "This one belongs to Jonas. Send /fix to start your own."
+
+
+async def test_on_telegram_a_french_phone_gets_english_and_a_choice_survives_a_restart(
+    api: LocalBotApi, engine: Engine, tmp_path: Path
+) -> None:
+    from tests.running import Bot
+
+    running = Bot(api, engine, tmp_path)
+    await running.start()
+    try:
+        claire = api.user("Claire", language="fr-FR")
+        chat = api.private_chat(claire)
+        await api.send(claire, chat, "/start")
+        assert (await api.wait_for_bot_message(chat, 1)).text.startswith("Hi! I'm fixbot.")
+        await api.send(claire, chat, "/language es")
+        assert "español" in (await api.wait_for_bot_message(chat, 2)).text
+        await running.stop()
+        await running.start()
+        await api.send(claire, chat, "/help")
+        assert "/language: elegir el idioma" in (await api.wait_for_bot_message(chat, 3)).text
+    finally:
+        await running.stop()
 
 
 @pytest.mark.parametrize(("code", "fold"), [("en", False), ("pt", True)])

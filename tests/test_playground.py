@@ -62,7 +62,7 @@ async def in_the_browser(api: LocalBotApi, people: World, bot: Bot) -> AsyncIter
                 failed: list[str] = []
                 tab.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
                 await tab.goto(f"http://127.0.0.1:{port}/")
-                await expect(tab.locator("#people button.active")).to_have_text("Ana")
+                await expect(tab.locator("#people button.active")).to_have_text("Ana EN")
                 yield tab
                 assert failed == []  # nothing the page asked for was missing (a favicon, say)
             finally:
@@ -93,6 +93,22 @@ async def staffed_page(catalog: Catalog, tmp_path: Path) -> AsyncIterator[Page]:
             yield tab
 
 
+@pytest.fixture
+async def page_in_every_language(tmp_path: Path) -> AsyncIterator[Page]:
+    """The playground with the content's every language behind it, as `make run` has it."""
+    from bot.languages import Languages
+    from bot.settings import REPOSITORY_ROOT
+
+    languages = Languages.load(REPOSITORY_ROOT)
+    english = languages.default
+    engine = Engine(english.catalog, english.matcher, english.wording, languages=languages)
+    async with (
+        LocalBotApi() as api,
+        in_the_browser(api, world(api), Bot(api, engine, tmp_path)) as tab,
+    ):
+        yield tab
+
+
 async def say(page: Page, text: str) -> None:
     await page.fill("#text", text)
     await page.press("#text", "Enter")
@@ -118,6 +134,30 @@ async def test_a_complaint_gets_a_walk_and_done_edits_it_in_place(page: Page) ->
     await expect(bold).to_have_text("Make room in iCloud")  # the bot's HTML, drawn
 
 
+async def test_lucia_s_phone_speaks_spanish_and_in_the_group_each_walks_in_their_own(
+    page_in_every_language: Page,
+) -> None:
+    page = page_in_every_language
+    lucia = page.locator('#people button[data-person="Lucía"]')
+    await expect(lucia).to_have_text("Lucía ES")
+    await lucia.click()
+    await say(page, "el wifi no se conecta")
+    walk = bot_messages(page).last
+    await expect(walk).to_contain_text("Conectarse al Wi-Fi")
+    await expect(walk.get_by_role("button", name="Hecho")).to_be_visible()
+
+    await page.locator('#people button[data-person="Ana"]').click()
+    await page.locator('.chat-item[data-chat="Help group"]').click()
+    await say(page, "/fix wifi")
+    await expect(bot_messages(page).last).to_contain_text("Get onto Wi-Fi")
+    await page.locator('#people button[data-person="Lucía"]').click()
+    await page.locator('.chat-item[data-chat="Help group"]').click()
+    await say(page, "/fix wifi")
+    theirs = bot_messages(page).last
+    await expect(theirs).to_contain_text("Conectarse al Wi-Fi")  # beside Ana's English walk
+    await expect(bot_messages(page).filter(has_text="Get onto Wi-Fi")).to_have_count(1)
+
+
 async def test_in_the_group_another_persons_press_gets_a_toast_and_changes_nothing(
     page: Page,
 ) -> None:
@@ -128,7 +168,7 @@ async def test_in_the_group_another_persons_press_gets_a_toast_and_changes_nothi
     text = await walk.inner_text()
 
     await page.locator('#people button[data-person="Ben"]').click()
-    await expect(page.locator("#people button.active")).to_have_text("Ben")
+    await expect(page.locator("#people button.active")).to_have_text("Ben EN")
     await page.locator('.chat-item[data-chat="Help group"]').click()
     anas = bot_messages(page).last
     await anas.get_by_role("button", name="Done").click()

@@ -58,6 +58,43 @@ def a_chart(image: bytes | None) -> Image.Image:
     return picture
 
 
+async def test_a_team_that_reads_spanish_gets_stats_in_spanish_split_by_language(
+    api: LocalBotApi, tmp_path: Path
+) -> None:
+    """FIXBOT_STAFF_LANGUAGE=es: Kim walks Wi-Fi in English to "fixed", Lucía's phone speaks
+    Spanish and the bot does not understand her; Sam's /stats comes in Spanish, with a line
+    for each language."""
+    from bot.languages import Languages
+    from bot.settings import REPOSITORY_ROOT
+
+    languages = Languages.load(REPOSITORY_ROOT)
+    english = languages.default
+    engine = Engine(
+        english.catalog, english.matcher, english.wording, handover=True, languages=languages
+    )
+    sam, kim, lucia = api.user("Sam"), api.user("Kim"), api.user("Lucía", language="es-ES")
+    staff = staff_group(api, sam)
+    bot = Bot(api, engine, tmp_path, desk=DeskConfig(staff.id), staff_language="es")
+    await bot.start()
+    try:
+        await a_walk_fixed_and_a_message_not_understood(api, kim)
+        theirs = api.private_chat(lucia)
+        await api.send(lucia, theirs, "quiero reservar una mesa para cenar el sábado")
+        assert (await api.wait_for_bot_message(theirs, 1)).text.startswith("Perdona")
+
+        await api.send(sam, staff, "/stats")
+        brief = await api.wait_for_bot_message(staff, 1)
+        assert "Los últimos 7 días" in brief.text
+        assert "Guías: 1 · resueltas 1 (confirmado por la persona)" in brief.text
+        assert "Por idioma:" in brief.text
+        assert "• English: 1 guías, 1 resueltas · 0 preguntas · 1 sin entender" in brief.text
+        assert "• Español: 0 guías, 0 resueltas · 0 preguntas · 1 sin entender" in brief.text
+        photo = await api.wait_for_bot_message(staff, 2)
+        assert photo.caption is not None and "últimos 7 días" in photo.caption
+    finally:
+        await bot.stop()
+
+
 async def test_staff_ask_for_stats_and_get_the_chart_then_gaps_and_a_person_is_refused(
     api: LocalBotApi, engine: Engine, tmp_path: Path
 ) -> None:

@@ -375,3 +375,36 @@ def test_the_engine_walks_a_learned_order_and_ignores_one_that_is_not_a_reorderi
     chat.command("cancel")
     chat.say("icloud backup is turned off")
     assert chat.session.plan == catalog.intent("backup_off").fixes
+
+
+def test_figures_are_split_by_the_language_each_walk_was_spoken_in() -> None:
+    from bot.session import Outcome
+    from bot.stats import UNKNOWN_LANGUAGE, brief
+    from bot.wording import Wording
+
+    def row(
+        person: int, at: float, result: str, language: str | None, **details: str
+    ) -> OutcomeRow:
+        return OutcomeRow(
+            SessionKey(person, person), at, Outcome(result, language=language, **details)
+        )
+
+    rows = [
+        row(1, NOW - 50, "started", "es", intent="wifi", value="text"),
+        row(1, NOW - 40, "resolved", "es", intent="wifi", fix="wifi"),
+        row(2, NOW - 30, "started", "en", intent="power", value="text"),
+        row(3, NOW - 20, "no_match", "es"),
+        row(4, NOW - 10, "confirm", None, intent="wifi"),  # kept before languages were recorded
+    ]
+    summary = summarise(rows, NOW)
+    figures = {
+        code: (s.started, s.resolved, s.questions, s.refusals)
+        for code, s in summary.languages.items()
+    }
+    assert figures == {"es": (1, 1, 0, 1), "en": (1, 0, 0, 0), UNKNOWN_LANGUAGE: (0, 0, 1, 0)}
+    text = brief(summary, {}, 7, Wording(), {"en": "English", "es": "Español"})
+    assert "By language:" in text
+    assert "• Español: 1 walks, 1 resolved · 0 questions · 1 not understood" in text
+    assert "• not recorded: 0 walks, 0 resolved · 1 questions · 0 not understood" in text
+    one = summarise(rows[2:3], NOW)
+    assert "By language" not in brief(one, {}, 7)  # one language: nothing to split

@@ -44,18 +44,20 @@ class World:
 
 
 def world(api: LocalBotApi, staff_chat_id: int | None = None) -> World:
-    """Ana, Ben and Cy; a private chat each; "Help group", a forum with topics where Ana
-    is the admin; and, given an id, the support team's chat, where Cy works."""
-    ana, ben, cy = api.user("Ana", "ana"), api.user("Ben", "ben"), api.user("Cy", "cy")
+    """Ana, Ben and Cy, whose phones speak English, and Lucía, whose phone speaks Spanish; a
+    private chat each; "Help group", a forum with topics where Ana is the admin; and, given
+    an id, the support team's chat, where Cy works."""
+    ana, ben = api.user("Ana", "ana", "en"), api.user("Ben", "ben", "en-GB")
+    cy, lucia = api.user("Cy", "cy", "en"), api.user("Lucía", "lucia", "es-ES")
     group = api.group(
         "Help group",
-        {ana: "creator", ben: "member", cy: "member"},
+        {ana: "creator", ben: "member", cy: "member", lucia: "member"},
         forum=True,
         bot_status="administrator",
     )
     for name in ("Backups", "Wi-Fi"):
         api.topic(group, name, ana)
-    found = World([ana, ben, cy], [group])
+    found = World([ana, ben, cy, lucia], [group])
     if staff_chat_id is not None:
         found.staff = api.group(
             "Support staff",
@@ -135,7 +137,10 @@ class Playground:
             "version": self.api.version,
             "bot": self.api.username,
             "me": {"id": user.id, "name": user.first_name},
-            "people": [{"id": p.id, "name": p.first_name} for p in self.world.people],
+            "people": [
+                {"id": p.id, "name": p.first_name, "language": p.language_code}
+                for p in self.world.people
+            ],
             "chats": chats,
             "toasts": self.api.toasts(user),
         }

@@ -166,6 +166,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         updated_at REAL NOT NULL
     );
     """,
+    # 12: the language each outcome was spoken in, for the figures per language
+    """
+    ALTER TABLE outcomes ADD COLUMN language TEXT;
+    """,
 )
 """Migration N (1-based) takes the schema from version N-1 to N. Only ever append."""
 
@@ -312,8 +316,8 @@ class SQLiteStore(Store):
         select = partial(_select_outcomes, None if key is None else str(key), since)
         rows = await self._run(select)
         return [
-            OutcomeRow(SessionKey.parse(k), at, Outcome(result, intent, fix, step, value))
-            for k, at, result, intent, fix, step, value in rows
+            OutcomeRow(SessionKey.parse(k), at, Outcome(result, intent, fix, step, value, language))
+            for k, at, result, intent, fix, step, value, language in rows
         ]
 
     async def _add_unanswered(self, unanswered: Unanswered, at: float) -> None:
@@ -576,11 +580,13 @@ def _select_session(key: str, db: sqlite3.Connection) -> tuple[str, float] | Non
     return None if row is None else (str(row[0]), float(row[1]))
 
 
-_OutcomeRow = tuple[str, float, str, str | None, str | None, str | None, str | None]
+_OutcomeRow = tuple[str, float, str, str | None, str | None, str | None, str | None, str | None]
 
 
 def _outcome_rows(key: SessionKey, outcomes: Sequence[Outcome], at: float) -> list[_OutcomeRow]:
-    return [(str(key), at, o.result, o.intent, o.fix, o.step, o.value) for o in outcomes]
+    return [
+        (str(key), at, o.result, o.intent, o.fix, o.step, o.value, o.language) for o in outcomes
+    ]
 
 
 @dataclass(frozen=True)
@@ -692,8 +698,8 @@ def _insert_outcomes(rows: list[_OutcomeRow], db: sqlite3.Connection) -> None:
 
 def _insert_outcome_rows(rows: list[_OutcomeRow], db: sqlite3.Connection) -> None:
     db.executemany(
-        "INSERT INTO outcomes (key, at, result, intent, fix, step, value) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO outcomes (key, at, result, intent, fix, step, value, language) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
 
@@ -701,7 +707,7 @@ def _insert_outcome_rows(rows: list[_OutcomeRow], db: sqlite3.Connection) -> Non
 def _select_outcomes(
     key: str | None, since: float | None, db: sqlite3.Connection
 ) -> list[tuple[Any, ...]]:
-    query = "SELECT key, at, result, intent, fix, step, value FROM outcomes WHERE at >= ?"
+    query = "SELECT key, at, result, intent, fix, step, value, language FROM outcomes WHERE at >= ?"
     floor = float("-inf") if since is None else since
     if key is None:
         return db.execute(query + " ORDER BY id", (floor,)).fetchall()

@@ -67,8 +67,11 @@ function drawPeople() {
       type: "button",
       class: p.id === view.person ? "active" : "",
       "data-person": p.name,
+      title: p.language ? `${p.name}'s phone speaks ${p.language}` : p.name,
       onclick: () => switchTo(p.id),
-    }, p.name));
+    }, p.name, ...(p.language
+      ? [" ", el("span", { class: "language" }, p.language.split("-")[0].toUpperCase())]
+      : [])));
   $("people").replaceChildren(...people);
 }
 

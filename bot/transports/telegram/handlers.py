@@ -102,6 +102,8 @@ class Services:
     """Whether another program polls the same token, and which of the two gives way."""
     names: RecentNames = field(default_factory=RecentNames)
     """First names of people who wrote lately, to name a button's owner without asking."""
+    staff_wording: Wording | None = None
+    """What the support team reads (FIXBOT_STAFF_LANGUAGE); `wording` when None."""
 
     @property
     def languages(self) -> Languages:
@@ -141,8 +143,10 @@ class Services:
         """/stats, /gaps and the digest; in the desk's staff chat, when there is one."""
         staff = self.desk.chat_id if self.desk else None
         config = replace(self.reports_config, staff_chat_id=staff)
-        engine = self.conversations.engine
-        return Reports(config, self.conversations.store, engine.catalog, self.wording)
+        words = self.staff_wording or self.wording
+        catalog = self.languages.pick(words.language).catalog
+        names = {code: language.name for code, language in self.languages.items()}
+        return Reports(config, self.conversations.store, catalog, words, names)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -50,9 +51,17 @@ class ReportsConfig:
 
 class Reports:
     def __init__(
-        self, config: ReportsConfig, store: Store, catalog: Catalog, wording: Wording
+        self,
+        config: ReportsConfig,
+        store: Store,
+        catalog: Catalog,
+        wording: Wording,
+        languages: Mapping[str, str] | None = None,
     ) -> None:
+        """`catalog` and `wording` in the staff's language; `languages` names each language
+        the figures are split by."""
         self.config, self.store, self.catalog, self.wording = config, store, catalog, wording
+        self.languages = dict(languages or {})
         self.intents, self.fixes = catalog.titles()
         self._digests: asyncio.Task[None] | None = None
 
@@ -78,20 +87,23 @@ class Reports:
         if command == "gaps":
             kept = await self.store.unanswered()
             await self._post(
-                bot, message, Reply(stats.brief_gaps(stats.gaps(kept), self.intents, len(kept)))
+                bot,
+                message,
+                Reply(stats.brief_gaps(stats.gaps(kept), self.intents, len(kept), self.wording)),
             )
             return
         rows = await self.store.outcomes(since=now - STATS_DAYS * 86400)
         summary = stats.summarise(rows, now, now - STATS_DAYS * 86400)
-        await self._post(bot, message, Reply(stats.brief(summary, self.intents, STATS_DAYS)))
+        brief = stats.brief(summary, self.intents, STATS_DAYS, self.wording, self.languages)
+        await self._post(bot, message, Reply(brief))
         if any(s.started for s in summary.intents.values()):
             await self._send_chart(bot, message, summary)
 
     async def _send_chart(self, bot: Bot, message: Message, summary: stats.Summary) -> None:
-        period = f"the last {STATS_DAYS} days"
+        period = self.wording.stats_period_days.format(days=STATS_DAYS)
         # Drawing takes a second of CPU: in a thread, so that other chats are not kept waiting.
         png = await asyncio.to_thread(
-            charts.outcomes_chart, summary, self.intents, self.fixes, period
+            charts.outcomes_chart, summary, self.intents, self.fixes, period, self.wording
         )
         try:
             await bot.send_photo(
@@ -152,7 +164,8 @@ class Reports:
         if not summary.intents and not unanswered:
             log.info("weekly digest of %s: nothing happened that week, nothing posted", due.date())
             return None
-        text = stats.digest(summary, unanswered, self.intents, stats.step_names(self.catalog))
+        steps = stats.step_names(self.catalog, self.wording)
+        text = stats.digest(summary, unanswered, self.intents, steps, self.wording, self.languages)
         try:
             await render.post(bot, staff, Reply(text))
         except TelegramError as exc:
