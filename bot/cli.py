@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Final, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -32,7 +33,7 @@ from bot.catalog import MATCHER_FILE, Catalog, load_catalog
 from bot.catalog.loader import ENGLISH, languages_in, load_catalogs, translation_gaps
 from bot.conversations import Conversations
 from bot.engine import Engine
-from bot.errors import ConfigError, ContentError, FixbotError
+from bot.errors import ConfigError, ContentError, FixbotError, StoreError
 from bot.evaluation import (
     LENGTH_BANDS,
     Case,
@@ -53,7 +54,7 @@ from bot.languages import Languages, supported_code
 from bot.logs import JsonFormatter
 from bot.matcher import Decision, Match, Matcher, Thresholds
 from bot.settings import ENV_FILE, Settings
-from bot.store import SQLiteStore, Store, open_store
+from bot.store import SQLiteStore, Store, open_store, open_url
 from bot.store.base import OutcomeRow
 from bot.store.sqlite import DATABASE_FILE
 from bot.transports.console import ConsoleChat
@@ -245,6 +246,25 @@ def _add_report_commands(commands: Any) -> None:
     )
     stats.set_defaults(handler=_cmd_stats)
 
+    migrate = commands.add_parser(
+        "migrate-store",
+        help="carry sessions, outcomes, cases and settings from SQLite to PostgreSQL",
+        description="Copy a stopped bot's SQLite store into an empty PostgreSQL database "
+        "(walks continue where they stopped; case numbers are kept). Then set "
+        "FIXBOT_DATABASE_URL to the target and start the bot (or its replicas).",
+    )
+    migrate.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="sqlite:///path/to/data-folder (or to its fixbot.sqlite3)",
+    )
+    migrate.add_argument(
+        "--to", dest="target", required=True, metavar="URL", help="postgresql://user:pass@host/db"
+    )
+    migrate.set_defaults(handler=_cmd_migrate_store)
+
     gaps = commands.add_parser(
         "gaps", help="messages that got a question or a refusal, grouped by nearest intent"
     )
@@ -272,7 +292,7 @@ def _setting_error(error: Any) -> str:
     if not name.startswith(("FIXBOT_", "TELEGRAM_")):
         name = f"FIXBOT_{name}"
     why = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    secret = "TOKEN" in name or "SECRET" in name
+    secret = "TOKEN" in name or "SECRET" in name or "DATABASE_URL" in name
     value = "" if secret or "input" not in error else f" (got {str(error['input'])[:60]!r})"
     return f"{name}{value}: {why}"
 
@@ -585,6 +605,14 @@ def _keep_unanswered(settings: Settings) -> float:
 
 def _read_store(settings: Settings, read: Callable[[Store], Awaitable[_T]]) -> _T:
     """Read the bot's database beside a running bot (read-only, no lock taken)."""
+    url = settings.database
+    if url:
+
+        async def shared() -> _T:
+            async with await open_url(url) as store:
+                return await read(store)
+
+        return asyncio.run(shared())
     path = settings.data_dir / DATABASE_FILE
     if not path.is_file():
         raise ConfigError(
@@ -623,6 +651,25 @@ def _cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
             day = time.strftime("%Y-%m-%d", time.gmtime(at))
             short = text if len(text) <= 100 else text[:99] + "…"
             print(f"       {day}  {short}")
+    return EXIT_OK
+
+
+def _cmd_migrate_store(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.factory import SQLITE, sqlite_path
+    from bot.store.migrate import sqlite_to_postgres
+    from bot.store.postgres import is_postgres_url, redacted
+
+    if urlsplit(args.source).scheme != SQLITE:
+        raise ConfigError(f"--from {redacted(args.source)}: give the SQLite store, sqlite:///path")
+    if not is_postgres_url(args.target):
+        raise ConfigError(f"--to {redacted(args.target)}: give postgresql://user:pass@host/db")
+    password = urlsplit(args.target).password
+    if password:
+        _hide_from_logs(password)
+    source = sqlite_path(args.source)
+    carried = asyncio.run(sqlite_to_postgres(source, args.target))
+    print(f"Carried {source} to {redacted(args.target)}: {carried}")
+    print("Now set FIXBOT_DATABASE_URL to it and start the bot.")
     return EXIT_OK
 
 
@@ -694,7 +741,7 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _console(engine: Engine, settings: Settings, language: str | None = None) -> None:
     async with await open_store(
-        settings.data_dir, keep_unanswered=_keep_unanswered(settings)
+        settings.data_dir, keep_unanswered=_keep_unanswered(settings), url=settings.database
     ) as store:
         chat = ConsoleChat(
             Conversations(engine, store),
@@ -803,6 +850,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.webhook_url:
         _check_webhook_secret(settings)
     _hide_from_logs(settings.token)
+    password = urlsplit(settings.database or "").password
+    if password:
+        _hide_from_logs(password)
     engine = _engine(settings, handover=settings.staff_chat_id is not None)
     _staff_wording(settings, engine)  # an unknown FIXBOT_STAFF_LANGUAGE stops us here
     asyncio.run(_serve(engine, settings))
@@ -849,10 +899,15 @@ async def _serve(engine: Engine, settings: Settings) -> None:
 
     keep = settings.keep_outcomes_days * 24 * 3600.0
     unanswered = _keep_unanswered(settings)
-    async with await open_store(
-        settings.data_dir, keep_outcomes=keep, keep_unanswered=unanswered
-    ) as store:
-        log.info("data: %s", (settings.data_dir / DATABASE_FILE).resolve())
+    async with await _open_store_retrying(settings, keep, unanswered) as store:
+        if store.shared:
+            log.info("data: %s (shared: several replicas may run)", _shown_database(settings))
+        else:
+            log.info("data: %s", (settings.data_dir / DATABASE_FILE).resolve())
+        if store.shared and not settings.webhook_url:
+            await _wait_to_poll(store, stop)
+            if stop.is_set():
+                return
         conversations, wording = Conversations(engine, store), engine.wording
         staff_words = _staff_wording(settings, engine)
         reports = ReportsConfig(admin_ids=settings.admin_ids, digest=settings.digest)
@@ -976,10 +1031,62 @@ async def _learn_orders(engine: Engine, store: Store, learn: bool, every: float 
         await asyncio.sleep(every)
 
 
+STANDBY_RETRY: Final = 5.0
+"""How often a standby replica tries to become the poller: within 15 s of the poller's death
+its lock is gone (PostgreSQL drops it with the connection) and the next try takes it."""
+
+
+async def _wait_to_poll(store: Store, stop: asyncio.Event) -> None:
+    """With a shared store in polling mode, only one replica may poll Telegram (a second
+    poller would be refused with 409): wait, as a standby, until this one is elected."""
+    told = False
+    while not stop.is_set():
+        try:
+            if await store.lead("poller"):
+                log.info("this replica polls Telegram (elected)")
+                return
+        except Exception as exc:  # the database is away; say so once per try, no traceback
+            log.warning("cannot reach the database to elect the poller (%s); retrying", exc)
+        if not told:
+            log.info("another replica polls Telegram; this one stands by to take over")
+            told = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), STANDBY_RETRY)
+
+
+async def _open_store_retrying(settings: Settings, keep: float, unanswered: float) -> Store:
+    """The store FIXBOT_DATABASE_URL names (else SQLite); a database that does not answer at
+    start is tried FIXBOT_START_RETRIES more times, 2, 4, 8... s apart (at most 30), each
+    miss one line, then StoreError."""
+    url = settings.database
+    for attempt in range(settings.start_retries + 1):
+        try:
+            return await open_store(
+                settings.data_dir, keep_outcomes=keep, keep_unanswered=unanswered, url=url
+            )
+        except StoreError as exc:
+            if url is None or attempt == settings.start_retries:
+                raise
+            wait = min(2.0 ** (attempt + 1), 30.0)
+            log.warning("%s; trying again in %.0f s", exc, wait)
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def _shown_database(settings: Settings) -> str:
+    from bot.store.postgres import redacted
+
+    return redacted(settings.database or "")
+
+
 async def _purge_expired(store: Store, every: float = 3600.0) -> None:
-    """Purge at start, then every hour; a failed purge is logged and tried again next time."""
+    """Purge at start, then every hour; a failed purge is logged and tried again next time.
+    Of several replicas sharing a store, the one elected for periodic work purges."""
     while True:
         try:
+            if not await store.lead("periodic"):
+                await asyncio.sleep(every)
+                continue
             gone = await store.purge_expired()
             log.info("purged %d expired session(s) and outcomes past their keeping time", gone)
         except Exception:

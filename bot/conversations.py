@@ -1,7 +1,8 @@
 """The one loop every transport uses: lock the key, load, handle, save, return the replies.
 
 Two events for the same (chat, user[, topic]) never interleave, so a doubled press cannot
-advance a walk twice; events for different keys run concurrently. A turn's session, its
+advance a walk twice, not even across processes sharing one store (`Store.locked`); events
+for different keys run concurrently. A turn's session, its
 outcomes, the case it changed, the update it handled and what it asks of the chat service
 (the outbox) are saved in one transaction before anything goes out: a crash after it
 replays the outbox and never runs the turn again; a crash before it loses nothing, for
@@ -62,7 +63,7 @@ class Conversations:
     ) -> Committed:
         """Apply `event` to the session under `key`; save the turn with the update it
         handles (`update_id`, marked handled) and what `plan` makes of it, all at once."""
-        async with self._locks.hold(key):
+        async with self._locks.hold(key), self.store.locked(key):
             session = await self.store.load(key) or fresh(event.at)
             turn = self.engine.handle(session, event)
             planned = await plan(turn) if plan is not None else Plan()
@@ -80,7 +81,7 @@ class Conversations:
     async def commit(self, key: SessionKey, writes: TurnWrites, at: float) -> tuple[OutboxRow, ...]:
         """Save what happened outside a turn (a staff answer changing a case) with what it
         asks of the chat service, at once; the session under `key` is left as it is."""
-        async with self._locks.hold(key):
+        async with self._locks.hold(key), self.store.locked(key):
             session = await self.store.load(key)
             ids = await self.store.save_turn(key, session, [], at, writes)
             return tuple(OutboxRow(i, key, d) for i, d in zip(ids, writes.outbox, strict=True))

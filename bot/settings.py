@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TELEGRAM_BASE_URL"),
     )
     data_dir: Path = Field(default=Path("data"), validation_alias=AliasChoices("FIXBOT_DATA_DIR"))
+    database_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("FIXBOT_DATABASE_URL")
+    )
+    """postgresql://user:pass@host:port/db (options as libpq reads them): the shared store of
+    several replicas; unset, SQLite in FIXBOT_DATA_DIR. A secret: it holds a password."""
+
     content_dir: Path = Field(
         default=REPOSITORY_ROOT, validation_alias=AliasChoices("FIXBOT_CONTENT_DIR")
     )
@@ -131,7 +137,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "staff_chat_id", "staff_hours", "webhook_url", "health_port", "telegram_bot_token",
-        "staff_language", mode="before",
+        "staff_language", "database_url", mode="before",
     )  # fmt: skip
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -244,6 +250,11 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str:
         return self.telegram_bot_token.get_secret_value().strip() if self.telegram_bot_token else ""
+
+    @property
+    def database(self) -> str | None:
+        """FIXBOT_DATABASE_URL, when set (keep it out of logs: it holds a password)."""
+        return self.database_url.get_secret_value().strip() if self.database_url else None
 
     @property
     def has_token(self) -> bool:

@@ -4,7 +4,7 @@ Bot API on 127.0.0.1 with the bot running against it."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from bot.catalog import Catalog, load_catalog
 from bot.engine import Engine
 from bot.localapi import LocalBotApi
 from bot.settings import REPOSITORY_ROOT
+from tests import postgres
 from tests.running import Bot
 
 ContentWriter = Callable[[dict[str, str]], Path]
@@ -22,6 +23,26 @@ ContentWriter = Callable[[dict[str, str]], Path]
 def catalog() -> Catalog:
     """The content shipped in the repository."""
     return load_catalog(REPOSITORY_ROOT)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    """A real PostgreSQL server on 127.0.0.1 for the whole run (skipped, with the reason,
+    where PostgreSQL is not installed, unless FIXBOT_POSTGRES_TESTS=required)."""
+    why = postgres.unavailable()
+    if why is not None:
+        if postgres.REQUIRED:
+            pytest.fail(f"FIXBOT_POSTGRES_TESTS=required, but {why}")
+        pytest.skip(why)
+    server = postgres.PostgresServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: postgres.PostgresServer) -> str:
+    """A fresh, empty database on the test server."""
+    return postgres_server.create_database()
 
 
 @pytest.fixture

@@ -49,7 +49,13 @@ async def sqlite(path: Path, clock: Clock) -> Store:
     return await SQLiteStore.open(path / DATABASE_FILE, ttl=3600, clock=clock)
 
 
-BACKENDS = {"memory": memory, "sqlite": sqlite}
+async def postgresql(path: Path, clock: Clock, url: str = "") -> Store:
+    from bot.store.postgres import PostgresStore
+
+    return await PostgresStore.open(url, ttl=3600, clock=clock)
+
+
+BACKENDS = {"memory": memory, "sqlite": sqlite, "postgresql": postgresql}
 
 ALICE = SessionKey(chat_id=-100, user_id=1)
 BOB = SessionKey(chat_id=-100, user_id=2)
@@ -81,7 +87,11 @@ def clock() -> Clock:
 
 @pytest.fixture(params=list(BACKENDS))
 async def store(request, tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
-    opened = await BACKENDS[request.param](tmp_path, clock)
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        opened = await postgresql(tmp_path, clock, url)
+    else:
+        opened = await BACKENDS[request.param](tmp_path, clock)
     yield opened
     await opened.close()
 

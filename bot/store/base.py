@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Final
 
@@ -79,6 +80,26 @@ class Store(ABC):
 
     def expired(self, updated_at: float) -> bool:
         return self.clock() - updated_at > self.ttl
+
+    shared: bool = False
+    """Whether several processes may use this store at once (PostgreSQL): then `locked`
+    keeps one conversation's turns apart across them, and `lead` elects one of them."""
+
+    @asynccontextmanager
+    async def locked(self, key: SessionKey) -> AsyncIterator[None]:
+        """Hold `key`'s conversation against other processes using this store; a store only
+        one process uses (memory, SQLite, whose folder lock refuses a second) has nothing to
+        hold: the process's own lock per key is enough."""
+        yield
+
+    async def lead(self, role: str) -> bool:
+        """Try to become the one process that does `role` (polls, runs periodic work), for as
+        long as this store stays open; True for the only process of an unshared store."""
+        return True
+
+    async def ping(self) -> bool:
+        """Whether the store answers (/healthz)."""
+        return True
 
     @abstractmethod
     async def load(self, key: SessionKey) -> Session | None:

@@ -877,15 +877,3 @@ def migrate(connection: sqlite3.Connection) -> int:
                     connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {version + 1}")
     return start
-
-
-async def open_store(
-    data_dir: Path,
-    ttl: float = DEFAULT_TTL,
-    keep_outcomes: float = DEFAULT_KEEP_OUTCOMES,
-    keep_unanswered: float = DEFAULT_KEEP_UNANSWERED,
-) -> SQLiteStore:
-    """The default store: SQLite in `data_dir`."""
-    return await SQLiteStore.open(
-        data_dir / DATABASE_FILE, ttl, keep_outcomes=keep_outcomes, keep_unanswered=keep_unanswered
-    )
