@@ -905,7 +905,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
         else:
             log.info("data: %s", (settings.data_dir / DATABASE_FILE).resolve())
         if store.shared and not settings.webhook_url:
-            await _wait_to_poll(store, stop)
+            await _wait_to_poll(store, stop, settings)
             if stop.is_set():
                 return
         conversations, wording = Conversations(engine, store), engine.wording
@@ -1036,9 +1036,33 @@ STANDBY_RETRY: Final = 5.0
 its lock is gone (PostgreSQL drops it with the connection) and the next try takes it."""
 
 
-async def _wait_to_poll(store: Store, stop: asyncio.Event) -> None:
+async def _wait_to_poll(store: Store, stop: asyncio.Event, settings: Settings) -> None:
     """With a shared store in polling mode, only one replica may poll Telegram (a second
-    poller would be refused with 409): wait, as a standby, until this one is elected."""
+    poller would be refused with 409): wait, as a standby, until this one is elected;
+    /healthz (FIXBOT_HEALTH_PORT) says "standby" meanwhile."""
+    from bot.transports.telegram.health import Health, Metrics, server
+
+    http = None
+    if settings.health_port:
+        standby = Health(store, Metrics())
+        standby.standby = True
+        http = server(standby)
+        try:
+            http.listen(settings.health_port, address=settings.health_listen)
+        except OSError as exc:
+            raise ConfigError(
+                f"the health server cannot listen on {settings.health_listen}:"
+                f"{settings.health_port} ({exc.strerror}); check FIXBOT_HEALTH_PORT"
+            ) from None
+    try:
+        await _elected(store, stop)
+    finally:
+        if http is not None:
+            http.stop()
+            await http.close_all_connections()
+
+
+async def _elected(store: Store, stop: asyncio.Event) -> None:
     told = False
     while not stop.is_set():
         try:

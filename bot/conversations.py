@@ -11,8 +11,10 @@ the update is run again.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from bot.cases import Case
 from bot.engine import Engine
@@ -41,6 +43,10 @@ class Committed:
 
 Planner = Callable[[Turn], Awaitable[Plan]]
 
+ORDER_WAIT_STEP: Final = 0.02
+ORDER_WAIT_TRIES: Final = 250
+"""An earlier update of a conversation on another replica is waited for 5 s at most."""
+
 
 class Conversations:
     def __init__(self, engine: Engine, store: Store) -> None:
@@ -63,20 +69,38 @@ class Conversations:
     ) -> Committed:
         """Apply `event` to the session under `key`; save the turn with the update it
         handles (`update_id`, marked handled) and what `plan` makes of it, all at once."""
-        async with self._locks.hold(key), self.store.locked(key):
-            session = await self.store.load(key) or fresh(event.at)
-            turn = self.engine.handle(session, event)
-            planned = await plan(turn) if plan is not None else Plan()
-            changed = turn.session != session or turn.outcomes or turn.unanswered or turn.language
-            if not (changed or planned.outbox or planned.case or update_id is not None):
-                return Committed(turn, ())
-            writes = TurnWrites(
-                update_id, planned.outbox, planned.case, turn.unanswered, turn.language
-            )
-            ids = await self.store.save_turn(key, turn.session, turn.outcomes, event.at, writes)
-            self._tell(turn.outcomes)
-            rows = tuple(OutboxRow(i, key, d) for i, d in zip(ids, planned.outbox, strict=True))
-            return Committed(turn, rows)
+        async with self._locks.hold(key):
+            if update_id is not None:
+                await self._earlier_first(key, update_id)
+            async with self.store.locked(key):
+                if update_id is not None and await self.store.inbox_handled(update_id):
+                    # Another replica handled it already (a retried webhook, a replay).
+                    return Committed(Turn(Session(), ()), ())
+                return await self._turn(key, event, update_id, plan)
+
+    async def _earlier_first(self, key: SessionKey, update_id: int) -> None:
+        """Wait (a few seconds at most) while another process still has an earlier update
+        of this conversation to handle: one conversation's turns keep their order across
+        replicas as they do within one process."""
+        for _ in range(ORDER_WAIT_TRIES):
+            if not await self.store.earlier_pending(key, update_id):
+                return
+            await asyncio.sleep(ORDER_WAIT_STEP)
+
+    async def _turn(
+        self, key: SessionKey, event: Event, update_id: int | None, plan: Planner | None
+    ) -> Committed:
+        session = await self.store.load(key) or fresh(event.at)
+        turn = self.engine.handle(session, event)
+        planned = await plan(turn) if plan is not None else Plan()
+        changed = turn.session != session or turn.outcomes or turn.unanswered or turn.language
+        if not (changed or planned.outbox or planned.case or update_id is not None):
+            return Committed(turn, ())
+        writes = TurnWrites(update_id, planned.outbox, planned.case, turn.unanswered, turn.language)
+        ids = await self.store.save_turn(key, turn.session, turn.outcomes, event.at, writes)
+        self._tell(turn.outcomes)
+        rows = tuple(OutboxRow(i, key, d) for i, d in zip(ids, planned.outbox, strict=True))
+        return Committed(turn, rows)
 
     async def commit(self, key: SessionKey, writes: TurnWrites, at: float) -> tuple[OutboxRow, ...]:
         """Save what happened outside a turn (a staff answer changing a case) with what it

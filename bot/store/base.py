@@ -101,6 +101,18 @@ class Store(ABC):
         """Whether the store answers (/healthz)."""
         return True
 
+    async def inbox_handled(self, update_id: int) -> bool:
+        """Whether another process already handled this update (a shared store: a webhook
+        retried to another replica, or replayed by one starting beside the one handling it).
+        A store one process uses hands each update out once: never."""
+        return False
+
+    async def earlier_pending(self, key: SessionKey, update_id: int) -> bool:
+        """Whether an earlier update of the same conversation, received by another process,
+        is still unhandled (a shared store: its turn must come first). Never, for one
+        process's store, where updates of one conversation queue in the order received."""
+        return False
+
     @abstractmethod
     async def load(self, key: SessionKey) -> Session | None:
         """The session under `key`, or None when there is none or it has expired."""
@@ -224,11 +236,19 @@ class Store(ABC):
         """Give a claim back: doing it failed, so it may be tried again."""
 
     @abstractmethod
-    async def inbox_add(self, update_id: int, data: str, at: float, fingerprint: str = "") -> bool:
+    async def inbox_add(
+        self,
+        update_id: int,
+        data: str,
+        at: float,
+        fingerprint: str = "",
+        key: SessionKey | None = None,
+    ) -> bool:
         """Keep a received update until it is handled; False when this id was seen before
         with the same `fingerprint` (a redelivery), in which case nothing is kept. An id seen
         before with another fingerprint is a new update (a Bot API that numbers afresh, as
-        Telegram does after a quiet week): it replaces the old one's row."""
+        Telegram does after a quiet week): it replaces the old one's row. `key`: whose
+        conversation it is, when known (a shared store orders turns by it)."""
 
     @abstractmethod
     async def inbox_done(self, update_id: int) -> None:

@@ -215,7 +215,14 @@ class MemoryStore(Store):
         self._holders.pop(name, None)
         self._done_once.pop(name, None)
 
-    async def inbox_add(self, update_id: int, data: str, at: float, fingerprint: str = "") -> bool:
+    async def inbox_add(
+        self,
+        update_id: int,
+        data: str,
+        at: float,
+        fingerprint: str = "",
+        key: SessionKey | None = None,
+    ) -> bool:
         if update_id in self._inbox and self._fingerprints.get(update_id, "") == fingerprint:
             return False
         self._inbox[update_id] = (data, at, False)

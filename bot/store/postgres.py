@@ -136,11 +136,19 @@ MIGRATIONS: Final = (
         updated_at DOUBLE PRECISION NOT NULL
     );
     """,
+    # 2: whose conversation each update is, so that replicas take one conversation's turns
+    # in the order its updates arrived
+    """
+    ALTER TABLE inbox ADD COLUMN key TEXT;
+    CREATE INDEX inbox_key_pending ON inbox (key, update_id) WHERE NOT handled;
+    """,
 )
 """Migration N (1-based) takes the schema from version N-1 to N. Only ever append."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
+ORDER_WAIT_AT_MOST: Final = 60.0
+"""An earlier update of a conversation, unhandled for longer than this, is not waited for."""
 LOCK_CONNECTIONS: Final = 16
 """Connections that hold conversation locks: at most this many conversations of one
 process take a turn at once (a turn is a few milliseconds of the database's time)."""
@@ -353,12 +361,15 @@ class PostgresStore(Store):
                 return True
             except Exception:  # the connection broke: the lock went with it
                 self._leading.pop(role, None)
-        from psycopg import AsyncConnection
+        from psycopg import AsyncConnection, OperationalError
 
         lock_id = _signed(zlib.crc32(f"fixbot:{role}".encode()))
-        connection = await AsyncConnection.connect(self._url, autocommit=True)
-        cursor = await connection.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,))
-        row = await cursor.fetchone()
+        try:
+            connection = await AsyncConnection.connect(self._url, autocommit=True)
+            cursor = await connection.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,))
+            row = await cursor.fetchone()
+        except OperationalError:
+            return False  # the database is away: nobody can be sure of leading now
         if row and row[0]:
             self._leading[role] = connection
             return True
@@ -601,17 +612,41 @@ class PostgresStore(Store):
     # -- the inbox and the outbox ---------------------------------------------------------------
 
     @_retrying
-    async def inbox_add(self, update_id: int, data: str, at: float, fingerprint: str = "") -> bool:
+    async def inbox_add(
+        self,
+        update_id: int,
+        data: str,
+        at: float,
+        fingerprint: str = "",
+        key: SessionKey | None = None,
+    ) -> bool:
         # New, or an id seen before with another fingerprint (a new update that reuses an id):
         # kept; the same id and fingerprint is a redelivery, whichever replica received it.
         taken = await self._execute(
-            "INSERT INTO inbox (update_id, data, at, fingerprint) VALUES (%s, %s, %s, %s) "
+            "INSERT INTO inbox (update_id, data, at, fingerprint, key) "
+            "VALUES (%s, %s, %s, %s, %s) "
             "ON CONFLICT (update_id) DO UPDATE SET data = excluded.data, at = excluded.at, "
-            "handled = FALSE, fingerprint = excluded.fingerprint "
+            "handled = FALSE, fingerprint = excluded.fingerprint, key = excluded.key "
             "WHERE inbox.fingerprint != excluded.fingerprint",
-            (update_id, data, at, fingerprint),
+            (update_id, data, at, fingerprint, None if key is None else str(key)),
         )
         return taken == 1
+
+    @_retrying
+    async def inbox_handled(self, update_id: int) -> bool:
+        rows = await self._fetch("SELECT handled FROM inbox WHERE update_id = %s", (update_id,))
+        return bool(rows and rows[0][0])
+
+    @_retrying
+    async def earlier_pending(self, key: SessionKey, update_id: int) -> bool:
+        # A row left by a replica that died stays unhandled until one replays it; past a
+        # minute it is not waited for (its replay will find its conversation moved on).
+        rows = await self._fetch(
+            "SELECT 1 FROM inbox WHERE key = %s AND NOT handled AND update_id < %s "
+            "AND at > %s LIMIT 1",
+            (str(key), update_id, self.clock() - ORDER_WAIT_AT_MOST),
+        )
+        return bool(rows)
 
     @_retrying
     async def inbox_done(self, update_id: int) -> None:

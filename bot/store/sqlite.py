@@ -412,7 +412,14 @@ class SQLiteStore(Store):
     async def unclaim(self, name: str) -> None:
         await self._run(partial(_unclaim, name))
 
-    async def inbox_add(self, update_id: int, data: str, at: float, fingerprint: str = "") -> bool:
+    async def inbox_add(
+        self,
+        update_id: int,
+        data: str,
+        at: float,
+        fingerprint: str = "",
+        key: SessionKey | None = None,
+    ) -> bool:
         return bool(await self._commit(_InboxAdd(update_id, data, at, fingerprint)))
 
     async def inbox_done(self, update_id: int) -> None:

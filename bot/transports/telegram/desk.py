@@ -422,7 +422,9 @@ class StaffDesk:
     async def _remind_forever(self, bot: Bot, every: float) -> None:
         while True:
             try:
-                await self.remind(bot)
+                # Of replicas sharing a store, the one elected for periodic work reminds.
+                if await self.store.lead("periodic"):
+                    await self.remind(bot)
             except TelegramError as exc:
                 log.warning("staff chat %s: reminders failed (%s)", self.chat_id, exc.message)
             await asyncio.sleep(every)

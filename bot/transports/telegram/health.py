@@ -83,6 +83,17 @@ class Metrics:
             registry=r,
         )
         self.up = Gauge("fixbot_up", "1 while the bot is live and its store answers", registry=r)
+        self.store_connections = Gauge(
+            "fixbot_store_connections",
+            "The shared store's pool: connections open, idle, and requests waiting for one",
+            ["state"],
+            registry=r,
+        )
+        self.store_lock_waits = Gauge(
+            "fixbot_store_lock_waits",
+            "Turns that waited for another replica's turn of the same conversation",
+            registry=r,
+        )
         for kind in ("walk", "question", "refusal"):
             self.first_replies.labels(kind)
         for event in WALK_ENDS:
@@ -124,15 +135,31 @@ def update_kind(update: object) -> str:
 
 
 class Health:
-    """Whether the bot is live and its store answers."""
+    """Whether the bot is live and its store answers, and this replica's part."""
 
     def __init__(self, store: Store, metrics: Metrics) -> None:
         self.store, self.metrics = store, metrics
         self.mode: str | None = None
         """"polling" or "webhook" once updates flow; None before and after."""
+        self.standby = False
+        """A replica waiting to take over polling from the one elected (a shared store)."""
+
+    @property
+    def role(self) -> str:
+        """poller, standby or webhook on a shared store (replicas); single on one's own."""
+        if self.standby:
+            return "standby"
+        if not self.store.shared:
+            return "single"
+        return "webhook" if self.mode == "webhook" else "poller"
 
     async def check(self) -> tuple[bool, dict[str, Any]]:
-        detail: dict[str, Any] = {"mode": self.mode}
+        detail: dict[str, Any] = {"mode": self.mode, "role": self.role}
+        if self.standby:
+            answers = await _answers(self.store)
+            detail["status"] = "standing by" if answers else "store not answering"
+            self.metrics.up.set(1 if answers else 0)
+            return answers, detail
         if self.mode is None:
             detail["status"] = "not receiving updates"
         else:
@@ -144,6 +171,14 @@ class Health:
         ok = detail["status"] == "ok"
         self.metrics.up.set(1 if ok else 0)
         return ok, detail
+
+
+async def _answers(store: Store) -> bool:
+    try:
+        await asyncio.wait_for(store.load(_PROBE), STORE_TIMEOUT)
+    except Exception:  # any failure of the store is the answer, not a crash
+        return False
+    return True
 
 
 class HealthHandler(tornado.web.RequestHandler):
@@ -166,6 +201,13 @@ class MetricsHandler(tornado.web.RequestHandler):
 
     async def get(self) -> None:
         await self.health.check()  # keeps fixbot_up current for each scrape
+        store, metrics = self.health.store, self.health.metrics
+        pool = getattr(store, "pool_stats", None)
+        if pool is not None:
+            for state, key in (("open", "pool_size"), ("idle", "pool_available")):
+                metrics.store_connections.labels(state).set(pool.get(key, 0))
+            metrics.store_connections.labels("waiting").set(pool.get("requests_waiting", 0))
+            metrics.store_lock_waits.set(getattr(store, "lock_waits", 0))
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
         self.finish(self.health.metrics.exposition())
 

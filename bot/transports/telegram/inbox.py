@@ -27,7 +27,9 @@ from typing import Any, Final
 from telegram import Bot, Update
 from telegram.error import NetworkError
 
+from bot.session import SessionKey
 from bot.store import Store
+from bot.transports.telegram.keys import conversation_key
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,9 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         self._room = asyncio.Condition()
         self._stored_ahead: set[int] = set()
         """Updates already on their way to the store from Telegram's own JSON (polling)."""
-        self._writing: list[tuple[asyncio.Future[bool], tuple[int, str, float, str]]] = []
+        self._writing: list[
+            tuple[asyncio.Future[bool], tuple[int, str, float, str, SessionKey | None]]
+        ] = []
         self._repeats: set[int] = set()
         """Updates of a getUpdates answer found to be redeliveries, not yet dropped."""
         self._known: dict[int, str] = {}
@@ -74,7 +78,10 @@ class DurableUpdateQueue(asyncio.Queue[object]):
                     return
                 self._remember(item.update_id, mark)
                 data = json.dumps(fields, separators=(",", ":"))
-                self._write(item.update_id, data, self.clock(), mark)
+                # Whose it is goes with it: replicas behind one webhook take a
+                # conversation's turns in the order its updates arrived (polling has one
+                # poller, whose own queue keeps that order).
+                self._write(item.update_id, data, self.clock(), mark, conversation_key(item))
             self._grow()
         await super().put(item)
 
@@ -129,9 +136,11 @@ class DurableUpdateQueue(asyncio.Queue[object]):
             log.error("could not keep %d update(s) in the store; not acknowledging", len(failed))
             raise NetworkError("the store could not keep the updates received")
 
-    def _write(self, update_id: int, data: str, at: float, mark: str) -> None:
-        future = asyncio.ensure_future(self.store.inbox_add(update_id, data, at, mark))
-        self._writing.append((future, (update_id, data, at, mark)))
+    def _write(
+        self, update_id: int, data: str, at: float, mark: str, key: SessionKey | None = None
+    ) -> None:
+        future = asyncio.ensure_future(self.store.inbox_add(update_id, data, at, mark, key))
+        self._writing.append((future, (update_id, data, at, mark, key)))
 
     async def replay(self, bot: Bot) -> int:
         """Queue the updates a crash or a stop left unhandled; return how many."""
