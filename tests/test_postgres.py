@@ -165,3 +165,36 @@ async def test_the_store_comes_back_after_postgresql_restarts(
         assert session is not None and len(session.path) == 1
     finally:
         await store.close()
+
+
+async def test_a_later_update_waits_for_an_earlier_one_another_replica_received(
+    engine: Engine, postgres_url: str
+) -> None:
+    """Lena's /fix wifi reached replica A and her /fix power, right after, replica B; A is
+    slow to start on hers. B waits, so the Wi-Fi walk starts first and power replaces it."""
+    first, second = await PostgresStore.open(postgres_url), await PostgresStore.open(postgres_url)
+    try:
+        a, b = Conversations(engine, first), Conversations(engine, second)
+        await first.inbox_add(101, "{}", NOW, "wifi", LENA)
+        await second.inbox_add(102, "{}", NOW, "power", LENA)
+
+        async def slow_a() -> None:
+            await asyncio.sleep(0.3)
+            await a.take_turn(LENA, CommandReceived("fix", "wifi", NOW), 101)
+
+        await asyncio.gather(
+            slow_a(), b.take_turn(LENA, CommandReceived("fix", "power", NOW + 1), 102)
+        )
+        started = [
+            row.outcome.intent or row.outcome.fix
+            for row in await first.outcomes(LENA)
+            if row.outcome.result == "started"
+        ]
+        assert started == ["wifi", "power"]
+        assert await first.inbox_handled(101) and await first.inbox_handled(102)
+        # And a retried webhook of the same update, on either replica, changes nothing.
+        again = await a.take_turn(LENA, CommandReceived("fix", "wifi", NOW + 2), 101)
+        assert again.turn.replies == () and again.outbox == ()
+    finally:
+        await first.close()
+        await second.close()

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 from bot.localapi import LocalBotApi
 from tests.running import free_port
@@ -86,3 +87,81 @@ def _folder(root: Path, name: str) -> Path:
     folder = root / name
     folder.mkdir()
     return folder
+
+
+class RoundRobin:
+    """A load balancer in front of the replicas' webhooks: each request to the next one."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports, self.turn, self.port = ports, 0, free_port()
+        self.sent = [0] * len(ports)
+
+    async def forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        for _ in range(len(self.ports) * 20):  # a replica still starting: the next one
+            index = self.turn % len(self.ports)
+            self.turn += 1
+            url = f"http://127.0.0.1:{self.ports[index]}{request.path}"
+            try:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.post(url, data=body, headers=dict(request.headers)) as answer,
+                ):
+                    self.sent[index] += 1
+                    return web.Response(status=answer.status, body=await answer.read())
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.1)
+        return web.Response(status=502)
+
+    async def __aenter__(self) -> RoundRobin:
+        app = web.Application()
+        app.router.add_post("/{path:.*}", self.forward)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()
+
+
+async def test_two_replicas_behind_one_webhook_serve_twenty_people_in_order(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Each of 20 people sends /fix wifi and at once /fix power: the two updates of a person
+    land on different replicas, and still the Wi-Fi walk comes first, then the charging one
+    that replaces it. Every update is answered once."""
+    replicas = [free_port(), free_port()]
+    async with LocalBotApi() as api, RoundRobin(replicas) as balancer:
+        hook = {
+            "FIXBOT_DATABASE_URL": postgres_url,
+            "FIXBOT_WEBHOOK_URL": f"http://127.0.0.1:{balancer.port}/hook",
+            "FIXBOT_WEBHOOK_SECRET": "a-secret-long-enough-to-pass",
+            "FIXBOT_WEBHOOK_PATH": "hook",
+        }
+        bots = [
+            await start_bot(api, _folder(tmp_path, name), FIXBOT_WEBHOOK_PORT=str(port), **hook)
+            for name, port in zip("ab", replicas, strict=True)
+        ]
+        try:
+            for port in replicas:
+                await until_role(port, "webhook")
+            people = [api.user(f"P{n}") for n in range(20)]
+            chats = [api.private_chat(p) for p in people]
+            for person, chat in zip(people, chats, strict=True):
+                await api.send(person, chat, "/fix wifi")
+                await api.send(person, chat, "/fix power")
+            await api.wait_for(
+                lambda: all(len(api.bot_messages(c)) >= 2 for c in chats), timeout=90
+            )
+            for chat in chats:
+                first, second = api.bot_messages(chat)[:2]
+                assert "Get onto Wi-Fi" in first.text, first.text
+                assert "Plug in to power" in second.text, second.text  # in the order sent
+            await asyncio.sleep(1)
+            assert [len(api.bot_messages(c)) for c in chats] == [2] * 20  # once each
+            assert min(balancer.sent) >= 10  # both replicas really served
+        finally:
+            for bot in bots:
+                log = await stop_bot(bot)
+                assert "not-a-secret" not in log
