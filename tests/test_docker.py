@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.localapi import LocalBotApi
 from bot.settings import REPOSITORY_ROOT
@@ -197,3 +198,19 @@ async def test_the_images_command_runs_with_the_image_environment_and_env_exampl
     assert (data / "fixbot.sqlite3").is_file()
     assert f"data: {data / 'fixbot.sqlite3'}" in log
     assert not any(app.iterdir())  # nothing written beside the code
+
+
+def test_the_compose_file_runs_two_replicas_on_one_postgresql() -> None:
+    """`docker compose up` (checked by reading the file where no Docker engine runs):
+    PostgreSQL with a health check, two replicas of the image started once it is healthy,
+    both on the same database URL, the token from .env and nowhere in the file."""
+    compose = yaml.safe_load((REPOSITORY_ROOT / "compose.yaml").read_text())
+    db, bot = compose["services"]["db"], compose["services"]["fixbot"]
+    assert db["image"].startswith("postgres:") and "pg_isready" in " ".join(
+        db["healthcheck"]["test"]
+    )
+    assert bot["build"] == "." and bot["deploy"]["replicas"] == 2
+    assert bot["depends_on"]["db"]["condition"] == "service_healthy"
+    url = bot["environment"]["FIXBOT_DATABASE_URL"]
+    assert url.startswith("postgresql://fixbot:") and url.endswith("@db:5432/fixbot")
+    assert "TELEGRAM_BOT_TOKEN" not in bot["environment"]  # from .env, never in the file
