@@ -80,12 +80,21 @@ def test_cases_are_plain_data_beside_the_session_and_the_store_holds_only_those(
         "bot.session",
     }
     stored = {m for m in modules_after_importing("bot.store") if m.startswith("bot.")}
-    assert stored - {"bot.store", "bot.store.base", "bot.store.memory", "bot.store.sqlite"} == {
+    own = {
+        "bot.store",
+        "bot.store.base",
+        "bot.store.factory",
+        "bot.store.memory",
+        "bot.store.sqlite",
+    }
+    assert stored - own == {
         "bot.cases",
         "bot.errors",
         "bot.groups",
         "bot.session",
     }
+    # PostgreSQL's driver is imported when a PostgreSQL store opens, never by a bot on SQLite.
+    assert not {m for m in modules_after_importing("bot.store") if m.startswith("psycopg")}
 
 
 def test_the_case_workflow_is_pure_rules_over_plain_data() -> None:
