@@ -2,6 +2,8 @@
 
     python benchmarks/telegram.py                 # 1,000 chats, 50 ms a Bot API call
     python benchmarks/telegram.py --chats 200     # quicker
+    python benchmarks/telegram.py --store postgres --replicas 2   # also: two replicas
+                                                  # behind one webhook on PostgreSQL
 
 Last, one chat floods (200 messages at once) and ten other chats each send /help: their reply
 latency shows that a busy chat does not keep the others waiting.
@@ -13,6 +15,9 @@ per-conversation update processor, and handling updates one at a time
 (FIXBOT_MAX_CONCURRENT_UPDATES=1, python-telegram-bot's default). The one-at-a-time run uses fewer chats, since at
 ~0.1 s an update it would take minutes; throughput is a rate, so the two compare. Per-chat
 order is checked, not assumed: every chat's replies must come in the order it wrote.
+With `--store postgres` (a real PostgreSQL started as the tests start it) the same load also
+goes to `--replicas` processes on one database, behind one webhook (a round-robin balancer
+in this process), beside SQLite with one process, in one run.
 Prints a table; asserts nothing about time.
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
@@ -60,11 +66,13 @@ class Result:
         ]
 
 
-async def run(chats: int, concurrent: int, latency: float) -> Result:
+async def run(
+    chats: int, concurrent: int, latency: float, database: str | None = None, replicas: int = 1
+) -> Result:
     async with LocalBotApi() as api:
         api.latency = latency
         with tempfile.TemporaryDirectory() as data:
-            async with bot_process(api, Path(data), concurrent):
+            async with serving(api, Path(data), concurrent, database, replicas):
                 users = [api.user(f"user{n}") for n in range(chats)]
                 rooms = [api.private_chat(u) for u in users]
                 sent: dict[int, list[float]] = {room.id: [] for room in rooms}
@@ -106,6 +114,8 @@ async def run(chats: int, concurrent: int, latency: float) -> Result:
             if len(answers) > 2:
                 latencies.append(answers[-1] - pressed_at[room.id])
         mode = "per-conversation" if concurrent > 1 else "one at a time"
+        if database is not None:
+            mode = f"PostgreSQL, {replicas} replica(s) behind one webhook"
         return Result(mode, chats, chats * 3, seconds, latencies, order_kept)
 
 
@@ -133,7 +143,38 @@ async def flood(latency: float, flood: int = 200, others: int = 10) -> list[floa
 
 
 @asynccontextmanager
-async def bot_process(api: LocalBotApi, data: Path, concurrent: int) -> AsyncIterator[None]:
+async def serving(
+    api: LocalBotApi, data: Path, concurrent: int, database: str | None, replicas: int
+) -> AsyncIterator[None]:
+    """One `fixbot run` polling on SQLite; or, given a PostgreSQL `database`, `replicas` of
+    them behind one webhook."""
+    if database is None:
+        async with bot_process(api, data, concurrent):
+            yield
+        return
+    from tests.running import free_port
+    from tests.test_replicas import RoundRobin
+
+    ports = [free_port() for _ in range(replicas)]
+    async with RoundRobin(ports) as balancer, contextlib.AsyncExitStack() as stack:
+        for n, port in enumerate(ports):
+            folder = data / f"replica{n}"
+            folder.mkdir()
+            hook = {
+                "FIXBOT_DATABASE_URL": database,
+                "FIXBOT_WEBHOOK_URL": f"http://127.0.0.1:{balancer.port}/hook",
+                "FIXBOT_WEBHOOK_SECRET": "a-benchmark-secret-long-enough",
+                "FIXBOT_WEBHOOK_PATH": "hook",
+                "FIXBOT_WEBHOOK_PORT": str(port),
+            }
+            await stack.enter_async_context(bot_process(api, folder, concurrent, hook))
+        yield
+
+
+@asynccontextmanager
+async def bot_process(
+    api: LocalBotApi, data: Path, concurrent: int, extra: dict[str, str] | None = None
+) -> AsyncIterator[None]:
     """`fixbot run` in its own process (and so on its own core), as it runs in production."""
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "FIXBOT_"))
@@ -145,6 +186,7 @@ async def bot_process(api: LocalBotApi, data: Path, concurrent: int) -> AsyncIte
         FIXBOT_LOG_LEVEL="WARNING",
         FIXBOT_MAX_SENDS_PER_SECOND="0",  # pace by Telegram's answers, not a fixed budget
         FIXBOT_MAX_CONCURRENT_UPDATES=str(concurrent),
+        **(extra or {}),
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -156,7 +198,11 @@ async def bot_process(api: LocalBotApi, data: Path, concurrent: int) -> AsyncIte
         stdin=asyncio.subprocess.DEVNULL,
     )
     try:
-        await api.wait_for(lambda: api.calls["getupdates"] > 0, timeout=120)
+        if extra and "FIXBOT_WEBHOOK_URL" in extra:
+            before = api.calls["setwebhook"]
+            await api.wait_for(lambda: api.calls["setwebhook"] > before, timeout=120)
+        else:
+            await api.wait_for(lambda: api.calls["getupdates"] > 0, timeout=120)
         yield
     finally:
         process.send_signal(signal.SIGTERM)
@@ -168,14 +214,30 @@ async def main() -> None:
     parser.add_argument("--chats", type=int, default=1000)
     parser.add_argument("--baseline-chats", type=int, default=60)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per API call")
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--replicas", type=int, default=2, help="with --store postgres")
     args = parser.parse_args()
     fast = await run(args.chats, concurrent=64, latency=args.latency)
     slow = await run(args.baseline_chats, concurrent=1, latency=args.latency)
+    results = [fast, slow]
+    if args.store == "postgres":
+        from tests.postgres import PostgresServer, unavailable
+
+        if unavailable():
+            raise SystemExit(f"--store postgres: {unavailable()}")
+        server = PostgresServer.start()
+        try:
+            shared = await run(
+                args.chats, 64, args.latency, server.create_database(), args.replicas
+            )
+        finally:
+            server.stop()
+        results.insert(1, shared)
     header = ["mode", "chats", "updates", "updates/s", "median ms", "p99 ms", "order kept"]
-    print(f"Bot API latency {args.latency * 1000:.0f} ms a call; long polling; SQLite store")
+    print(f"Bot API latency {args.latency * 1000:.0f} ms a call; SQLite: one process, long polling")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    for result in (fast, slow):
+    for result in results:
         print("| " + " | ".join(result.row()) + " |")
     speedup = (fast.updates / fast.seconds) / (slow.updates / slow.seconds)
     print(f"\nThroughput: {speedup:.1f}x one-at-a-time.")
