@@ -55,7 +55,7 @@ from bot.logs import JsonFormatter
 from bot.matcher import Decision, Match, Matcher, Thresholds
 from bot.settings import ENV_FILE, Settings
 from bot.store import SQLiteStore, Store, open_store, open_url
-from bot.store.base import OutcomeRow
+from bot.store.base import OutcomeRow, Outcomes, Upkeep
 from bot.store.sqlite import DATABASE_FILE
 from bot.transports.console import ConsoleChat
 from bot.wording import Wording
@@ -1015,7 +1015,9 @@ def _staff_desk(
     return StaffDesk(config, conversations, catalog, wording)
 
 
-async def _learn_orders(engine: Engine, store: Store, learn: bool, every: float = 3600.0) -> None:
+async def _learn_orders(
+    engine: Engine, store: Outcomes, learn: bool, every: float = 3600.0
+) -> None:
     """With FIXBOT_LEARN_ORDER, order each intent's fixes by what the outcomes show, at start
     and then every hour; without, the authored order stands."""
     while learn:
@@ -1036,7 +1038,7 @@ STANDBY_RETRY: Final = 5.0
 its lock is gone (PostgreSQL drops it with the connection) and the next try takes it."""
 
 
-async def _wait_to_poll(store: Store, stop: asyncio.Event, settings: Settings) -> None:
+async def _wait_to_poll(store: Upkeep, stop: asyncio.Event, settings: Settings) -> None:
     """With a shared store in polling mode, only one replica may poll Telegram (a second
     poller would be refused with 409): wait, as a standby, until this one is elected;
     /healthz (FIXBOT_HEALTH_PORT) says "standby" meanwhile."""
@@ -1062,7 +1064,7 @@ async def _wait_to_poll(store: Store, stop: asyncio.Event, settings: Settings) -
             await http.close_all_connections()
 
 
-async def _elected(store: Store, stop: asyncio.Event) -> None:
+async def _elected(store: Upkeep, stop: asyncio.Event) -> None:
     told = False
     while not stop.is_set():
         try:
@@ -1103,7 +1105,7 @@ def _shown_database(settings: Settings) -> str:
     return redacted(settings.database or "")
 
 
-async def _purge_expired(store: Store, every: float = 3600.0) -> None:
+async def _purge_expired(store: Upkeep, every: float = 3600.0) -> None:
     """Purge at start, then every hour; a failed purge is logged and tried again next time.
     Of several replicas sharing a store, the one elected for periodic work purges."""
     while True:

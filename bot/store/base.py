@@ -1,14 +1,19 @@
 """The store interface: sessions by key, outcomes as an append-only log, cases handed to
-support, and the inbox of updates not yet handled."""
+support, group settings, and the inbox and outbox.
+
+Code asks for what it needs, as small protocols (as aiogram keeps storage apart from
+locking): `Sessions` (a conversation's turns), `Outcomes`, `Cases`, `Groups`, `People`,
+`Claims`, `Inbox`, `Outbox`, `Upkeep`. `Store` is all of them at once: what a backend
+implements (memory, SQLite, PostgreSQL) and the one contract suite checks."""
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from bot.cases import Case
 from bot.groups import GroupSettings, LastOffers
@@ -63,8 +68,118 @@ class OutboxRow:
     data: str
 
 
+class Sessions(Protocol):
+    """A conversation's turns: its session, what a turn writes, and the lock around it."""
+
+    shared: bool
+
+    async def load(self, key: SessionKey) -> Session | None: ...
+    async def save_turn(
+        self,
+        key: SessionKey,
+        session: Session | None,
+        outcomes: Sequence[Outcome],
+        at: float,
+        writes: TurnWrites | None = None,
+    ) -> list[int]: ...
+    async def record(self, key: SessionKey, outcomes: Sequence[Outcome], at: float) -> None: ...
+    async def delete(self, key: SessionKey) -> None: ...
+    def locked(self, key: SessionKey) -> AbstractAsyncContextManager[None]: ...
+    async def inbox_handled(self, update_id: int) -> bool: ...
+    async def earlier_pending(self, key: SessionKey, update_id: int) -> bool: ...
+
+
+class Outcomes(Protocol):
+    """What happened, for the reports: outcomes and the messages kept for the authors."""
+
+    async def outcomes(
+        self, key: SessionKey | None = None, since: float | None = None
+    ) -> list[OutcomeRow]: ...
+    async def unanswered(self) -> list[UnansweredRow]: ...
+    async def keep_unanswered(self, unanswered: Unanswered, at: float) -> None: ...
+
+
+class Cases(Protocol):
+    """Cases handed to a person from support, and the staff-chat messages of each."""
+
+    async def case_open(self, case: Case) -> Case: ...
+    async def case_save(self, case: Case) -> None: ...
+    async def case(self, case_id: int) -> Case | None: ...
+    async def case_of(self, key: SessionKey, open_only: bool = True) -> Case | None: ...
+    async def case_link(self, case_id: int, staff_chat_id: int, message_id: int) -> None: ...
+    async def case_in(
+        self, staff_chat_id: int, thread_id: int | None, replied_to: int | None
+    ) -> Case | None: ...
+    async def cases_waiting(self, opened_before: float) -> list[Case]: ...
+
+
+class Groups(Protocol):
+    """Each group's settings, and when the bot last spoke up unasked there."""
+
+    async def group_settings(self, chat_id: int) -> GroupSettings: ...
+    async def group_settings_save(
+        self, chat_id: int, settings: GroupSettings, at: float
+    ) -> None: ...
+    async def last_offers(self, chat_id: int, user_id: int) -> LastOffers: ...
+    async def offer_made(self, chat_id: int, user_id: int, at: float) -> None: ...
+
+
+class People(Protocol):
+    """What a person chose that outlives their sessions (their language)."""
+
+    async def language_of(self, user_id: int) -> str | None: ...
+
+
+class Claims(Protocol):
+    """Things done once (the weekly digest), held by one (a press), or led by one process."""
+
+    async def claim(self, name: str, at: float) -> bool: ...
+    async def claim_for(self, name: str, holder: int, at: float) -> tuple[int, bool]: ...
+    async def unclaim(self, name: str) -> None: ...
+    async def lead(self, role: str) -> bool: ...
+
+
+class Inbox(Protocol):
+    """Updates received and not yet handled."""
+
+    async def inbox_add(
+        self,
+        update_id: int,
+        data: str,
+        at: float,
+        fingerprint: str = "",
+        key: SessionKey | None = None,
+    ) -> bool: ...
+    async def inbox_done(self, update_id: int) -> None: ...
+    async def inbox_seen(self) -> dict[int, str]: ...
+    async def inbox_pending(self) -> list[tuple[int, str]]: ...
+
+
+class Outbox(Protocol):
+    """What committed turns asked the chat service to do, until it is done."""
+
+    async def outbox_done(self, ids: Sequence[int]) -> None: ...
+    async def outbox_pending(self) -> list[OutboxRow]: ...
+
+
+class Upkeep(Protocol):
+    """Purging what is past its time, and whether the store answers."""
+
+    shared: bool
+
+    async def purge_expired(self) -> int: ...
+    async def lead(self, role: str) -> bool: ...
+    async def ping(self) -> bool: ...
+    async def load(self, key: SessionKey) -> Session | None: ...
+
+
+class Reporting(Outcomes, Claims, Protocol):
+    """What the reports read (outcomes) and claim (the digest, once)."""
+
+
 class Store(ABC):
-    """Sessions and outcomes. Every method is safe to call from many tasks at once."""
+    """Every protocol above at once: what a backend implements. Every method is safe to
+    call from many tasks at once."""
 
     def __init__(
         self,

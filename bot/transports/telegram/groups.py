@@ -35,6 +35,7 @@ from bot.groups import GENERAL, GroupSettings
 from bot.links import fix_link
 from bot.locks import KeyedLocks
 from bot.session import SessionKey
+from bot.store.base import Groups
 from bot.transports.telegram import render
 from bot.transports.telegram.callback_data import PanelPress, encode_panel
 from bot.transports.telegram.keys import thread
@@ -52,7 +53,8 @@ class GroupControl:
         self, conversations: Conversations, wording: Wording, zone: tzinfo | None = None
     ) -> None:
         self.conversations, self.wording, self.zone = conversations, wording, zone
-        self.engine, self.store = conversations.engine, conversations.store
+        self.engine = conversations.engine
+        self.store: Groups = conversations.store
         self._settings: dict[int, GroupSettings] = {}
         self._offering: KeyedLocks[int] = KeyedLocks()
 

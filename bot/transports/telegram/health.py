@@ -27,7 +27,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from telegram import Update
 
 from bot.session import Outcome, SessionKey
-from bot.store import Store
+from bot.store.base import Upkeep
 
 STORE_TIMEOUT: Final = 2.0
 """Seconds the store has to answer a health check."""
@@ -137,7 +137,7 @@ def update_kind(update: object) -> str:
 class Health:
     """Whether the bot is live and its store answers, and this replica's part."""
 
-    def __init__(self, store: Store, metrics: Metrics) -> None:
+    def __init__(self, store: Upkeep, metrics: Metrics) -> None:
         self.store, self.metrics = store, metrics
         self.mode: str | None = None
         """"polling" or "webhook" once updates flow; None before and after."""
@@ -173,7 +173,7 @@ class Health:
         return ok, detail
 
 
-async def _answers(store: Store) -> bool:
+async def _answers(store: Upkeep) -> bool:
     try:
         await asyncio.wait_for(store.load(_PROBE), STORE_TIMEOUT)
     except Exception:  # any failure of the store is the answer, not a crash

@@ -28,7 +28,7 @@ from telegram import Bot, Update
 from telegram.error import NetworkError
 
 from bot.session import SessionKey
-from bot.store import Store
+from bot.store.base import Inbox
 from bot.transports.telegram.keys import conversation_key
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ REMEMBERED: Final = 100_000
 
 class DurableUpdateQueue(asyncio.Queue[object]):
     def __init__(
-        self, store: Store, clock: Callable[[], float] = time.time, max_backlog: int = 1000
+        self, store: Inbox, clock: Callable[[], float] = time.time, max_backlog: int = 1000
     ) -> None:
         super().__init__()
         self.store = store

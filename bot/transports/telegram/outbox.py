@@ -27,7 +27,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.conversations import Conversations
 from bot.events import Reply
 from bot.session import Outcome, SessionKey
-from bot.store.base import OutboxRow
+from bot.store.base import Outbox, OutboxRow
 from bot.transports.telegram import render
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class Courier:
 
     def __init__(self, conversations: Conversations) -> None:
         self.conversations = conversations
-        self.store = conversations.store
+        self.store: Outbox = conversations.store
         self.desk: StaffDesk | None = None
         """Set by the staff desk, when there is one (desk rows are dropped without)."""
         self.delivered = 0

@@ -26,7 +26,7 @@ from bot import charts, stats
 from bot.catalog import Catalog
 from bot.events import Reply
 from bot.hours import WeeklyTime
-from bot.store import Store
+from bot.store.base import Reporting
 from bot.transports.telegram import render
 from bot.transports.telegram.keys import thread
 from bot.wording import Wording
@@ -53,7 +53,7 @@ class Reports:
     def __init__(
         self,
         config: ReportsConfig,
-        store: Store,
+        store: Reporting,
         catalog: Catalog,
         wording: Wording,
         languages: Mapping[str, str] | None = None,
