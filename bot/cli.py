@@ -786,7 +786,8 @@ async def _playground(engine: Engine, settings: Settings, port: int, staff: int 
     from bot.localapi import LocalBotApi
     from bot.localapi.playground import Playground, world
     from bot.localapi.server import random_token
-    from bot.transports.telegram import Services, TelegramConfig, build_application, polling
+    from bot.transports.telegram import TelegramConfig, build_application, polling
+    from bot.transports.telegram.compose import compose
 
     stop = _stopped_by_signals()
     data = settings.data_dir / "playground"
@@ -796,10 +797,9 @@ async def _playground(engine: Engine, settings: Settings, port: int, staff: int 
         first = max(await store.inbox_seen(), default=0) + 1
         async with LocalBotApi(random_token(), first_update_id=first) as api:
             playground = Playground(api, world(api, staff))
-            conversations, wording = Conversations(engine, store), engine.wording
-            staff_words = _staff_wording(settings, engine)
-            desk = _staff_desk(settings, conversations, staff_words, staff)
-            services = Services(conversations, wording, desk, staff_wording=staff_words)
+            services = compose(
+                engine, store, _desk_config(settings, staff), None, settings.staff_language
+            )
             application = build_application(TelegramConfig(api.token, api.base_url), services)
             async with polling(application, poll_timeout=10):
                 try:
@@ -887,7 +887,8 @@ async def _serve(engine: Engine, settings: Settings) -> None:
     # Imported here so that `check`, `match`, `eval` and `chat` never load Telegram's stack.
     from telegram.error import InvalidToken, NetworkError
 
-    from bot.transports.telegram import Services, TelegramConfig, build_application
+    from bot.transports.telegram import TelegramConfig, build_application
+    from bot.transports.telegram.compose import compose
     from bot.transports.telegram.reports import ReportsConfig
 
     stop = _stopped_by_signals()
@@ -908,11 +909,8 @@ async def _serve(engine: Engine, settings: Settings) -> None:
             await _wait_to_poll(store, stop, settings)
             if stop.is_set():
                 return
-        conversations, wording = Conversations(engine, store), engine.wording
-        staff_words = _staff_wording(settings, engine)
         reports = ReportsConfig(admin_ids=settings.admin_ids, digest=settings.digest)
-        desk = _staff_desk(settings, conversations, staff_words)
-        services = Services(conversations, wording, desk, reports, staff_wording=staff_words)
+        services = compose(engine, store, _desk_config(settings), reports, settings.staff_language)
         services.conflict.give_up_after = settings.conflict_seconds
         config = TelegramConfig(
             settings.token,
@@ -998,21 +996,14 @@ def _staff_wording(settings: Settings, engine: Engine) -> Wording:
     return engine.languages[code].wording
 
 
-def _staff_desk(
-    settings: Settings,
-    conversations: Conversations,
-    wording: Wording,
-    chat_id: int | None = None,
-) -> Any:
-    """The staff desk, when FIXBOT_STAFF_CHAT_ID (or `chat_id`) names a staff chat."""
+def _desk_config(settings: Settings, chat_id: int | None = None) -> Any:
+    """The staff desk's, when FIXBOT_STAFF_CHAT_ID (or `chat_id`) names a staff chat."""
     chat_id = chat_id if chat_id is not None else settings.staff_chat_id
     if chat_id is None:
         return None
-    from bot.transports.telegram.desk import DeskConfig, StaffDesk
+    from bot.transports.telegram.desk import DeskConfig
 
-    config = DeskConfig(chat_id, settings.staff_remind_minutes * 60, settings.business_hours)
-    catalog = conversations.engine.languages.pick(wording.language).catalog
-    return StaffDesk(config, conversations, catalog, wording)
+    return DeskConfig(chat_id, settings.staff_remind_minutes * 60, settings.business_hours)
 
 
 async def _learn_orders(

@@ -7,12 +7,12 @@ import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
-from bot.conversations import Conversations
 from bot.engine import Engine
 from bot.localapi import LocalBotApi
 from bot.store import SQLiteStore
-from bot.transports.telegram import Services, TelegramConfig, build_application, polling
-from bot.transports.telegram.desk import DeskConfig, StaffDesk
+from bot.transports.telegram import TelegramConfig, build_application, polling
+from bot.transports.telegram.compose import compose
+from bot.transports.telegram.desk import DeskConfig
 from bot.transports.telegram.reports import ReportsConfig
 from bot.wording import Wording
 
@@ -34,7 +34,7 @@ class Bot:
     ) -> None:
         self.api, self.engine, self.data_dir, self.desk_config = api, engine, data_dir, desk
         self.reports = reports or ReportsConfig()
-        self.staff = engine.languages.pick(staff_language) if staff_language else None
+        self.staff_language = staff_language
         """The language the support team reads (FIXBOT_STAFF_LANGUAGE), when not the default."""
         self.config = {"max_retries": 5, **config}
         self.hours_later = 0.0
@@ -47,16 +47,7 @@ class Bot:
             self.data_dir / "fixbot.sqlite3", clock=lambda: time.time() + self.hours_later * 3600
         )
         self._stack.push_async_callback(store.close)
-        conversations = Conversations(self.engine, store)
-        catalog, staff_words = self.engine.catalog, WORDING
-        if self.staff is not None:
-            catalog, staff_words = self.staff.catalog, self.staff.wording
-        desk = None
-        if self.desk_config is not None:
-            desk = StaffDesk(self.desk_config, conversations, catalog, staff_words)
-        services = Services(
-            conversations, WORDING, desk, self.reports, staff_wording=self.staff and staff_words
-        )
+        services = compose(self.engine, store, self.desk_config, self.reports, self.staff_language)
         self.application = build_application(
             TelegramConfig(self.api.token, self.api.base_url, **self.config), services
         )
