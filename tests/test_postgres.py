@@ -175,8 +175,9 @@ async def test_a_later_update_waits_for_an_earlier_one_another_replica_received(
     first, second = await PostgresStore.open(postgres_url), await PostgresStore.open(postgres_url)
     try:
         a, b = Conversations(engine, first), Conversations(engine, second)
-        await first.inbox_add(101, "{}", NOW, "wifi", LENA)
-        await second.inbox_add(102, "{}", NOW, "power", LENA)
+        # Received now (an update unhandled for a minute is no longer waited for).
+        await first.inbox_add(101, "{}", time.time(), "wifi", LENA)
+        await second.inbox_add(102, "{}", time.time(), "power", LENA)
 
         async def slow_a() -> None:
             await asyncio.sleep(0.3)
