@@ -917,6 +917,7 @@ async def _serve(engine: Engine, settings: Settings) -> None:
             settings.telegram_base_url,
             max_sends_per_second=settings.max_sends_per_second,
             max_concurrent_updates=settings.max_concurrent_updates,
+            takeover_after=settings.takeover_seconds,
         )
         application = build_application(config, services)
         runner, mode = _runner(application, settings, on_conflict)

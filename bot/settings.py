@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     start_retries: int = Field(
         default=5, ge=0, le=20, validation_alias=AliasChoices("FIXBOT_START_RETRIES")
     )
+    takeover_seconds: float = Field(
+        default=60.0, ge=2, le=3600, validation_alias=AliasChoices("FIXBOT_TAKEOVER_SECONDS")
+    )
+    """Replicas: an update stored but not handled, or a message committed but not sent, this
+    long ago is taken over from the replica that left it (it died)."""
     conflict_seconds: float = Field(
         default=30.0, ge=1, le=3600, validation_alias=AliasChoices("FIXBOT_CONFLICT_SECONDS")
     )

@@ -195,6 +195,18 @@ class TestStoreContract:
         await store.purge_expired()
         assert await store.outbox_pending() == []
 
+    async def test_what_was_left_before_a_time_is_told_apart_from_what_is_under_way(
+        self, store: Store, clock: Clock
+    ) -> None:
+        """A replica that takes over what a dead one left asks for the old rows only."""
+        await store.inbox_add(1, '{"update_id": 1}', clock.now - 120)
+        await store.inbox_add(2, '{"update_id": 2}', clock.now)
+        await store.save_turn(ALICE, None, [], clock.now - 120, TurnWrites(outbox=("old",)))
+        await store.save_turn(ALICE, None, [], clock.now, TurnWrites(outbox=("new",)))
+        assert await store.inbox_pending(before=clock.now - 60) == [(1, '{"update_id": 1}')]
+        assert [r.data for r in await store.outbox_pending(before=clock.now - 60)] == ["old"]
+        assert len(await store.inbox_pending()) == 2 and len(await store.outbox_pending()) == 2
+
     async def test_a_claim_is_held_by_its_first_taker(self, store: Store, clock: Clock) -> None:
         assert await store.claim_for("channel-walk:1", 7, clock.now) == (7, True)
         assert await store.claim_for("channel-walk:1", 8, clock.now) == (7, False)

@@ -152,14 +152,14 @@ class Inbox(Protocol):
     ) -> bool: ...
     async def inbox_done(self, update_id: int) -> None: ...
     async def inbox_seen(self) -> dict[int, str]: ...
-    async def inbox_pending(self) -> list[tuple[int, str]]: ...
+    async def inbox_pending(self, before: float | None = None) -> list[tuple[int, str]]: ...
 
 
 class Outbox(Protocol):
     """What committed turns asked the chat service to do, until it is done."""
 
     async def outbox_done(self, ids: Sequence[int]) -> None: ...
-    async def outbox_pending(self) -> list[OutboxRow]: ...
+    async def outbox_pending(self, before: float | None = None) -> list[OutboxRow]: ...
 
 
 class Upkeep(Protocol):
@@ -376,8 +376,9 @@ class Store(ABC):
         fingerprint it came with."""
 
     @abstractmethod
-    async def inbox_pending(self) -> list[tuple[int, str]]:
-        """Updates received but not handled (a crash or a stop came between), oldest first."""
+    async def inbox_pending(self, before: float | None = None) -> list[tuple[int, str]]:
+        """Updates received but not handled (a crash or a stop came between), oldest first;
+        only those received before `before`, when given (what a dead replica left)."""
 
     # -- the outbox: what committed turns asked the chat service to do ---------------------
 
@@ -386,8 +387,9 @@ class Store(ABC):
         """These rows were done (or refused for good): never hand them out again."""
 
     @abstractmethod
-    async def outbox_pending(self) -> list[OutboxRow]:
-        """Rows not yet confirmed done (a crash came between), in the order written."""
+    async def outbox_pending(self, before: float | None = None) -> list[OutboxRow]:
+        """Rows not yet confirmed done (a crash came between), in the order written; only
+        those written before `before`, when given (what a dead replica left)."""
 
     @abstractmethod
     async def purge_expired(self) -> int:

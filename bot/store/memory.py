@@ -93,8 +93,9 @@ class MemoryStore(Store):
         for row_id in ids:
             self._outbox.pop(row_id, None)
 
-    async def outbox_pending(self) -> list[OutboxRow]:
-        return [self._outbox[i] for i in sorted(self._outbox)]
+    async def outbox_pending(self, before: float | None = None) -> list[OutboxRow]:
+        limit = float("inf") if before is None else before
+        return [self._outbox[i] for i in sorted(self._outbox) if self._outbox_at[i] < limit]
 
     async def record(self, key: SessionKey, outcomes: Sequence[Outcome], at: float) -> None:
         self._outcomes.extend(OutcomeRow(key, at, o) for o in outcomes)
@@ -237,8 +238,9 @@ class MemoryStore(Store):
     async def inbox_seen(self) -> dict[int, str]:
         return {i: self._fingerprints.get(i, "") for i in sorted(self._inbox)}
 
-    async def inbox_pending(self) -> list[tuple[int, str]]:
-        return sorted((k, v[0]) for k, v in self._inbox.items() if not v[2])
+    async def inbox_pending(self, before: float | None = None) -> list[tuple[int, str]]:
+        limit = float("inf") if before is None else before
+        return sorted((k, v[0]) for k, v in self._inbox.items() if not v[2] and v[1] < limit)
 
     async def close(self) -> None:
         """Nothing to release."""

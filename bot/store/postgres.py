@@ -659,9 +659,10 @@ class PostgresStore(Store):
         return {int(update_id): str(fingerprint) for update_id, fingerprint in rows}
 
     @_retrying
-    async def inbox_pending(self) -> list[tuple[int, str]]:
+    async def inbox_pending(self, before: float | None = None) -> list[tuple[int, str]]:
         rows = await self._fetch(
-            "SELECT update_id, data FROM inbox WHERE NOT handled ORDER BY update_id"
+            "SELECT update_id, data FROM inbox WHERE NOT handled AND at < %s ORDER BY update_id",
+            (float("inf") if before is None else before,),
         )
         return [(int(update_id), str(data)) for update_id, data in rows]
 
@@ -671,8 +672,11 @@ class PostgresStore(Store):
             await self._execute("DELETE FROM outbox WHERE id = ANY(%s)", (list(ids),))
 
     @_retrying
-    async def outbox_pending(self) -> list[OutboxRow]:
-        rows = await self._fetch("SELECT id, key, data FROM outbox ORDER BY id")
+    async def outbox_pending(self, before: float | None = None) -> list[OutboxRow]:
+        rows = await self._fetch(
+            "SELECT id, key, data FROM outbox WHERE at < %s ORDER BY id",
+            (float("inf") if before is None else before,),
+        )
         return [OutboxRow(int(i), SessionKey.parse(k), str(d)) for i, k, d in rows]
 
     # -- housekeeping ---------------------------------------------------------------------------

@@ -429,9 +429,10 @@ class SQLiteStore(Store):
         if ids:
             await self._commit(_OutboxDone(tuple(ids)))
 
-    async def outbox_pending(self) -> list[OutboxRow]:
-        statement = "SELECT id, key, data FROM outbox ORDER BY id"
-        rows = await self._run(lambda db: db.execute(statement).fetchall())
+    async def outbox_pending(self, before: float | None = None) -> list[OutboxRow]:
+        statement = "SELECT id, key, data FROM outbox WHERE at < ? ORDER BY id"
+        limit = float("inf") if before is None else before
+        rows = await self._run(lambda db: db.execute(statement, (limit,)).fetchall())
         return [OutboxRow(int(i), SessionKey.parse(k), str(d)) for i, k, d in rows]
 
     async def inbox_seen(self) -> dict[int, str]:
@@ -439,9 +440,12 @@ class SQLiteStore(Store):
         rows = await self._run(lambda db: db.execute(statement).fetchall())
         return {int(update_id): str(fingerprint) for update_id, fingerprint in rows}
 
-    async def inbox_pending(self) -> list[tuple[int, str]]:
-        statement = "SELECT update_id, data FROM inbox WHERE handled = 0 ORDER BY update_id"
-        rows = await self._run(lambda db: db.execute(statement).fetchall())
+    async def inbox_pending(self, before: float | None = None) -> list[tuple[int, str]]:
+        statement = (
+            "SELECT update_id, data FROM inbox WHERE handled = 0 AND at < ? ORDER BY update_id"
+        )
+        limit = float("inf") if before is None else before
+        rows = await self._run(lambda db: db.execute(statement, (limit,)).fetchall())
         return [(int(update_id), str(data)) for update_id, data in rows]
 
     async def close(self) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from telegram import (
     BotCommand,
@@ -70,6 +71,9 @@ class TelegramConfig:
     max_backlog: int = 1000
     """Updates fetched but not handled, at most (plus one fetch of up to 100): when Telegram's
     pace is the limit, the bot stops fetching rather than pile up work."""
+    takeover_after: float = 60.0
+    """Replicas: an update stored but not handled, or a message committed but not sent, this
+    many seconds ago is taken to be what a dead replica left, and taken over."""
 
 
 class FixbotApplication(Application[Any, Any, Any, Any, Any, Any]):
@@ -90,6 +94,7 @@ def build_application(
     """The whole bot: handlers, the rate limiter with retries, per-conversation ordering,
     and the inbox that makes intake at-least-once."""
     inbox = DurableUpdateQueue(services.conversations.store, max_backlog=config.max_backlog)
+    services.takeover_after = config.takeover_after
     file_url = config.base_url.rstrip("/")
     file_url = (file_url[: -len("/bot")] if file_url.endswith("/bot") else file_url) + "/file/bot"
     application = (
@@ -368,17 +373,49 @@ async def _start(application: Application[Any, Any, Any, Any, Any, Any]) -> None
         await desk.check(application.bot)
     await application.start()
     # What committed turns asked and a crash left unsent goes first, before any update is
-    # run again, so that each conversation's messages keep their order.
-    await _services(application).courier.replay(application.bot)
-    await _inbox(application).replay(application.bot)
+    # run again, so that each conversation's messages keep their order. Replicas sharing a
+    # store take over only what was left a while ago: a live replica is carrying out the rest.
+    services = _services(application)
+    shared = services.conversations.store.shared
+    left = time.time() - services.takeover_after if shared else None
+    await services.courier.replay(application.bot, left)
+    await _inbox(application).replay(application.bot, left)
+    if shared:
+        application.bot_data[SWEEP] = asyncio.create_task(_sweep(application))
     if desk is not None:
         desk.start_reminders(application.bot)
     application.bot_data[SERVICES].reports.start_digest(application.bot)
 
 
+SWEEP_EVERY: Final = 15.0
+SWEEP: Final = "fixbot.sweep"
+
+
+async def _sweep(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Replicas: every 15 s (FIXBOT_TAKEOVER_SECONDS), the one elected for periodic work
+    takes over what a replica
+    killed mid-burst left (updates stored but not handled, messages committed but not sent),
+    so nothing waits for that replica to come back."""
+    services = _services(application)
+    store = services.conversations.store
+    every = min(SWEEP_EVERY, services.takeover_after / 2)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            if await store.lead("periodic"):
+                before = time.time() - services.takeover_after
+                await services.courier.replay(application.bot, before)
+                await _inbox(application).replay(application.bot, before)
+        except Exception:  # the database away, say: the next sweep tries again
+            log.warning("could not take over what other replicas left; trying again later")
+
+
 async def _stop_desk(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Stop what runs beside the updates: the desk's reminders and the weekly digest."""
     services: Services = application.bot_data[SERVICES]
+    sweep = application.bot_data.pop(SWEEP, None)
+    if sweep is not None:
+        sweep.cancel()
     if services.desk is not None:
         await services.desk.stop()
     await services.reports.stop()

@@ -104,6 +104,8 @@ class Services:
     """First names of people who wrote lately, to name a button's owner without asking."""
     staff_wording: Wording | None = None
     """What the support team reads (FIXBOT_STAFF_LANGUAGE); `wording` when None."""
+    takeover_after: float = 60.0
+    """Replicas: what another left this long ago is taken over (TelegramConfig's)."""
 
     @property
     def languages(self) -> Languages:

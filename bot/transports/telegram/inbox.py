@@ -60,6 +60,8 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         """Updates of a getUpdates answer found to be redeliveries, not yet dropped."""
         self._known: dict[int, str] = {}
         """Update id -> fingerprint of the updates seen lately."""
+        self._replayed: set[int] = set()
+        """Updates queued by `replay`, not to be queued again by a later sweep."""
 
     async def put(self, item: object) -> None:
         """Queue an update at once; its write to the store is under way (see `flush`)."""
@@ -142,11 +144,17 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         future = asyncio.ensure_future(self.store.inbox_add(update_id, data, at, mark, key))
         self._writing.append((future, (update_id, data, at, mark, key)))
 
-    async def replay(self, bot: Bot) -> int:
-        """Queue the updates a crash or a stop left unhandled; return how many."""
-        for update_id, mark in (await self.store.inbox_seen()).items():
-            self._remember(update_id, mark)
-        pending = await self.store.inbox_pending()
+    async def replay(self, bot: Bot, before: float | None = None) -> int:
+        """Queue the updates a crash or a stop left unhandled; return how many. `before`:
+        only those received before then (replicas: what a dead one left behind; one it is
+        still handling is found handled under its conversation's lock and skipped)."""
+        if before is None:
+            for update_id, mark in (await self.store.inbox_seen()).items():
+                self._remember(update_id, mark)
+        pending = [
+            (u, d) for u, d in await self.store.inbox_pending(before) if u not in self._replayed
+        ]
+        self._replayed.update(u for u, _ in pending)
         for update_id, data in pending:
             try:
                 update = Update.de_json(json.loads(data), bot)
@@ -162,6 +170,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
 
     async def handled(self, update: object) -> None:
         if isinstance(update, Update):
+            self._replayed.discard(update.update_id)
             async with self._room:
                 self.backlog -= 1
                 self._room.notify_all()

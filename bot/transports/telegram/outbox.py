@@ -135,10 +135,12 @@ class Courier:
             await self.store.outbox_done([row.id])
             self.delivered += 1
 
-    async def replay(self, bot: Bot) -> int:
+    async def replay(self, bot: Bot, before: float | None = None) -> int:
         """At start: carry out what committed turns asked and a crash or a stop left undone;
-        each conversation's rows in order, conversations side by side. How many rows."""
-        pending = await self.store.outbox_pending()
+        each conversation's rows in order, conversations side by side. How many rows.
+        `before`: only rows written before then (replicas: what a dead one left, not what a
+        live one is carrying out now)."""
+        pending = await self.store.outbox_pending(before)
         by_key: defaultdict[SessionKey, list[OutboxRow]] = defaultdict(list)
         for row in pending:
             by_key[row.key].append(row)
