@@ -125,6 +125,16 @@ class RoundRobin:
         await self.runner.cleanup()
 
 
+def behind(balancer: RoundRobin, database: str) -> dict[str, str]:
+    """The settings of a replica on `database` whose webhook is `balancer`'s public URL."""
+    return {
+        "FIXBOT_DATABASE_URL": database,
+        "FIXBOT_WEBHOOK_URL": f"http://127.0.0.1:{balancer.port}/hook",
+        "FIXBOT_WEBHOOK_SECRET": "a-secret-long-enough-to-pass",
+        "FIXBOT_WEBHOOK_PATH": "hook",
+    }
+
+
 async def test_two_replicas_behind_one_webhook_serve_twenty_people_in_order(
     tmp_path: Path, postgres_url: str
 ) -> None:
@@ -133,12 +143,7 @@ async def test_two_replicas_behind_one_webhook_serve_twenty_people_in_order(
     that replaces it. Every update is answered once."""
     replicas = [free_port(), free_port()]
     async with LocalBotApi() as api, RoundRobin(replicas) as balancer:
-        hook = {
-            "FIXBOT_DATABASE_URL": postgres_url,
-            "FIXBOT_WEBHOOK_URL": f"http://127.0.0.1:{balancer.port}/hook",
-            "FIXBOT_WEBHOOK_SECRET": "a-secret-long-enough-to-pass",
-            "FIXBOT_WEBHOOK_PATH": "hook",
-        }
+        hook = behind(balancer, postgres_url)
         bots = [
             await start_bot(api, _folder(tmp_path, name), FIXBOT_WEBHOOK_PORT=str(port), **hook)
             for name, port in zip("ab", replicas, strict=True)
@@ -178,10 +183,7 @@ async def test_a_webhook_replica_killed_mid_burst_loses_nothing(
     async with LocalBotApi() as api, RoundRobin(replicas) as balancer:
         api.latency = 0.2  # slow enough that the kill lands mid-burst
         hook = {
-            "FIXBOT_DATABASE_URL": postgres_url,
-            "FIXBOT_WEBHOOK_URL": f"http://127.0.0.1:{balancer.port}/hook",
-            "FIXBOT_WEBHOOK_SECRET": "a-secret-long-enough-to-pass",
-            "FIXBOT_WEBHOOK_PATH": "hook",
+            **behind(balancer, postgres_url),
             "FIXBOT_TAKEOVER_SECONDS": "4",
             "FIXBOT_MAX_CONCURRENT_UPDATES": "1",
         }

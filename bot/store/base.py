@@ -8,6 +8,7 @@ implements (memory, SQLite, PostgreSQL) and the one contract suite checks."""
 
 from __future__ import annotations
 
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -66,6 +67,23 @@ class OutboxRow:
     id: int
     key: SessionKey
     data: str
+
+
+def case_row(case: Case) -> tuple[object, ...]:
+    """A case as the columns a database keeps it in: key, state, staff chat, thread, opened,
+    closed, reminded, and the rest as JSON (its id is the row's own)."""
+    data = case.to_dict()
+    del data["id"]
+    return (
+        str(case.key),
+        case.state.value,
+        case.staff_chat_id,
+        case.thread_id,
+        case.opened_at,
+        case.closed_at,
+        bool(case.reminded),
+        json.dumps(data, separators=(",", ":")),
+    )
 
 
 class Sessions(Protocol):

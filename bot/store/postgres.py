@@ -41,6 +41,7 @@ from bot.store.base import (
     Store,
     TurnWrites,
     UnansweredRow,
+    case_row,
 )
 
 if TYPE_CHECKING:  # psycopg is imported when a PostgreSQL store opens, not before
@@ -425,7 +426,7 @@ class PostgresStore(Store):
             if writes.update_id is not None:
                 await _inbox_handled(db, writes.update_id)
             if writes.case is not None:
-                await db.execute(_CASE_UPDATE, (*_case_row(writes.case), writes.case.id))
+                await db.execute(_CASE_UPDATE, (*case_row(writes.case), writes.case.id))
             if writes.unanswered is not None:
                 await _insert_unanswered(db, writes.unanswered, at)
             if writes.language is not None:
@@ -495,14 +496,14 @@ class PostgresStore(Store):
             cursor = await db.execute(
                 "INSERT INTO cases (key, state, staff_chat, thread, opened_at, closed_at, "
                 "reminded, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                _case_row(case),
+                case_row(case),
             )
             row = await cursor.fetchone()
         return replace(case, id=int(row[0]) if row else 0)
 
     @_retrying
     async def case_save(self, case: Case) -> None:
-        await self._execute(_CASE_UPDATE, (*_case_row(case), case.id))
+        await self._execute(_CASE_UPDATE, (*case_row(case), case.id))
 
     @_retrying
     async def case(self, case_id: int) -> Case | None:
@@ -787,21 +788,6 @@ _CASE_UPDATE: Final = (
     "UPDATE cases SET key = %s, state = %s, staff_chat = %s, thread = %s, opened_at = %s, "
     "closed_at = %s, reminded = %s, data = %s WHERE id = %s"
 )
-
-
-def _case_row(case: Case) -> tuple[object, ...]:
-    data = case.to_dict()
-    del data["id"]
-    return (
-        str(case.key),
-        case.state.value,
-        case.staff_chat_id,
-        case.thread_id,
-        case.opened_at,
-        case.closed_at,
-        bool(case.reminded),
-        json.dumps(data, separators=(",", ":")),
-    )
 
 
 def _one(cases: list[Case]) -> Case | None:

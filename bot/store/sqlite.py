@@ -42,6 +42,7 @@ from bot.store.base import (
     Store,
     TurnWrites,
     UnansweredRow,
+    case_row,
 )
 
 log = logging.getLogger(__name__)
@@ -756,21 +757,6 @@ def _purge(
         ).rowcount
 
 
-def _case_row(case: Case) -> tuple[object, ...]:
-    data = case.to_dict()
-    del data["id"]
-    return (
-        str(case.key),
-        case.state.value,
-        case.staff_chat_id,
-        case.thread_id,
-        case.opened_at,
-        case.closed_at,
-        int(case.reminded),
-        json.dumps(data, separators=(",", ":")),
-    )
-
-
 def _save_group_settings(chat_id: int, data: str, at: float, db: sqlite3.Connection) -> None:
     with _transaction(db):
         db.execute(
@@ -828,7 +814,7 @@ def _insert_case(case: Case, db: sqlite3.Connection) -> Case:
         cursor = db.execute(
             "INSERT INTO cases (key, state, staff_chat, thread, opened_at, closed_at, reminded, "
             "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            _case_row(case),
+            case_row(case),
         )
     return replace(case, id=int(cursor.lastrowid or 0))
 
@@ -842,7 +828,7 @@ def _case_update(case: Case, db: sqlite3.Connection) -> None:
     db.execute(
         "UPDATE cases SET key = ?, state = ?, staff_chat = ?, thread = ?, opened_at = ?, "
         "closed_at = ?, reminded = ?, data = ? WHERE id = ?",
-        (*_case_row(case), case.id),
+        (*case_row(case), case.id),
     )
 
 
