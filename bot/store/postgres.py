@@ -18,6 +18,7 @@ The URL's password never reaches a log line or an error: `redacted(url)` is what
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import zlib
@@ -324,18 +325,40 @@ class PostgresStore(Store):
         """Hold `key`'s conversation across every process on this database: an advisory
         lock on a connection of a pool of its own, so that turns holding locks never take
         the connections their loads and saves need (the locks' pool bounds how many
-        conversations one process has under way at once; the rest wait their turn)."""
+        conversations one process has under way at once; the rest wait their turn). While
+        the database does not answer, taking the lock waits for it as every call does."""
         ids = (_CONVERSATION_LOCKS, _signed(zlib.crc32(str(key).encode())))
-        async with self._locks().connection() as connection:
+        async with self._lock_connection(ids) as connection:
+            try:
+                yield
+            finally:
+                from psycopg import OperationalError
+
+                # A connection that broke took the lock with it: nothing to give back.
+                with contextlib.suppress(OperationalError):
+                    await connection.execute("SELECT pg_advisory_unlock(%s, %s)", ids)
+
+    @asynccontextmanager
+    async def _lock_connection(self, ids: tuple[int, int]) -> AsyncIterator[AsyncConnection[Any]]:
+        connection = await self._take_lock(ids)
+        try:
+            yield connection
+        finally:
+            await self._locks().putconn(connection)
+
+    @_retrying
+    async def _take_lock(self, ids: tuple[int, int]) -> AsyncConnection[Any]:
+        connection = await self._locks().getconn()
+        try:
             cursor = await connection.execute("SELECT pg_try_advisory_lock(%s, %s)", ids)
             row = await cursor.fetchone()
             if not (row and row[0]):
                 self.lock_waits += 1
                 await connection.execute("SELECT pg_advisory_lock(%s, %s)", ids)
-            try:
-                yield
-            finally:
-                await connection.execute("SELECT pg_advisory_unlock(%s, %s)", ids)
+        except BaseException:
+            await self._locks().putconn(connection)
+            raise
+        return connection
 
     def _locks(self) -> AsyncConnectionPool:
         if self._lock_pool is None:
