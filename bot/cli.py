@@ -905,10 +905,6 @@ async def _serve(engine: Engine, settings: Settings) -> None:
             log.info("data: %s (shared: several replicas may run)", _shown_database(settings))
         else:
             log.info("data: %s", (settings.data_dir / DATABASE_FILE).resolve())
-        if store.shared and not settings.webhook_url:
-            await _wait_to_poll(store, stop, settings)
-            if stop.is_set():
-                return
         reports = ReportsConfig(admin_ids=settings.admin_ids, digest=settings.digest)
         services = compose(engine, store, _desk_config(settings), reports, settings.staff_language)
         services.conflict.give_up_after = settings.conflict_seconds
@@ -1023,53 +1019,6 @@ async def _learn_orders(
         except Exception:
             log.exception("learning the fix order failed; trying again in %.0f minutes", every / 60)
         await asyncio.sleep(every)
-
-
-STANDBY_RETRY: Final = 5.0
-"""How often a standby replica tries to become the poller: within 15 s of the poller's death
-its lock is gone (PostgreSQL drops it with the connection) and the next try takes it."""
-
-
-async def _wait_to_poll(store: Upkeep, stop: asyncio.Event, settings: Settings) -> None:
-    """With a shared store in polling mode, only one replica may poll Telegram (a second
-    poller would be refused with 409): wait, as a standby, until this one is elected;
-    /healthz (FIXBOT_HEALTH_PORT) says "standby" meanwhile."""
-    from bot.transports.telegram.health import Health, Metrics, server
-
-    http = None
-    if settings.health_port:
-        standby = Health(store, Metrics())
-        standby.standby = True
-        http = server(standby)
-        try:
-            http.listen(settings.health_port, address=settings.health_listen)
-        except OSError as exc:
-            raise ConfigError(
-                f"the health server cannot listen on {settings.health_listen}:"
-                f"{settings.health_port} ({exc.strerror}); check FIXBOT_HEALTH_PORT"
-            ) from None
-    try:
-        await _elected(store, stop)
-    finally:
-        if http is not None:
-            http.stop()
-            await http.close_all_connections()
-
-
-async def _elected(store: Upkeep, stop: asyncio.Event) -> None:
-    told = False
-    while not stop.is_set():
-        try:
-            if await store.lead("poller"):
-                log.info("this replica polls Telegram (elected)")
-                return
-        except Exception as exc:  # the database is away; say so once per try, no traceback
-            log.warning("cannot reach the database to elect the poller (%s); retrying", exc)
-        if not told:
-            log.info("another replica polls Telegram; this one stands by to take over")
-            told = True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), STANDBY_RETRY)
 
 
 async def _open_store_retrying(settings: Settings, keep: float, unanswered: float) -> Store:

@@ -29,6 +29,22 @@ async def health(port: int) -> dict:
         return {}
 
 
+async def updates_handled(port: int) -> int:
+    """How many updates the replica behind `port` handled, from its /metrics."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    return int(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("fixbot_updates_total{")
+        )
+    )
+
+
 async def until_role(port: int, role: str, within: float = 60.0) -> dict:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -39,12 +55,15 @@ async def until_role(port: int, role: str, within: float = 60.0) -> dict:
     raise AssertionError(f"no {role} on :{port} within {within:.0f} s (last: {found})")
 
 
-async def test_two_polling_replicas_one_polls_and_the_other_takes_over_when_it_is_killed(
+async def test_two_polling_replicas_both_handle_one_polls_and_the_other_takes_over(
     tmp_path: Path, postgres_url: str
 ) -> None:
     async with LocalBotApi() as api:
         ports = free_port(), free_port()
-        shared = {"FIXBOT_DATABASE_URL": postgres_url}
+        # Four at a time each, and a Bot API slow enough that twenty people are more than
+        # one replica starts at once: the rest is the other's share.
+        api.latency = 0.1
+        shared = {"FIXBOT_DATABASE_URL": postgres_url, "FIXBOT_MAX_CONCURRENT_UPDATES": "4"}
         first = await start_bot(
             api, _folder(tmp_path, "a"), FIXBOT_HEALTH_PORT=str(ports[0]), **shared
         )
@@ -55,7 +74,7 @@ async def test_two_polling_replicas_one_polls_and_the_other_takes_over_when_it_i
                 api, _folder(tmp_path, "b"), FIXBOT_HEALTH_PORT=str(ports[1]), **shared
             )
             standing = await until_role(ports[1], "standby")
-            assert standing["status"] == "standing by"
+            assert standing["status"] == "standing by"  # it handles, and does not poll
 
             people = [api.user(f"P{n}") for n in range(20)]
             chats = [api.private_chat(p) for p in people]
@@ -63,6 +82,8 @@ async def test_two_polling_replicas_one_polls_and_the_other_takes_over_when_it_i
                 await api.send(person, chat, "/fix wifi")
             await api.wait_for(lambda: all(api.bot_messages(c) for c in chats), timeout=60)
             assert [len(api.bot_messages(c)) for c in chats] == [1] * 20  # answered once each
+            handled = [await updates_handled(port) for port in ports]
+            assert sum(handled) == 20 and min(handled) > 0, handled  # both took their share
 
             first.kill()  # SIGKILL: its database connection, and the poller's lock, go with it
             await first.wait()
@@ -80,7 +101,7 @@ async def test_two_polling_replicas_one_polls_and_the_other_takes_over_when_it_i
                 await first.wait()
             if second is not None:
                 log = await stop_bot(second)
-                assert "stands by to take over" in log
+                assert "handles its share and stands by" in log
                 assert "this replica polls Telegram (elected)" in log
                 assert "not-a-secret" not in log  # the URL's password
 

@@ -171,6 +171,9 @@ class Inbox(Protocol):
     async def inbox_done(self, update_id: int) -> None: ...
     async def inbox_seen(self) -> dict[int, str]: ...
     async def inbox_pending(self, before: float | None = None) -> list[tuple[int, str]]: ...
+    async def claim_updates(
+        self, replica: int, limit: int = 50, fresh_for: float = 60.0
+    ) -> list[tuple[int, str]]: ...
 
 
 class Outbox(Protocol):
@@ -245,6 +248,14 @@ class Store(ABC):
         is still unhandled (a shared store: its turn must come first). Never, for one
         process's store, where updates of one conversation queue in the order received."""
         return False
+
+    async def claim_updates(
+        self, replica: int, limit: int = 50, fresh_for: float = 60.0
+    ) -> list[tuple[int, str]]:
+        """Updates for `replica` to handle (a shared store: the poller keeps what it fetched
+        in the inbox, and every replica takes its share; see PostgresStore). None for one
+        process's store, which handles what it receives itself."""
+        return []
 
     @abstractmethod
     async def load(self, key: SessionKey) -> Session | None:

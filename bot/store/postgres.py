@@ -144,6 +144,11 @@ MIGRATIONS: Final = (
     ALTER TABLE inbox ADD COLUMN key TEXT;
     CREATE INDEX inbox_key_pending ON inbox (key, update_id) WHERE NOT handled;
     """,
+    # 3: which replica took an update to handle, and when (polling: one polls, all handle)
+    """
+    ALTER TABLE inbox ADD COLUMN claimed_by BIGINT;
+    ALTER TABLE inbox ADD COLUMN claimed_at DOUBLE PRECISION;
+    """,
 )
 """Migration N (1-based) takes the schema from version N-1 to N. Only ever append."""
 
@@ -312,6 +317,11 @@ class PostgresStore(Store):
 
     async def _fetch(self, statement: str, arguments: Sequence[object] = ()) -> list[Any]:
         async with self._pool.connection() as connection:
+            cursor = await connection.execute(statement, arguments)
+            return list(await cursor.fetchall())
+
+    async def _fetch_in_transaction(self, statement: str, arguments: Any) -> list[Any]:
+        async with self._transaction() as connection:
             cursor = await connection.execute(statement, arguments)
             return list(await cursor.fetchall())
 
@@ -655,6 +665,29 @@ class PostgresStore(Store):
             (update_id, data, at, fingerprint, None if key is None else str(key)),
         )
         return taken == 1
+
+    @_retrying
+    async def claim_updates(
+        self, replica: int, limit: int = 50, fresh_for: float = 60.0
+    ) -> list[tuple[int, str]]:
+        """Take up to `limit` unhandled updates for `replica` to handle, oldest first: those
+        nobody took, or that a replica took more than `fresh_for` seconds ago and has not
+        handled (it died). A conversation another replica has updates of under way is left
+        to it, so that one conversation's turns stay with one replica, in order."""
+        now = self.clock()
+        rows = await self._fetch_in_transaction(
+            "WITH busy AS (SELECT DISTINCT key FROM inbox WHERE NOT handled "
+            "AND key IS NOT NULL AND claimed_by IS NOT NULL AND claimed_by <> %(me)s "
+            "AND claimed_at > %(fresh)s), "
+            "picked AS (SELECT update_id FROM inbox WHERE NOT handled "
+            "AND (claimed_by IS NULL OR claimed_at <= %(fresh)s) "
+            "AND (key IS NULL OR key NOT IN (SELECT key FROM busy)) "
+            "ORDER BY update_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+            "UPDATE inbox SET claimed_by = %(me)s, claimed_at = %(now)s "
+            "WHERE update_id IN (SELECT update_id FROM picked) RETURNING update_id, data",
+            {"me": replica, "fresh": now - fresh_for, "limit": limit, "now": now},
+        )
+        return sorted((int(update_id), str(data)) for update_id, data in rows)
 
     @_retrying
     async def inbox_handled(self, update_id: int) -> bool:

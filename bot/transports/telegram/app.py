@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -95,6 +96,7 @@ def build_application(
     and the inbox that makes intake at-least-once."""
     inbox = DurableUpdateQueue(services.conversations.store, max_backlog=config.max_backlog)
     services.takeover_after = config.takeover_after
+    services.at_once = config.max_concurrent_updates
     file_url = config.base_url.rstrip("/")
     file_url = (file_url[: -len("/bot")] if file_url.endswith("/bot") else file_url) + "/file/bot"
     application = (
@@ -239,24 +241,69 @@ async def polling(
             return
         log.warning("polling failed, retrying: %s", error)
 
-    async with _opened(application, start_retries), _health_server(application, health_at):
-        await _start(application)
-        updater = _updater(application)
-        await updater.start_polling(
+    async def start_polling() -> None:
+        await _updater(application).start_polling(
             poll_interval=0,
             timeout=int(poll_timeout),
             allowed_updates=ALLOWED_UPDATES,
             error_callback=polling_failed,
         )
         _services(application).health.mode = "polling"
+
+    async with _opened(application, start_retries), _health_server(application, health_at):
+        await _start(application)
+        services = _services(application)
+        side: list[asyncio.Task[None]] = []
+        if services.conversations.store.shared:
+            # Replicas: every one handles its share of what is in the store; the one elected
+            # polls Telegram (a second poller would be refused with 409).
+            inbox = _inbox(application)
+            inbox.sharing = True
+            replica = secrets.randbits(62)
+            side.append(
+                asyncio.create_task(
+                    inbox.share(application.bot, replica, services.takeover_after, services.at_once)
+                )
+            )
+            services.health.standby = True
+            side.append(asyncio.create_task(_poll_once_elected(application, start_polling)))
+        else:
+            await start_polling()
         try:
             yield
         finally:
-            _services(application).health.mode = None
+            for task in side:
+                task.cancel()
+            await asyncio.gather(*side, return_exceptions=True)
+            services.health.mode = None
             await _stop_desk(application)
             await _inbox(application).stop()
-            await updater.stop()
+            if _updater(application).running:
+                await _updater(application).stop()
             await application.stop()
+
+
+STANDBY_RETRY: Final = 5.0
+"""How often a standby replica tries to become the poller: within 15 s of the poller's death
+its lock is gone (PostgreSQL drops it with the connection) and the next try takes it."""
+
+
+async def _poll_once_elected(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    start_polling: Callable[[], Awaitable[None]],
+) -> None:
+    """Stand by (handling this replica's share meanwhile) until elected, then poll."""
+    services = _services(application)
+    store = services.conversations.store
+    told = False
+    while not await store.lead("poller"):
+        if not told:
+            log.info("another replica polls Telegram; this one handles its share and stands by")
+            told = True
+        await asyncio.sleep(STANDBY_RETRY)
+    await start_polling()
+    services.health.standby = False
+    log.info("this replica polls Telegram (elected)")
 
 
 @asynccontextmanager

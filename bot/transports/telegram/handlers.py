@@ -106,6 +106,8 @@ class Services:
     """What the support team reads (FIXBOT_STAFF_LANGUAGE); `wording` when None."""
     takeover_after: float = 60.0
     """Replicas: what another left this long ago is taken over (TelegramConfig's)."""
+    at_once: int = 64
+    """Updates handled at once (TelegramConfig's): a replica's share of a shared inbox."""
 
     @property
     def languages(self) -> Languages:

@@ -33,6 +33,10 @@ from bot.transports.telegram.keys import conversation_key
 
 log = logging.getLogger(__name__)
 
+SHARE_BATCH: Final = 16
+"""Updates one replica takes in one look at the shared inbox, at most."""
+SHARE_IDLE: Final = 0.05
+"""Seconds between looks at the shared inbox when it had nothing for this replica."""
 REMEMBERED: Final = 100_000
 """Update ids remembered in memory to recognise a redelivery (the store keeps a day's)."""
 
@@ -62,10 +66,16 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         """Update id -> fingerprint of the updates seen lately."""
         self._replayed: set[int] = set()
         """Updates queued by `replay`, not to be queued again by a later sweep."""
+        self.sharing = False
+        """Replicas polling on a shared store: what this one fetches goes to the store only,
+        and every replica (this one too) takes its share from there (`share`)."""
 
     async def put(self, item: object) -> None:
         """Queue an update at once; its write to the store is under way (see `flush`)."""
         if isinstance(item, Update):
+            if item.update_id in self._stored_ahead and self.sharing:
+                self._stored_ahead.discard(item.update_id)
+                return  # in the store: whichever replica takes it handles it
             if item.update_id in self._stored_ahead:
                 self._stored_ahead.discard(item.update_id)
             elif item.update_id in self._repeats:
@@ -105,7 +115,8 @@ class DurableUpdateQueue(asyncio.Queue[object]):
                 continue
             self._remember(update_id, mark)
             self._stored_ahead.add(update_id)
-            self._write(update_id, json.dumps(update, separators=(",", ":")), now, mark)
+            key = conversation_key(Update.de_json(update, None)) if self.sharing else None
+            self._write(update_id, json.dumps(update, separators=(",", ":")), now, mark, key)
 
     async def room(self) -> None:
         """Return once the backlog is under `max_backlog` (backpressure on intake)."""
@@ -167,6 +178,35 @@ class DurableUpdateQueue(asyncio.Queue[object]):
         if pending:
             log.info("replaying %d update(s) received but not handled before", len(pending))
         return len(pending)
+
+    async def share(self, bot: Bot, replica: int, takeover_after: float, at_once: int) -> None:
+        """Replicas polling on a shared store: take this replica's share of the updates in
+        the store (fetched by whichever polls) and queue them, until cancelled: no more than
+        it handles at once (`at_once`), so that what one replica cannot start now another
+        does. A conversation stays with the replica that has its updates under way."""
+        while True:
+            room = min(at_once - self.backlog, SHARE_BATCH)
+            if room <= 0:
+                await asyncio.sleep(SHARE_IDLE)
+                continue
+            try:
+                taken = await self.store.claim_updates(replica, room, takeover_after)
+            except Exception:  # the database away: the store said so once; try again
+                await asyncio.sleep(1.0)
+                continue
+            for update_id, data in taken:
+                try:
+                    update = Update.de_json(json.loads(data), bot)
+                except (ValueError, TypeError, KeyError) as exc:
+                    log.warning(
+                        "update %s in the inbox cannot be read (%s); dropped", update_id, exc
+                    )
+                    await self.store.inbox_done(update_id)
+                    continue
+                self._grow()
+                await super().put(update)
+            if not taken:
+                await asyncio.sleep(SHARE_IDLE)
 
     async def handled(self, update: object) -> None:
         if isinstance(update, Update):
