@@ -115,7 +115,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
                 continue
             self._remember(update_id, mark)
             self._stored_ahead.add(update_id)
-            key = conversation_key(Update.de_json(update, None)) if self.sharing else None
+            key = _whose(update) if self.sharing else None
             self._write(update_id, json.dumps(update, separators=(",", ":")), now, mark, key)
 
     async def room(self) -> None:
@@ -229,6 +229,15 @@ class DurableUpdateQueue(asyncio.Queue[object]):
             self._known = {u: self._known[u] for u in recent}
             floor = recent[0]
             self._stored_ahead = {u for u in self._stored_ahead if u >= floor}
+
+
+def _whose(update: dict[str, Any]) -> SessionKey | None:
+    """The conversation of an update as Telegram sent it; None when it cannot be read (the
+    update is kept all the same, and python-telegram-bot reports what it cannot read)."""
+    try:
+        return conversation_key(Update.de_json(update, None))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def fingerprint(update: dict[str, Any]) -> str:
