@@ -16,8 +16,9 @@ per-conversation update processor, and handling updates one at a time
 ~0.1 s an update it would take minutes; throughput is a rate, so the two compare. Per-chat
 order is checked, not assumed: every chat's replies must come in the order it wrote.
 With `--store postgres` (a real PostgreSQL started as the tests start it) the same load also
-goes to `--replicas` processes on one database, behind one webhook (a round-robin balancer
-in this process), beside SQLite with one process, in one run.
+goes to `--replicas` processes on one database (one polls, every one handles its share; with
+`--webhook`, behind one webhook, a round-robin balancer in this process), beside SQLite with
+one process, in one run.
 Prints a table; asserts nothing about time.
 """
 
@@ -115,7 +116,8 @@ async def run(
                 latencies.append(answers[-1] - pressed_at[room.id])
         mode = "per-conversation" if concurrent > 1 else "one at a time"
         if database is not None:
-            mode = f"PostgreSQL, {replicas} replica(s) behind one webhook"
+            how = "behind one webhook" if WEBHOOK else "polling (one polls, all handle)"
+            mode = f"PostgreSQL, {replicas} replicas {how}"
         return Result(mode, chats, chats * 3, seconds, latencies, order_kept)
 
 
@@ -142,6 +144,10 @@ async def flood(latency: float, flood: int = 200, others: int = 10) -> list[floa
                 return [times[r.id][0] - asked[r.id] for r in rooms]
 
 
+WEBHOOK = False
+"""--webhook: the replicas sit behind one webhook instead of sharing what one polls."""
+
+
 @asynccontextmanager
 async def serving(
     api: LocalBotApi, data: Path, concurrent: int, database: str | None, replicas: int
@@ -153,9 +159,19 @@ async def serving(
             yield
         return
     from tests.running import free_port
-    from tests.test_replicas import RoundRobin
+    from tests.test_replicas import RoundRobin, until_role
 
     ports = [free_port() for _ in range(replicas)]
+    if not WEBHOOK:
+        async with contextlib.AsyncExitStack() as stack:
+            for n, port in enumerate(ports):
+                folder = data / f"replica{n}"
+                folder.mkdir()
+                shared = {"FIXBOT_DATABASE_URL": database, "FIXBOT_HEALTH_PORT": str(port)}
+                await stack.enter_async_context(bot_process(api, folder, concurrent, shared))
+                await until_role(port, "poller" if n == 0 else "standby")
+            yield
+        return
     async with RoundRobin(ports) as balancer, contextlib.AsyncExitStack() as stack:
         for n, port in enumerate(ports):
             folder = data / f"replica{n}"
@@ -216,7 +232,12 @@ async def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per API call")
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--replicas", type=int, default=2, help="with --store postgres")
+    parser.add_argument(
+        "--webhook", action="store_true", help="replicas behind one webhook, not polling"
+    )
     args = parser.parse_args()
+    global WEBHOOK
+    WEBHOOK = args.webhook
     fast = await run(args.chats, concurrent=64, latency=args.latency)
     slow = await run(args.baseline_chats, concurrent=1, latency=args.latency)
     results = [fast, slow]
