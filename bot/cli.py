@@ -108,6 +108,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     chat.set_defaults(handler=_cmd_chat)
 
+    maps = commands.add_parser(
+        "map",
+        help="a map of a walk (Mermaid): an intent's fixes, steps, branches and exits",
+        description="Print an intent's walk (or one fix) as a Mermaid flowchart, which "
+        "GitHub and most Markdown viewers draw; with no TOPIC, every intent.",
+    )
+    maps.add_argument("topic", nargs="?", help="an intent or fix id (every intent when left out)")
+    maps.add_argument(
+        "--markdown", action="store_true", help="every intent's map as one Markdown page"
+    )
+    maps.add_argument("--language", metavar="CODE", help="the content in this language")
+    maps.set_defaults(handler=_cmd_map)
+
     check = commands.add_parser("check", help="validate the content (intents and fixes)")
     check.set_defaults(handler=_cmd_check)
 
@@ -315,6 +328,26 @@ def _print_content_problems(exc: ContentError) -> None:
     print(f"The content has {len(exc.problems)} problem(s):", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
+
+
+def _cmd_map(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import maps
+
+    catalog = _language_catalog(settings, args.language)
+    if args.markdown or not args.topic:
+        if args.markdown:
+            print(maps.content_maps(catalog), end="")
+        else:
+            print("\n".join(maps.intent_map(i, catalog) for i in catalog.intents.values()), end="")
+        return EXIT_OK
+    if args.topic in catalog.intents:
+        print(maps.intent_map(catalog.intents[args.topic], catalog), end="")
+    elif args.topic in catalog.fixes:
+        print(maps.fix_map(catalog.fixes[args.topic]), end="")
+    else:
+        known = ", ".join([*catalog.intents, *catalog.fixes])
+        raise ConfigError(f"no intent or fix {args.topic!r}; the content has: {known}")
+    return EXIT_OK
 
 
 def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
