@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck pytest bench clean venv
+.PHONY: run test check lint typecheck conversations pytest bench clean venv
 
 # A .venv without pip (made where python3-venv is missing) is made again, or one line says
 # what to install: a half-made .venv is never a dead end.
@@ -39,7 +39,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+# The content's conversation tests (conversations/*.yaml) on the real engine.
+conversations: $(STAMP)
+	$(BIN)/python -m bot test
+
+test: lint typecheck conversations pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/matcher.py

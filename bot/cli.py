@@ -121,6 +121,16 @@ def _parser() -> argparse.ArgumentParser:
     maps.add_argument("--language", metavar="CODE", help="the content in this language")
     maps.set_defaults(handler=_cmd_map)
 
+    rehearse = commands.add_parser(
+        "test",
+        help="rehearse conversation tests (conversations/*.yaml) on the real engine",
+        description="Run conversations written in YAML on the real engine and the content of "
+        "FIXBOT_CONTENT_DIR: each turn says what the person does and what must follow. With "
+        "no FILES, the content's own conversations/ folder.",
+    )
+    rehearse.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    rehearse.set_defaults(handler=_cmd_test)
+
     check = commands.add_parser("check", help="validate the content (intents and fixes)")
     check.set_defaults(handler=_cmd_check)
 
@@ -328,6 +338,30 @@ def _print_content_problems(exc: ContentError) -> None:
     print(f"The content has {len(exc.problems)} problem(s):", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
+
+
+def _cmd_test(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import rehearsal
+
+    files = args.files or rehearsal.files_in(settings.content_dir / rehearsal.CONVERSATIONS_DIR)
+    if not files:
+        raise ConfigError(
+            f"no conversation tests: give FILES, or write some in "
+            f"{settings.content_dir / rehearsal.CONVERSATIONS_DIR} (docs/content.md)"
+        )
+    engine = _engine(settings)
+    results = [
+        rehearsal.rehearse(engine, conversation, str(path))
+        for path in files
+        for conversation in rehearsal.load(path)
+    ]
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        print(result.report(), file=sys.stderr)
+    passed = len(results) - len(failed)
+    print(f"{passed} conversation{'s' if passed != 1 else ''} passed", end="")
+    print(f", {len(failed)} failed" if failed else "")
+    return EXIT_PROBLEMS if failed else EXIT_OK
 
 
 def _cmd_map(args: argparse.Namespace, settings: Settings) -> int:
