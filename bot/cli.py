@@ -398,12 +398,9 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
         return EXIT_PROBLEMS
-    staff = settings.staff_language
-    if staff is not None and supported_code(staff, catalogs) is None:
-        print(
-            f"FIXBOT_STAFF_LANGUAGE={staff}: the content speaks {', '.join(catalogs)}",
-            file=sys.stderr,
-        )
+    unspoken = _unspoken_staff_language(settings, catalogs)
+    if unspoken is not None:
+        print(unspoken, file=sys.stderr)
         return EXIT_PROBLEMS
     summary = catalog.summary()
     print(f"Content in {settings.content_dir} is valid:")
@@ -843,6 +840,7 @@ def _cmd_play(args: argparse.Namespace, settings: Settings) -> int:
 def _play(catalog: Catalog, settings: Settings, port: int, staff: bool) -> int:
     staff_chat = settings.staff_chat_id or (PLAY_STAFF_CHAT if staff else None)
     engine = _engine(settings, handover=staff_chat is not None)
+    _check_staff_language(settings, engine)
     asyncio.run(_playground(engine, settings, port, staff_chat))
     return EXIT_OK
 
@@ -921,7 +919,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if password:
         _hide_from_logs(password)
     engine = _engine(settings, handover=settings.staff_chat_id is not None)
-    _staff_wording(settings, engine)  # an unknown FIXBOT_STAFF_LANGUAGE stops us here
+    _check_staff_language(settings, engine)
     asyncio.run(_serve(engine, settings))
     return EXIT_OK
 
@@ -1046,18 +1044,20 @@ def _runner(
     return runner, "long polling"
 
 
-def _staff_wording(settings: Settings, engine: Engine) -> Wording:
-    """What the support team reads: FIXBOT_STAFF_LANGUAGE's wording (ConfigError for a
-    language the content does not speak), else the default language's."""
-    if settings.staff_language is None:
-        return engine.wording
-    code = supported_code(settings.staff_language, engine.languages)
-    if code is None:
-        raise ConfigError(
-            f"FIXBOT_STAFF_LANGUAGE={settings.staff_language}: the content speaks "
-            + ", ".join(engine.languages)
-        )
-    return engine.languages[code].wording
+def _unspoken_staff_language(settings: Settings, spoken: Iterable[str]) -> str | None:
+    """Why FIXBOT_STAFF_LANGUAGE cannot be used (one line), or None: unset, or spoken."""
+    staff, codes = settings.staff_language, list(spoken)
+    if staff is None or supported_code(staff, codes) is not None:
+        return None
+    return f"FIXBOT_STAFF_LANGUAGE={staff}: the content speaks {', '.join(codes)}"
+
+
+def _check_staff_language(settings: Settings, engine: Engine) -> None:
+    """Stop, before reaching Telegram, on a FIXBOT_STAFF_LANGUAGE the content does not speak
+    (the composition root would quietly give the team the default language)."""
+    unspoken = _unspoken_staff_language(settings, engine.languages)
+    if unspoken is not None:
+        raise ConfigError(unspoken)
 
 
 def _desk_config(settings: Settings, chat_id: int | None = None) -> Any:

@@ -152,6 +152,16 @@ class RoundRobin:
         await self.runner.cleanup()
 
 
+async def start_replicas(
+    api: LocalBotApi, root: Path, ports: list[int], settings: dict[str, str]
+) -> list[asyncio.subprocess.Process]:
+    """A `fixbot run` for each webhook port, each in its own data folder, with `settings`."""
+    return [
+        await start_bot(api, _folder(root, f"r{n}"), FIXBOT_WEBHOOK_PORT=str(port), **settings)
+        for n, port in enumerate(ports)
+    ]
+
+
 def behind(balancer: RoundRobin, database: str) -> dict[str, str]:
     """The settings of a replica on `database` whose webhook is `balancer`'s public URL."""
     return {
@@ -171,10 +181,7 @@ async def test_two_replicas_behind_one_webhook_serve_twenty_people_in_order(
     replicas = [free_port(), free_port()]
     async with LocalBotApi() as api, RoundRobin(replicas) as balancer:
         hook = behind(balancer, postgres_url)
-        bots = [
-            await start_bot(api, _folder(tmp_path, name), FIXBOT_WEBHOOK_PORT=str(port), **hook)
-            for name, port in zip("ab", replicas, strict=True)
-        ]
+        bots = await start_replicas(api, tmp_path, replicas, hook)
         try:
             for port in replicas:
                 await until_role(port, "webhook")
@@ -214,10 +221,7 @@ async def test_a_webhook_replica_killed_mid_burst_loses_nothing(
             "FIXBOT_TAKEOVER_SECONDS": "4",
             "FIXBOT_MAX_CONCURRENT_UPDATES": "1",
         }
-        bots = [
-            await start_bot(api, _folder(tmp_path, name), FIXBOT_WEBHOOK_PORT=str(port), **hook)
-            for name, port in zip("ab", replicas, strict=True)
-        ]
+        bots = await start_replicas(api, tmp_path, replicas, hook)
         try:
             for port in replicas:
                 await until_role(port, "webhook")

@@ -190,7 +190,6 @@ class Upkeep(Protocol):
 
     async def purge_expired(self) -> int: ...
     async def lead(self, role: str) -> bool: ...
-    async def ping(self) -> bool: ...
     async def load(self, key: SessionKey) -> Session | None: ...
 
 
@@ -231,10 +230,6 @@ class Store(ABC):
     async def lead(self, role: str) -> bool:
         """Try to become the one process that does `role` (polls, runs periodic work), for as
         long as this store stays open; True for the only process of an unshared store."""
-        return True
-
-    async def ping(self) -> bool:
-        """Whether the store answers (/healthz)."""
         return True
 
     async def inbox_handled(self, update_id: int) -> bool:

@@ -765,14 +765,6 @@ class PostgresStore(Store):
             )
             return cursor.rowcount
 
-    async def ping(self) -> bool:
-        """Whether the database answers (for /healthz)."""
-        try:
-            await self._fetch("SELECT 1")
-        except Exception:  # any failure means "not answering"; /healthz says so
-            return False
-        return True
-
     async def close(self) -> None:
         for connection in self._leading.values():
             await connection.close()

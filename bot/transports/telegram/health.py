@@ -155,30 +155,24 @@ class Health:
 
     async def check(self) -> tuple[bool, dict[str, Any]]:
         detail: dict[str, Any] = {"mode": self.mode, "role": self.role}
-        if self.standby:
-            answers = await _answers(self.store)
-            detail["status"] = "standing by" if answers else "store not answering"
-            self.metrics.up.set(1 if answers else 0)
-            return answers, detail
-        if self.mode is None:
+        live = "standing by" if self.standby else "ok"
+        if self.mode is None and not self.standby:
             detail["status"] = "not receiving updates"
         else:
-            try:
-                await asyncio.wait_for(self.store.load(_PROBE), STORE_TIMEOUT)
-                detail["status"] = "ok"
-            except Exception as exc:  # any failure of the store is the answer, not a crash
-                detail["status"] = f"store not answering ({type(exc).__name__})"
-        ok = detail["status"] == "ok"
+            silent = await _silence(self.store)
+            detail["status"] = live if silent is None else f"store not answering ({silent})"
+        ok = detail["status"] == live
         self.metrics.up.set(1 if ok else 0)
         return ok, detail
 
 
-async def _answers(store: Upkeep) -> bool:
+async def _silence(store: Upkeep) -> str | None:
+    """Why the store does not answer a real question (the error's name), or None: it does."""
     try:
         await asyncio.wait_for(store.load(_PROBE), STORE_TIMEOUT)
-    except Exception:  # any failure of the store is the answer, not a crash
-        return False
-    return True
+    except Exception as exc:  # any failure of the store is the answer, not a crash
+        return type(exc).__name__
+    return None
 
 
 class HealthHandler(tornado.web.RequestHandler):

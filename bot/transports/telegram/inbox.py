@@ -166,15 +166,7 @@ class DurableUpdateQueue(asyncio.Queue[object]):
             (u, d) for u, d in await self.store.inbox_pending(before) if u not in self._replayed
         ]
         self._replayed.update(u for u, _ in pending)
-        for update_id, data in pending:
-            try:
-                update = Update.de_json(json.loads(data), bot)
-            except (ValueError, TypeError, KeyError) as exc:
-                log.warning("update %s in the inbox cannot be read (%s); dropped", update_id, exc)
-                await self.store.inbox_done(update_id)
-                continue
-            self._grow()
-            await super().put(update)
+        await self._queue_stored(bot, pending)
         if pending:
             log.info("replaying %d update(s) received but not handled before", len(pending))
         return len(pending)
@@ -194,19 +186,22 @@ class DurableUpdateQueue(asyncio.Queue[object]):
             except Exception:  # the database away: the store said so once; try again
                 await asyncio.sleep(1.0)
                 continue
-            for update_id, data in taken:
-                try:
-                    update = Update.de_json(json.loads(data), bot)
-                except (ValueError, TypeError, KeyError) as exc:
-                    log.warning(
-                        "update %s in the inbox cannot be read (%s); dropped", update_id, exc
-                    )
-                    await self.store.inbox_done(update_id)
-                    continue
-                self._grow()
-                await super().put(update)
+            await self._queue_stored(bot, taken)
             if not taken:
                 await asyncio.sleep(SHARE_IDLE)
+
+    async def _queue_stored(self, bot: Bot, rows: list[tuple[int, str]]) -> None:
+        """Queue updates read back from the store (a replay, a replica's share); one that
+        cannot be read is dropped, once, with a line saying so."""
+        for update_id, data in rows:
+            try:
+                update = Update.de_json(json.loads(data), bot)
+            except (ValueError, TypeError, KeyError) as exc:
+                log.warning("update %s in the inbox cannot be read (%s); dropped", update_id, exc)
+                await self.store.inbox_done(update_id)
+                continue
+            self._grow()
+            await super().put(update)
 
     async def handled(self, update: object) -> None:
         if isinstance(update, Update):
